@@ -1,0 +1,157 @@
+# ferry — build, test, fuzz and benchmark targets.
+#
+# Sources are found by wildcard, so a new module or test file needs no edit here:
+#   library code   scale/ rpc/ src/{util,crypto,chain,lightclient,relay}/
+#   the CLI        src/cli/        -> $(BUILD)/ferry
+#   the worker     src/worker/     -> $(BUILD)/ferry-worker
+#   unit tests     tests/unit/test_<name>.c defines `Suite *<name>_suite(void)`
+#   fuzz targets   tests/fuzz/fuzz_<name>.c
+#   benchmarks     bench/bench_<name>.c
+#
+# WERROR=1 (set automatically when CI=true) turns warnings into errors.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := libwebsockets libcurl libsecp256k1 libb2 libcjson libsodium libxxhash sqlite3 libprotobuf-c
+VECTORS ?= $(abspath ../shared/vectors)
+
+ifeq ($(CI),true)
+WERROR ?= 1
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Iinclude -I. $(PKG_CFLAGS) -MMD -MP
+ifeq ($(WERROR),1)
+ALL_CFLAGS += -Werror
+endif
+LDLIBS   := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRCS    := $(wildcard scale/*.c rpc/*.c src/util/*.c src/crypto/*.c src/chain/*.c src/lightclient/*.c src/relay/*.c)
+CLI_SRCS    := $(wildcard src/cli/*.c)
+WORKER_SRCS := $(wildcard src/worker/*.c)
+UNIT_SRCS   := $(wildcard tests/unit/*.c)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRCS  := $(wildcard bench/bench_*.c)
+SUITES      := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
+
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS    := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+WORKER_OBJS := $(WORKER_SRCS:%.c=$(BUILD)/%.o)
+UNIT_OBJS   := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+LIBFERRY    := $(BUILD)/libferry.a
+FERRY       := $(BUILD)/ferry
+UNIT        := $(BUILD)/unit-tests
+BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test unit integration asan fuzz fuzz-smoke bench format format-check \
+        devnet devnet-deps clean
+
+all: $(FERRY) $(if $(WORKER_SRCS),$(BUILD)/ferry-worker)
+
+deps:
+	@bash .ci/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBFERRY): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FERRY): $(CLI_OBJS) $(LIBFERRY)
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(LIBFERRY) $(LDLIBS)
+
+$(BUILD)/ferry-worker: $(WORKER_OBJS) $(LIBFERRY)
+	$(CC) $(SAN) -o $@ $(WORKER_OBJS) $(LIBFERRY) $(LDLIBS)
+
+# The CLI's command table is generated from the src/cli/cmd_<name>.c file names.
+CMDS := $(patsubst src/cli/cmd_%.c,%,$(wildcard src/cli/cmd_*.c))
+$(BUILD)/src/cli/commands.h: $(wildcard src/cli/cmd_*.c)
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach c,$(sort $(CMDS)),"CLI_COMMAND($(c))") > $@.tmp
+	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/src/cli/main.o: src/cli/main.c $(BUILD)/src/cli/commands.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -I$(BUILD)/src/cli -c $< -o $@
+
+# The runner's suite list is generated from the test file names.
+$(BUILD)/tests/unit/suites.h: $(wildcard tests/unit/test_*.c)
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach s,$(SUITES),"FERRY_SUITE($(s))") > $@.tmp
+	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/tests/unit/suites.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes -I$(BUILD)/tests/unit -c $< -o $@
+
+$(UNIT): $(UNIT_OBJS) $(LIBFERRY)
+	$(CC) $(SAN) -o $@ $(UNIT_OBJS) $(LIBFERRY) $(CHECK_LIBS) $(LDLIBS)
+
+unit: $(UNIT)
+	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) $(UNIT)
+
+integration: all
+	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) BUILD=$(BUILD) bash tests/integration/run.sh
+
+# `make test` is the README's test command: install, build, run everything.
+test: deps
+	$(MAKE) all unit
+	$(MAKE) asan
+	$(MAKE) fuzz-smoke
+	$(MAKE) integration
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" unit
+
+# ---- fuzzing (clang + libFuzzer) -------------------------------------------------------------
+FUZZ_BUILD := build-fuzz
+FUZZ_SAN   := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_SECONDS ?= 10
+
+fuzz:
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) OPT=-O1 SAN="$(FUZZ_SAN)" $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIBFERRY)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBFERRY) $(LDLIBS)
+
+fuzz-smoke: fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh $(FUZZ_BINS)
+
+# ---- benchmarks --------------------------------------------------------------------------------
+$(BUILD)/bench/%: bench/%.c $(LIBFERRY)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFERRY) $(LDLIBS)
+
+bench: $(BENCHES)
+	@for b in $(BENCHES); do echo "== $$b"; FERRY_VECTORS=$(VECTORS) $$b || exit 1; done
+
+# ---- dev chain -----------------------------------------------------------------------------------
+devnet-deps:
+	@cd tests/devnet && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+
+devnet: devnet-deps
+	cd tests/devnet && exec node devnet.js
+
+# ---- formatting ----------------------------------------------------------------------------------
+FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	clang-format -i $(FMT_FILES)
+
+format-check:
+	@clang-format --dry-run -Werror $(FMT_FILES) && echo "format: clean"
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
