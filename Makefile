@@ -109,17 +109,18 @@ test: deps
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
 
+ASAN_BUILD ?= build-asan
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" unit
+	$(MAKE) BUILD=$(ASAN_BUILD) OPT=-O1 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" unit
 
 # ---- fuzzing (clang + libFuzzer) -------------------------------------------------------------
-FUZZ_BUILD := build-fuzz
+FUZZ_BUILD ?= build-fuzz
 FUZZ_SAN   := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SECONDS ?= 10
 
 fuzz:
-	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) OPT=-O1 SAN="$(FUZZ_SAN)" $(FUZZ_BINS)
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) OPT=-O1 SAN="$(FUZZ_SAN)" $(FUZZ_BINS)
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIBFERRY)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBFERRY) $(LDLIBS)
@@ -152,6 +153,6 @@ format-check:
 	@clang-format --dry-run -Werror $(FMT_FILES) && echo "format: clean"
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-*
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
