@@ -30,9 +30,9 @@ enum ferry_grandpa_log_kind {
 
 struct ferry_grandpa_log {
     enum ferry_grandpa_log_kind kind;
-    uint32_t delay;           /* Scheduled/Forced change, Pause, Resume */
-    uint32_t median;          /* ForcedChange: median last finalized */
-    uint64_t disabled_index;  /* OnDisabled */
+    uint32_t delay;                      /* Scheduled/Forced change, Pause, Resume */
+    uint32_t median;                     /* ForcedChange: median last finalized */
+    uint64_t disabled_index;             /* OnDisabled */
     struct ferry_authority *authorities; /* Scheduled/Forced change: malloc'd list */
     size_t n_authorities;
 };
@@ -62,8 +62,7 @@ FERRY_WARN_UNUSED ferry_err ferry_babe_predigest_decode(const uint8_t *data, siz
                                                         struct ferry_babe_predigest *out);
 
 /* Aura PreRuntime: the slot number (u64). */
-FERRY_WARN_UNUSED ferry_err ferry_aura_slot_decode(const uint8_t *data, size_t len,
-                                                   uint64_t *slot);
+FERRY_WARN_UNUSED ferry_err ferry_aura_slot_decode(const uint8_t *data, size_t len, uint64_t *slot);
 
 /* Render the `decoded` JSON object for a digest item as `ferry decode header` prints it, using
  * the field names of the conformance vectors. Returns: a cJSON object (caller deletes) or NULL

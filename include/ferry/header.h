@@ -41,8 +41,8 @@ struct ferry_header {
     uint8_t extrinsics_root[32];
     struct ferry_digest_item *digest; /* n_digest items, malloc'd */
     size_t n_digest;
-    uint8_t hash[32];  /* blake2b-256(encoded) */
-    uint8_t *encoded;  /* owned copy of the exact SCALE bytes */
+    uint8_t hash[32]; /* blake2b-256(encoded) */
+    uint8_t *encoded; /* owned copy of the exact SCALE bytes */
     size_t encoded_len;
 };
 
@@ -55,8 +55,7 @@ FERRY_WARN_UNUSED ferry_err ferry_header_decode(struct ferry_header *h, const ui
 
 /* Decode one header from a cursor (inside a larger structure such as Vec<Header>).
  * Returns: FERRY_OK, or the cursor's error (*h then holds nothing to free). */
-FERRY_WARN_UNUSED ferry_err ferry_header_read(struct ferry_scale_reader *r,
-                                              struct ferry_header *h);
+FERRY_WARN_UNUSED ferry_err ferry_header_read(struct ferry_scale_reader *r, struct ferry_header *h);
 
 /* Release what a decoded header owns; safe on a zeroed header; leaves it zeroed. */
 void ferry_header_free(struct ferry_header *h);
@@ -74,8 +73,8 @@ FERRY_WARN_UNUSED ferry_err ferry_header_copy(struct ferry_header *dst,
  * Out: *out (malloc'd) and *len.
  * Returns: FERRY_OK, FERRY_E_JSON (missing/ill-typed field), FERRY_E_HEX, a digest-item decode
  *          error, or FERRY_E_NOMEM. why, when non-NULL, gets a static reason. */
-FERRY_WARN_UNUSED ferry_err ferry_header_json_to_scale(const char *json, uint8_t **out,
-                                                       size_t *len, const char **why);
+FERRY_WARN_UNUSED ferry_err ferry_header_json_to_scale(const char *json, uint8_t **out, size_t *len,
+                                                       const char **why);
 
 /* Returns: a static name for kind: "Other", "Consensus", "Seal", "PreRuntime",
  *          "RuntimeEnvironmentUpdated". */

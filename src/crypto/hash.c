@@ -61,9 +61,12 @@ static const struct {
     const char *name;
     enum ferry_hasher h;
 } hasher_names[] = {
-    {"blake2128", FERRY_HASHER_BLAKE2_128},        {"blake2256", FERRY_HASHER_BLAKE2_256},
-    {"blake2128concat", FERRY_HASHER_BLAKE2_128_CONCAT}, {"twox128", FERRY_HASHER_TWOX128},
-    {"twox256", FERRY_HASHER_TWOX256},             {"twox64concat", FERRY_HASHER_TWOX64_CONCAT},
+    {"blake2128", FERRY_HASHER_BLAKE2_128},
+    {"blake2256", FERRY_HASHER_BLAKE2_256},
+    {"blake2128concat", FERRY_HASHER_BLAKE2_128_CONCAT},
+    {"twox128", FERRY_HASHER_TWOX128},
+    {"twox256", FERRY_HASHER_TWOX256},
+    {"twox64concat", FERRY_HASHER_TWOX64_CONCAT},
     {"identity", FERRY_HASHER_IDENTITY},
 };
 
