@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev clang-format
       libwebsockets-dev libcurl4-openssl-dev libsecp256k1-dev libb2-dev libcjson-dev check
       libsodium-dev libxxhash-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler
-      nodejs npm)
+      nodejs npm python3)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -11,4 +11,6 @@ expect_exit() {
 }
 need_vectors() { [ -d "$FERRY_VECTORS" ] || skip "vectors not found at $FERRY_VECTORS"; }
 # jq-free JSON field check with python3 (present on Debian images and in CI).
-json_get() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval("d"+sys.argv[2]))' "$1" "$2"; }
+# json_get JSON PATH — print d<PATH> of the JSON text (e.g. "['hash']"); the text goes through
+# stdin because headers can exceed the argument size limit.
+json_get() { printf '%s' "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); v=eval("d"+sys.argv[1]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$2"; }
