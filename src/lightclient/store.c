@@ -1,0 +1,312 @@
+/* The light client's SQLite store (see store.h for what it keeps and why it is crash-safe).
+ *
+ * Statements are prepared once per handle. Numbers are stored as INTEGER, hashes and headers as
+ * BLOB. The schema version lives in PRAGMA user_version so an older ferry refuses a newer store
+ * instead of misreading it.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry/store.h"
+
+#define SCHEMA_VERSION 1
+
+enum stmt_id {
+    ST_PUT_META,
+    ST_GET_META,
+    ST_PUT_RELAY,
+    ST_LAST_RELAY,
+    ST_RELAY_AT,
+    ST_PUT_PARA,
+    ST_LAST_PARA,
+    ST_PRUNE_RELAY,
+    ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_PUT_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+    [ST_GET_META] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_PUT_RELAY] = "INSERT OR REPLACE INTO relay(number, hash, header, set_id) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+    [ST_LAST_RELAY] = "SELECT number, hash, header, set_id FROM relay ORDER BY number DESC LIMIT 1",
+    [ST_RELAY_AT] = "SELECT number, hash, header, set_id FROM relay WHERE number = ?1",
+    [ST_PUT_PARA] = "INSERT OR REPLACE INTO para(para_id, number, hash, header, relay_number) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_LAST_PARA] = "SELECT number, hash, header FROM para WHERE para_id = ?1 "
+                     "ORDER BY number DESC LIMIT 1",
+    [ST_PRUNE_RELAY] = "DELETE FROM relay WHERE number < ?1 AND number < "
+                       "(SELECT MAX(number) FROM relay)",
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS relay(number INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
+    " header BLOB NOT NULL, set_id INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS para(para_id INTEGER NOT NULL, number INTEGER NOT NULL,"
+    " hash BLOB NOT NULL, header BLOB NOT NULL, relay_number INTEGER NOT NULL,"
+    " PRIMARY KEY(para_id, number));";
+
+struct ferry_store {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+};
+
+static void set_why(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
+{
+    if (why && whylen)
+        snprintf(why, whylen, fmt, a, b);
+}
+
+ferry_err ferry_store_open(const char *path, struct ferry_store **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    struct ferry_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return FERRY_E_NOMEM;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        set_why(why, whylen, "cannot open store %s: %s", path, sqlite3_errmsg(s->db));
+        ferry_store_close(s);
+        return FERRY_E_IO;
+    }
+    /* Wait briefly for a lock instead of failing at once; a second ferry on the same store gets
+     * a clear error below. */
+    sqlite3_busy_timeout(s->db, 2000);
+    char *err = NULL;
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &err) != SQLITE_OK) {
+        set_why(why, whylen, "cannot set up store %s: %s (is another ferry using it?)", path,
+                err ? err : "");
+        sqlite3_free(err);
+        ferry_store_close(s);
+        return FERRY_E_IO;
+    }
+    sqlite3_stmt *v;
+    int version = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &v, NULL) == SQLITE_OK) {
+        if (sqlite3_step(v) == SQLITE_ROW)
+            version = sqlite3_column_int(v, 0);
+        sqlite3_finalize(v);
+    }
+    if (version > SCHEMA_VERSION) {
+        char v_text[16];
+        snprintf(v_text, sizeof v_text, "%d", version);
+        set_why(why, whylen, "store %s was written by a newer ferry (schema version %s)", path,
+                v_text);
+        ferry_store_close(s);
+        return FERRY_E_UNSUPPORTED;
+    }
+    if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK) {
+        set_why(why, whylen, "cannot create tables in %s: %s", path, err ? err : "");
+        sqlite3_free(err);
+        ferry_store_close(s);
+        return FERRY_E_IO;
+    }
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
+            set_why(why, whylen, "store %s: %s", path, sqlite3_errmsg(s->db));
+            ferry_store_close(s);
+            return FERRY_E_IO;
+        }
+    }
+    *out = s;
+    return FERRY_OK;
+}
+
+void ferry_store_close(struct ferry_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static ferry_err exec(struct ferry_store *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? FERRY_OK : FERRY_E_IO;
+}
+
+ferry_err ferry_store_begin(struct ferry_store *s)
+{
+    return exec(s, "BEGIN IMMEDIATE");
+}
+
+ferry_err ferry_store_commit(struct ferry_store *s)
+{
+    return exec(s, "COMMIT");
+}
+
+void ferry_store_rollback(struct ferry_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        (void)exec(s, "ROLLBACK");
+}
+
+/* Run a prepared write statement to completion and reset it. */
+static ferry_err step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? FERRY_OK : FERRY_E_IO;
+}
+
+/* Copy a BLOB column into a malloc'd buffer. */
+static ferry_err column_blob(sqlite3_stmt *st, int col, uint8_t **out, size_t *len)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    *out = malloc(n > 0 ? (size_t)n : 1);
+    if (!*out)
+        return FERRY_E_NOMEM;
+    if (n > 0)
+        memcpy(*out, p, (size_t)n);
+    *len = (size_t)n;
+    return FERRY_OK;
+}
+
+static void column_hash(sqlite3_stmt *st, int col, uint8_t hash[32])
+{
+    memset(hash, 0, 32);
+    if (sqlite3_column_bytes(st, col) == 32)
+        memcpy(hash, sqlite3_column_blob(st, col), 32);
+}
+
+ferry_err ferry_store_put_meta(struct ferry_store *s, const char *key, const void *val, size_t len)
+{
+    sqlite3_stmt *st = s->st[ST_PUT_META];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, val ? val : "", (int)len, SQLITE_STATIC);
+    return step_done(st);
+}
+
+ferry_err ferry_store_get_meta(struct ferry_store *s, const char *key, uint8_t **val, size_t *len)
+{
+    sqlite3_stmt *st = s->st[ST_GET_META];
+    *val = NULL;
+    *len = 0;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    ferry_err err = rc == SQLITE_ROW    ? column_blob(st, 0, val, len)
+                    : rc == SQLITE_DONE ? FERRY_E_NOT_FOUND
+                                        : FERRY_E_IO;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+ferry_err ferry_store_bind_genesis(struct ferry_store *s, const uint8_t genesis[32])
+{
+    uint8_t *have;
+    size_t len;
+    ferry_err err = ferry_store_get_meta(s, "genesis_hash", &have, &len);
+    if (err == FERRY_E_NOT_FOUND)
+        return ferry_store_put_meta(s, "genesis_hash", genesis, 32);
+    if (err)
+        return err;
+    int same = len == 32 && memcmp(have, genesis, 32) == 0;
+    free(have);
+    return same ? FERRY_OK : FERRY_E_STATE;
+}
+
+ferry_err ferry_store_put_relay(struct ferry_store *s, uint32_t number, const uint8_t hash[32],
+                                const uint8_t *header, size_t header_len, uint64_t set_id)
+{
+    sqlite3_stmt *st = s->st[ST_PUT_RELAY];
+    sqlite3_bind_int64(st, 1, number);
+    sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, header, (int)header_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)set_id);
+    return step_done(st);
+}
+
+static ferry_err read_relay_row(sqlite3_stmt *st, uint32_t *number, uint8_t hash[32],
+                                uint8_t **header, size_t *header_len, uint64_t *set_id)
+{
+    int rc = sqlite3_step(st);
+    ferry_err err = FERRY_OK;
+    if (rc == SQLITE_ROW) {
+        if (number)
+            *number = (uint32_t)sqlite3_column_int64(st, 0);
+        if (hash)
+            column_hash(st, 1, hash);
+        if (header)
+            err = column_blob(st, 2, header, header_len);
+        if (set_id)
+            *set_id = (uint64_t)sqlite3_column_int64(st, 3);
+    } else {
+        err = rc == SQLITE_DONE ? FERRY_E_NOT_FOUND : FERRY_E_IO;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+ferry_err ferry_store_last_relay(struct ferry_store *s, uint32_t *number, uint8_t hash[32],
+                                 uint8_t **header, size_t *header_len, uint64_t *set_id)
+{
+    return read_relay_row(s->st[ST_LAST_RELAY], number, hash, header, header_len, set_id);
+}
+
+ferry_err ferry_store_relay_at(struct ferry_store *s, uint32_t number, uint8_t hash[32],
+                               uint8_t **header, size_t *header_len, uint64_t *set_id)
+{
+    sqlite3_bind_int64(s->st[ST_RELAY_AT], 1, number);
+    return read_relay_row(s->st[ST_RELAY_AT], NULL, hash, header, header_len, set_id);
+}
+
+ferry_err ferry_store_put_authorities(struct ferry_store *s, const void *state, size_t len)
+{
+    return ferry_store_put_meta(s, "authority_set", state, len);
+}
+
+ferry_err ferry_store_get_authorities(struct ferry_store *s, uint8_t **state, size_t *len)
+{
+    return ferry_store_get_meta(s, "authority_set", state, len);
+}
+
+ferry_err ferry_store_put_para(struct ferry_store *s, uint32_t para_id, uint32_t number,
+                               const uint8_t hash[32], const uint8_t *header, size_t header_len,
+                               uint32_t relay_number)
+{
+    sqlite3_stmt *st = s->st[ST_PUT_PARA];
+    sqlite3_bind_int64(st, 1, para_id);
+    sqlite3_bind_int64(st, 2, number);
+    sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, header, (int)header_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, relay_number);
+    return step_done(st);
+}
+
+ferry_err ferry_store_last_para(struct ferry_store *s, uint32_t para_id, uint32_t *number,
+                                uint8_t hash[32], uint8_t **header, size_t *header_len)
+{
+    sqlite3_stmt *st = s->st[ST_LAST_PARA];
+    sqlite3_bind_int64(st, 1, para_id);
+    int rc = sqlite3_step(st);
+    ferry_err err = FERRY_OK;
+    if (rc == SQLITE_ROW) {
+        *number = (uint32_t)sqlite3_column_int64(st, 0);
+        column_hash(st, 1, hash);
+        if (header)
+            err = column_blob(st, 2, header, header_len);
+    } else {
+        err = rc == SQLITE_DONE ? FERRY_E_NOT_FOUND : FERRY_E_IO;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+ferry_err ferry_store_prune_relay(struct ferry_store *s, uint32_t keep_from)
+{
+    sqlite3_stmt *st = s->st[ST_PRUNE_RELAY];
+    sqlite3_bind_int64(st, 1, keep_from);
+    return step_done(st);
+}
