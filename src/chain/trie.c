@@ -34,8 +34,9 @@ static ferry_err read_nibble_count(struct ferry_scale_reader *r, uint8_t first, 
     if (n == max) {
         for (;;) {
             uint8_t b;
-            if (ferry_scale_u8(r, &b))
+            if (!ferry_scale_remaining(r))
                 return ferry_scale_fail(r, FERRY_E_TRUNCATED, "truncated partial-key length");
+            (void)ferry_scale_u8(r, &b);
             n += b;
             if (n > FERRY_TRIE_MAX_PARTIAL_NIBBLES)
                 return ferry_scale_fail(r, FERRY_E_INVALID,
@@ -48,6 +49,16 @@ static ferry_err read_nibble_count(struct ferry_scale_reader *r, uint8_t first, 
     return FERRY_OK;
 }
 
+/* Borrow n bytes, failing with this decoder's own reason (the cursor's is generic). */
+static ferry_err take(struct ferry_scale_reader *r, size_t n, const char *why, const uint8_t **out)
+{
+    if (ferry_scale_remaining(r) < n) {
+        *out = NULL;
+        return ferry_scale_fail(r, FERRY_E_TRUNCATED, why);
+    }
+    return ferry_scale_bytes(r, n, out);
+}
+
 ferry_err ferry_trie_node_decode(const uint8_t *buf, size_t len, struct ferry_trie_node *node,
                                  struct ferry_scale_reader *diag)
 {
@@ -57,8 +68,9 @@ ferry_err ferry_trie_node_decode(const uint8_t *buf, size_t len, struct ferry_tr
     memset(node, 0, sizeof *node);
 
     uint8_t h;
-    if (ferry_scale_u8(r, &h))
+    if (!ferry_scale_remaining(r))
         return ferry_scale_fail(r, FERRY_E_TRUNCATED, "empty node");
+    (void)ferry_scale_u8(r, &h);
     node->header = h;
     unsigned bits;
     switch (h >> 6) {
@@ -97,16 +109,18 @@ ferry_err ferry_trie_node_decode(const uint8_t *buf, size_t len, struct ferry_tr
     if (read_nibble_count(r, h, bits, &node->partial_nibbles))
         return r->err;
     size_t pk_bytes = (node->partial_nibbles + 1) / 2;
-    if (ferry_scale_bytes(r, pk_bytes, &node->partial))
-        return ferry_scale_fail(r, FERRY_E_TRUNCATED, "truncated partial key");
+    if (take(r, pk_bytes, "truncated partial key", &node->partial))
+        return r->err;
     if ((node->partial_nibbles & 1) && (node->partial[0] & 0xf0)) {
         r->pos -= pk_bytes;
         return ferry_scale_fail(r, FERRY_E_INVALID, "non-zero padding nibble in partial key");
     }
 
     if (node->kind == FERRY_TRIE_NODE_BRANCH) {
-        if (ferry_scale_u16(r, &node->children_bitmap))
-            return ferry_scale_fail(r, FERRY_E_TRUNCATED, "truncated children bitmap");
+        const uint8_t *bm;
+        if (take(r, 2, "truncated children bitmap", &bm))
+            return r->err;
+        node->children_bitmap = (uint16_t)(bm[0] | bm[1] << 8);
         if (node->children_bitmap == 0) {
             r->pos -= 2;
             return ferry_scale_fail(r, FERRY_E_INVALID, "branch with an empty children bitmap");
@@ -115,15 +129,15 @@ ferry_err ferry_trie_node_decode(const uint8_t *buf, size_t len, struct ferry_tr
 
     if (node->value_hashed) {
         node->value_len = 32;
-        if (ferry_scale_bytes(r, 32, &node->value))
-            return ferry_scale_fail(r, FERRY_E_TRUNCATED, "truncated value hash");
+        if (take(r, 32, "truncated value hash", &node->value))
+            return r->err;
     } else if (node->has_value) {
         uint32_t vlen;
         if (ferry_scale_compact_u32(r, &vlen))
             return r->err;
         node->value_len = vlen;
-        if (ferry_scale_bytes(r, vlen, &node->value))
-            return ferry_scale_fail(r, FERRY_E_TRUNCATED, "truncated value");
+        if (take(r, vlen, "truncated value", &node->value))
+            return r->err;
     }
 
     for (unsigned i = 0; i < 16; i++) {
@@ -137,8 +151,8 @@ ferry_err ferry_trie_node_decode(const uint8_t *buf, size_t len, struct ferry_tr
                                     clen ? "child reference longer than 32 bytes"
                                          : "empty child reference");
         }
-        if (ferry_scale_bytes(r, clen, &node->child[i]))
-            return ferry_scale_fail(r, FERRY_E_TRUNCATED, "truncated child reference");
+        if (take(r, clen, "truncated child reference", &node->child[i]))
+            return r->err;
         node->child_len[i] = clen;
     }
     if (ferry_scale_remaining(r))
