@@ -200,7 +200,7 @@ struct ferry_grandpa_verify_opts {
 struct ferry_grandpa_verdict {
     enum ferry_grandpa_reason reason;
     size_t index;        /* precommit (or, for unused ancestries, header) at fault; SIZE_MAX */
-    char detail[200];    /* one sentence: what failed, where, and the rule */
+    char detail[256];    /* one sentence: what failed, where, and the rule */
     size_t signatures;   /* signatures checked and found valid */
     uint64_t weight;     /* weight of distinct voters on the target and its descendants */
     uint64_t threshold;  /* of the voter set */

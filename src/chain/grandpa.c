@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ferry/grandpa.h"
+#include "ferry/hex.h"
 
 /* Smallest encodings, used to bound Vec lengths before allocating. */
 #define PRECOMMIT_SIZE  (32 + 4 + 64 + 32)
@@ -671,11 +672,13 @@ ferry_err ferry_grandpa_verify(const struct ferry_grandpa_justification *j,
     /* Rule 1. */
     if ((opts->flags & FERRY_GRANDPA_CHECK_TARGET) &&
         (j->target_number != opts->expected_number ||
-         memcmp(j->target_hash, opts->expected_hash, 32) != 0))
+         memcmp(j->target_hash, opts->expected_hash, 32) != 0)) {
+        char got[67], want[67];
         return reject(v, FERRY_GRANDPA_TARGET_MISMATCH, SIZE_MAX,
                       "the justification commits to #%u %s, not the expected #%u %s",
-                      j->target_number, short_hex(j->target_hash, h1), opts->expected_number,
-                      short_hex(opts->expected_hash, h2));
+                      j->target_number, ferry_hex_encode(j->target_hash, 32, got),
+                      opts->expected_number, ferry_hex_encode(opts->expected_hash, 32, want));
+    }
 
     pthread_once(&sodium_once, sodium_setup);
     if (!sodium_ready)
