@@ -1,0 +1,158 @@
+/* ferry rpc — the HTTP transport: one JSON-RPC POST per call (a batch is an array body) on the
+ * libcurl easy API. One easy handle per client is kept for connection reuse and guarded by its
+ * own mutex, so concurrent callers take turns; client.c does the JSON-RPC side. TLS is verified
+ * against the system CA store unless the client was opened `insecure`. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc/internal.h"
+
+struct http_state {
+    pthread_mutex_t mu;
+    CURL *easy;
+    size_t url_index;
+};
+
+struct body {
+    char *p;
+    size_t len, cap, max;
+    bool too_large;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_OK;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+ferry_err rpc_http_init(struct ferry_rpc *c)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return FERRY_E_NET;
+    struct http_state *h = calloc(1, sizeof *h);
+    if (!h)
+        return FERRY_E_NOMEM;
+    h->easy = curl_easy_init();
+    if (!h->easy) {
+        free(h);
+        return FERRY_E_NET;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    *rpc_http_slot(c) = h;
+    return FERRY_OK;
+}
+
+void rpc_http_cleanup(struct ferry_rpc *c)
+{
+    struct http_state *h = *rpc_http_slot(c);
+    if (!h)
+        return;
+    curl_easy_cleanup(h->easy);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+    *rpc_http_slot(c) = NULL;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct body *b = arg;
+    size_t n = size * nmemb;
+    if (b->len + n > b->max) {
+        b->too_large = true;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16384;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return 0;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return n;
+}
+
+/* One POST to one URL. */
+static ferry_err post_once(struct ferry_rpc *c, CURL *e, const char *url, const char *body,
+                           size_t len, uint32_t timeout_ms, struct body *out, long *status)
+{
+    struct curl_slist *hdrs = NULL;
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    if (!hdrs)
+        return FERRY_E_NOMEM;
+    curl_easy_reset(e);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (rpc_insecure(c)) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    CURLcode rc = curl_easy_perform(e);
+    curl_slist_free_all(hdrs);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+    if (rc == CURLE_OK)
+        return FERRY_OK;
+    if (out->too_large) {
+        rpc_set_last_error(c, "%s: response larger than %zu bytes", url, out->max);
+        return FERRY_E_TOO_LARGE;
+    }
+    rpc_set_last_error(c, "%s: %s", url, curl_easy_strerror(rc));
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return FERRY_E_TIMEOUT;
+    if (rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR)
+        return FERRY_E_NOMEM;
+    return FERRY_E_NET;
+}
+
+ferry_err rpc_http_post(struct ferry_rpc *c, const char *body, size_t len, uint32_t timeout_ms,
+                        char **resp, size_t *resp_len, long *http_status)
+{
+    struct http_state *h = *rpc_http_slot(c);
+    ferry_err err = FERRY_E_NET;
+    *resp = NULL;
+    *resp_len = 0;
+    *http_status = 0;
+    pthread_mutex_lock(&h->mu);
+    /* Try each URL once, starting from the last one that worked. */
+    for (size_t tries = 0; tries < rpc_n_urls(c); tries++) {
+        struct body b = {.max = rpc_max_message(c)};
+        const char *url = rpc_url(c, h->url_index);
+        err = post_once(c, h->easy, url, body, len, timeout_ms, &b, http_status);
+        if (!err) {
+            if (!b.p) {
+                b.p = calloc(1, 1);
+                if (!b.p) {
+                    err = FERRY_E_NOMEM;
+                    break;
+                }
+            }
+            *resp = b.p;
+            *resp_len = b.len;
+            break;
+        }
+        free(b.p);
+        if (err != FERRY_E_NET)
+            break; /* a timeout or an oversized answer would repeat elsewhere */
+        h->url_index = (h->url_index + 1) % rpc_n_urls(c);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return err;
+}

@@ -1,0 +1,34 @@
+/* ferry rpc — declarations shared by the files of the rpc module (client.c: requests,
+ * subscriptions, events and the WebSocket transport; http.c: the libcurl transport). Not a
+ * public header: nothing outside rpc/ includes it. */
+#ifndef FERRY_RPC_INTERNAL_H
+#define FERRY_RPC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry/rpc.h"
+
+/* Perform one HTTP POST of body[len] to the client's URLs (rotating to the next URL on a
+ * connection failure) and return the response body.
+ * Out: *resp (malloc'd, NUL-terminated) and *resp_len on FERRY_OK.
+ * Returns: FERRY_OK (any HTTP status with a body; *http_status says which), FERRY_E_NET,
+ *          FERRY_E_TIMEOUT, FERRY_E_TOO_LARGE (body over max bytes), FERRY_E_NOMEM. */
+ferry_err rpc_http_post(struct ferry_rpc *c, const char *body, size_t len, uint32_t timeout_ms,
+                        char **resp, size_t *resp_len, long *http_status);
+
+/* Per-client HTTP state: created by ferry_rpc_open, destroyed by ferry_rpc_close. */
+ferry_err rpc_http_init(struct ferry_rpc *c);
+void rpc_http_cleanup(struct ferry_rpc *c);
+
+/* Accessors http.c needs from the client. */
+const char *rpc_url(const struct ferry_rpc *c, size_t i);
+size_t rpc_n_urls(const struct ferry_rpc *c);
+size_t rpc_max_message(const struct ferry_rpc *c);
+int rpc_insecure(const struct ferry_rpc *c);
+uint32_t rpc_request_timeout(const struct ferry_rpc *c);
+void **rpc_http_slot(struct ferry_rpc *c);
+void rpc_set_last_error(struct ferry_rpc *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,565 @@
+/* ferry rpc — typed helpers for the Substrate methods ferry uses (DESIGN.md §4): build the
+ * params, call through ferry_rpc_call with the client's request timeout, and turn the JSON
+ * answer into bytes and structures. A wrong shape is FERRY_E_JSON/FERRY_E_HEX, a null answer
+ * FERRY_E_NOT_FOUND; nothing here trusts the node's JSON. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry/hex.h"
+#include "rpc/internal.h"
+
+void ferry_bytes_list_free(struct ferry_bytes_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].p);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+void ferry_block_free(struct ferry_block *b)
+{
+    if (!b)
+        return;
+    ferry_header_free(&b->header);
+    ferry_bytes_list_free(&b->extrinsics);
+    for (size_t i = 0; i < b->n_justifications; i++)
+        free(b->justifications[i].data.p);
+    free(b->justifications);
+    memset(b, 0, sizeof *b);
+}
+
+static ferry_err call(struct ferry_rpc *c, const char *method, const char *params, cJSON **res,
+                      struct ferry_rpc_error *e)
+{
+    struct ferry_rpc_error local;
+    ferry_err err = ferry_rpc_call(c, method, params, rpc_request_timeout(c), res, e ? e : &local);
+    if (!e)
+        ferry_rpc_error_clear(&local);
+    return err;
+}
+
+/* "0x…" of a 32-byte hash, or the empty string for NULL; out holds 67 bytes. */
+static const char *hash_text(const uint8_t *h, char out[67])
+{
+    if (!h) {
+        out[0] = 0;
+        return out;
+    }
+    return ferry_hex_encode(h, 32, out);
+}
+
+/* Params "[]" or "[\"0x…\"]" for a method whose only argument is an optional block hash. */
+static void at_params(const uint8_t *at, char out[72])
+{
+    char h[67];
+    if (at)
+        snprintf(out, 72, "[\"%s\"]", hash_text(at, h));
+    else
+        snprintf(out, 72, "[]");
+}
+
+static ferry_err hex_bytes(const cJSON *j, uint8_t **out, size_t *len)
+{
+    if (!cJSON_IsString(j))
+        return cJSON_IsNull(j) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
+    return ferry_hex_decode(j->valuestring, strlen(j->valuestring), out, len);
+}
+
+static ferry_err hash32(const cJSON *j, uint8_t out[32])
+{
+    if (!cJSON_IsString(j))
+        return cJSON_IsNull(j) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
+    return ferry_hex_decode_exact(j->valuestring, out, 32);
+}
+
+/* Bytes given either as hex text or as an array of numbers 0..255 (serde's Vec<u8>). */
+static ferry_err flexible_bytes(const cJSON *j, uint8_t **out, size_t *len)
+{
+    if (cJSON_IsString(j))
+        return hex_bytes(j, out, len);
+    if (!cJSON_IsArray(j))
+        return FERRY_E_JSON;
+    size_t n = (size_t)cJSON_GetArraySize(j);
+    uint8_t *p = malloc(n ? n : 1);
+    if (!p)
+        return FERRY_E_NOMEM;
+    size_t i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, j)
+    {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 255 ||
+            v->valuedouble != (double)(int)v->valuedouble) {
+            free(p);
+            return FERRY_E_JSON;
+        }
+        p[i++] = (uint8_t)v->valueint;
+    }
+    *out = p;
+    *len = n;
+    return FERRY_OK;
+}
+
+static ferry_err bytes_list(const cJSON *arr, struct ferry_bytes_list *l)
+{
+    memset(l, 0, sizeof *l);
+    if (!cJSON_IsArray(arr))
+        return FERRY_E_JSON;
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    l->items = calloc(n ? n : 1, sizeof *l->items);
+    if (!l->items)
+        return FERRY_E_NOMEM;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr)
+    {
+        ferry_err err = hex_bytes(v, &l->items[l->n].p, &l->items[l->n].len);
+        if (err) {
+            ferry_bytes_list_free(l);
+            return err == FERRY_E_NOT_FOUND ? FERRY_E_JSON : err;
+        }
+        l->n++;
+    }
+    return FERRY_OK;
+}
+
+ferry_err ferry_rpc_header_from_json(const cJSON *json, struct ferry_header *h)
+{
+    memset(h, 0, sizeof *h);
+    if (!cJSON_IsObject(json))
+        return cJSON_IsNull(json) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
+    char *text = cJSON_PrintUnformatted(json);
+    if (!text)
+        return FERRY_E_NOMEM;
+    uint8_t *scale = NULL;
+    size_t len = 0;
+    ferry_err err = ferry_header_json_to_scale(text, &scale, &len, NULL);
+    free(text);
+    if (!err)
+        err = ferry_header_decode(h, scale, len, NULL);
+    free(scale);
+    return err;
+}
+
+ferry_err ferry_rpc_get_block_hash(struct ferry_rpc *c, uint32_t number, uint8_t hash[32],
+                                   struct ferry_rpc_error *e)
+{
+    char params[24];
+    cJSON *r = NULL;
+    snprintf(params, sizeof params, "[%u]", number);
+    ferry_err err = call(c, "chain_getBlockHash", params, &r, e);
+    if (!err)
+        err = hash32(r, hash);
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_get_finalized_head(struct ferry_rpc *c, uint8_t hash[32],
+                                       struct ferry_rpc_error *e)
+{
+    cJSON *r = NULL;
+    ferry_err err = call(c, "chain_getFinalizedHead", "[]", &r, e);
+    if (!err)
+        err = hash32(r, hash);
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_get_header(struct ferry_rpc *c, const uint8_t *at, struct ferry_header *h,
+                               struct ferry_rpc_error *e)
+{
+    char params[72];
+    cJSON *r = NULL;
+    memset(h, 0, sizeof *h);
+    at_params(at, params);
+    ferry_err err = call(c, "chain_getHeader", params, &r, e);
+    if (!err)
+        err = ferry_rpc_header_from_json(r, h);
+    cJSON_Delete(r);
+    return err;
+}
+
+/* An engine id as 4 numbers, "0x" + 8 hex digits, or 4 characters. */
+static ferry_err engine_id(const cJSON *j, uint8_t out[4])
+{
+    uint8_t *p = NULL;
+    size_t n = 0;
+    if (cJSON_IsString(j) && strlen(j->valuestring) == 4 && strncmp(j->valuestring, "0x", 2)) {
+        memcpy(out, j->valuestring, 4);
+        return FERRY_OK;
+    }
+    ferry_err err = flexible_bytes(j, &p, &n);
+    if (!err && n != 4)
+        err = FERRY_E_JSON;
+    if (!err)
+        memcpy(out, p, 4);
+    free(p);
+    return err;
+}
+
+static ferry_err block_justifications(const cJSON *js, struct ferry_block *b)
+{
+    if (!js || cJSON_IsNull(js))
+        return FERRY_OK;
+    if (!cJSON_IsArray(js))
+        return FERRY_E_JSON;
+    size_t n = (size_t)cJSON_GetArraySize(js);
+    b->justifications = calloc(n ? n : 1, sizeof *b->justifications);
+    if (!b->justifications)
+        return FERRY_E_NOMEM;
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, js)
+    {
+        struct ferry_block_justification *bj = &b->justifications[b->n_justifications];
+        if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2)
+            return FERRY_E_JSON;
+        ferry_err err = engine_id(cJSON_GetArrayItem(pair, 0), bj->engine);
+        if (!err)
+            err = flexible_bytes(cJSON_GetArrayItem(pair, 1), &bj->data.p, &bj->data.len);
+        if (err)
+            return err;
+        b->n_justifications++;
+    }
+    return FERRY_OK;
+}
+
+ferry_err ferry_rpc_get_block(struct ferry_rpc *c, const uint8_t *at, struct ferry_block *b,
+                              struct ferry_rpc_error *e)
+{
+    char params[72];
+    cJSON *r = NULL;
+    memset(b, 0, sizeof *b);
+    at_params(at, params);
+    ferry_err err = call(c, "chain_getBlock", params, &r, e);
+    if (err)
+        return err;
+    if (cJSON_IsNull(r)) {
+        cJSON_Delete(r);
+        return FERRY_E_NOT_FOUND;
+    }
+    const cJSON *block = cJSON_GetObjectItemCaseSensitive(r, "block");
+    err = ferry_rpc_header_from_json(cJSON_GetObjectItemCaseSensitive(block, "header"), &b->header);
+    if (err == FERRY_E_NOT_FOUND)
+        err = FERRY_E_JSON;
+    if (!err)
+        err = bytes_list(cJSON_GetObjectItemCaseSensitive(block, "extrinsics"), &b->extrinsics);
+    if (!err)
+        err = block_justifications(cJSON_GetObjectItemCaseSensitive(r, "justifications"), b);
+    cJSON_Delete(r);
+    if (err)
+        ferry_block_free(b);
+    return err;
+}
+
+ferry_err ferry_rpc_prove_finality(struct ferry_rpc *c, uint32_t number, uint8_t **proof,
+                                   size_t *len, struct ferry_rpc_error *e)
+{
+    char params[24];
+    cJSON *r = NULL;
+    *proof = NULL;
+    *len = 0;
+    snprintf(params, sizeof params, "[%u]", number);
+    ferry_err err = call(c, "grandpa_proveFinality", params, &r, e);
+    if (!err)
+        err = hex_bytes(r, proof, len);
+    cJSON_Delete(r);
+    return err;
+}
+
+/* A JSON array of "0x…" strings for the given byte strings. Returns: malloc'd text or NULL. */
+static char *hex_array(const struct ferry_bytes *items, size_t n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < n; i++) {
+        char *h = ferry_hex_alloc(items[i].p, items[i].len);
+        cJSON *s = h ? cJSON_CreateString(h) : NULL;
+        free(h);
+        if (!s) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        cJSON_AddItemToArray(arr, s);
+    }
+    char *t = arr ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    return t;
+}
+
+/* "[" first "," second … "]" where NULL parts are skipped. Returns: malloc'd text or NULL. */
+static char *join_params(const char *const *parts, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += parts[i] ? strlen(parts[i]) + 1 : 0;
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    out[o++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (!parts[i])
+            continue;
+        if (o > 1)
+            out[o++] = ',';
+        size_t l = strlen(parts[i]);
+        memcpy(out + o, parts[i], l);
+        o += l;
+    }
+    out[o++] = ']';
+    out[o] = 0;
+    return out;
+}
+
+ferry_err ferry_rpc_get_read_proof(struct ferry_rpc *c, const struct ferry_bytes *keys,
+                                   size_t n_keys, const uint8_t *at, struct ferry_bytes_list *proof,
+                                   uint8_t at_out[32], struct ferry_rpc_error *e)
+{
+    char h[67], q[70];
+    memset(proof, 0, sizeof *proof);
+    char *karr = hex_array(keys, n_keys);
+    if (!karr)
+        return FERRY_E_NOMEM;
+    if (at)
+        snprintf(q, sizeof q, "\"%s\"", hash_text(at, h));
+    const char *parts[2] = {karr, at ? q : NULL};
+    char *params = join_params(parts, 2);
+    free(karr);
+    if (!params)
+        return FERRY_E_NOMEM;
+    cJSON *r = NULL;
+    ferry_err err = call(c, "state_getReadProof", params, &r, e);
+    free(params);
+    if (!err && !cJSON_IsObject(r))
+        err = cJSON_IsNull(r) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
+    if (!err && at_out)
+        err = hash32(cJSON_GetObjectItemCaseSensitive(r, "at"), at_out);
+    if (err == FERRY_E_NOT_FOUND && r && cJSON_IsObject(r))
+        err = FERRY_E_JSON;
+    if (!err)
+        err = bytes_list(cJSON_GetObjectItemCaseSensitive(r, "proof"), proof);
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_get_storage(struct ferry_rpc *c, const uint8_t *key, size_t key_len,
+                                const uint8_t *at, uint8_t **value, size_t *len,
+                                struct ferry_rpc_error *e)
+{
+    char h[67], q[70];
+    *value = NULL;
+    *len = 0;
+    char *khex = ferry_hex_alloc(key, key_len);
+    if (!khex)
+        return FERRY_E_NOMEM;
+    size_t kl = strlen(khex) + 3;
+    char *kq = malloc(kl);
+    if (!kq) {
+        free(khex);
+        return FERRY_E_NOMEM;
+    }
+    snprintf(kq, kl, "\"%s\"", khex);
+    free(khex);
+    if (at)
+        snprintf(q, sizeof q, "\"%s\"", hash_text(at, h));
+    const char *parts[2] = {kq, at ? q : NULL};
+    char *params = join_params(parts, 2);
+    free(kq);
+    if (!params)
+        return FERRY_E_NOMEM;
+    cJSON *r = NULL;
+    ferry_err err = call(c, "state_getStorage", params, &r, e);
+    free(params);
+    if (!err)
+        err = hex_bytes(r, value, len);
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_get_keys_paged(struct ferry_rpc *c, const uint8_t *prefix, size_t prefix_len,
+                                   uint32_t count, const struct ferry_bytes *start_key,
+                                   const uint8_t *at, struct ferry_bytes_list *keys,
+                                   struct ferry_rpc_error *e)
+{
+    memset(keys, 0, sizeof *keys);
+    char h[67], q[70], num[16];
+    char *ph = ferry_hex_alloc(prefix, prefix_len);
+    char *sh = start_key ? ferry_hex_alloc(start_key->p, start_key->len) : NULL;
+    char *pq = ph ? malloc(strlen(ph) + 3) : NULL;
+    char *sq = sh ? malloc(strlen(sh) + 3) : NULL;
+    ferry_err err = FERRY_E_NOMEM;
+    cJSON *r = NULL;
+    char *params = NULL;
+    if (!pq || (start_key && !sq))
+        goto out;
+    sprintf(pq, "\"%s\"", ph);
+    if (sq)
+        sprintf(sq, "\"%s\"", sh);
+    snprintf(num, sizeof num, "%u", count);
+    if (at)
+        snprintf(q, sizeof q, "\"%s\"", hash_text(at, h));
+    /* A hash without a start key needs an explicit null in its place. */
+    const char *parts[4] = {pq, num, sq ? sq : (at ? "null" : NULL), at ? q : NULL};
+    params = join_params(parts, 4);
+    if (!params)
+        goto out;
+    err = call(c, "state_getKeysPaged", params, &r, e);
+    if (!err)
+        err = bytes_list(r, keys);
+out:
+    free(ph);
+    free(sh);
+    free(pq);
+    free(sq);
+    free(params);
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_get_metadata(struct ferry_rpc *c, const uint8_t *at, uint8_t **metadata,
+                                 size_t *len, struct ferry_rpc_error *e)
+{
+    char params[72];
+    cJSON *r = NULL;
+    *metadata = NULL;
+    *len = 0;
+    at_params(at, params);
+    ferry_err err = call(c, "state_getMetadata", params, &r, e);
+    if (!err)
+        err = hex_bytes(r, metadata, len);
+    cJSON_Delete(r);
+    return err;
+}
+
+static ferry_err u32_field(const cJSON *o, const char *name, uint32_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 4294967295.0)
+        return FERRY_E_JSON;
+    *out = (uint32_t)v->valuedouble;
+    return FERRY_OK;
+}
+
+ferry_err ferry_rpc_get_runtime_version(struct ferry_rpc *c, const uint8_t *at,
+                                        struct ferry_runtime_version *v, struct ferry_rpc_error *e)
+{
+    char params[72];
+    cJSON *r = NULL;
+    memset(v, 0, sizeof *v);
+    at_params(at, params);
+    ferry_err err = call(c, "state_getRuntimeVersion", params, &r, e);
+    if (err)
+        return err;
+    const cJSON *sn = cJSON_GetObjectItemCaseSensitive(r, "specName");
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(r, "implName");
+    if (!cJSON_IsObject(r) || !cJSON_IsString(sn))
+        err = FERRY_E_JSON;
+    if (!err)
+        err = u32_field(r, "specVersion", &v->spec_version);
+    if (!err)
+        err = u32_field(r, "transactionVersion", &v->transaction_version);
+    if (!err) {
+        /* optional ones */
+        (void)u32_field(r, "implVersion", &v->impl_version);
+        (void)u32_field(r, "authoringVersion", &v->authoring_version);
+        snprintf(v->spec_name, sizeof v->spec_name, "%s", sn->valuestring);
+        snprintf(v->impl_name, sizeof v->impl_name, "%s",
+                 cJSON_IsString(in) ? in->valuestring : "");
+    }
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_system_chain(struct ferry_rpc *c, char **name, struct ferry_rpc_error *e)
+{
+    cJSON *r = NULL;
+    *name = NULL;
+    ferry_err err = call(c, "system_chain", "[]", &r, e);
+    if (!err && !cJSON_IsString(r))
+        err = FERRY_E_JSON;
+    if (!err) {
+        *name = strdup(r->valuestring);
+        if (!*name)
+            err = FERRY_E_NOMEM;
+    }
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_system_properties(struct ferry_rpc *c, cJSON **props, int *ss58_format,
+                                      struct ferry_rpc_error *e)
+{
+    cJSON *r = NULL;
+    *props = NULL;
+    if (ss58_format)
+        *ss58_format = -1;
+    ferry_err err = call(c, "system_properties", "[]", &r, e);
+    if (err)
+        return err;
+    if (!cJSON_IsObject(r)) {
+        cJSON_Delete(r);
+        return FERRY_E_JSON;
+    }
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "ss58Format");
+    if (ss58_format && cJSON_IsNumber(f) && f->valuedouble >= 0 && f->valuedouble < 16384)
+        *ss58_format = f->valueint;
+    *props = r;
+    return FERRY_OK;
+}
+
+ferry_err ferry_rpc_account_next_index(struct ferry_rpc *c, const char *account, uint64_t *nonce,
+                                       struct ferry_rpc_error *e)
+{
+    *nonce = 0;
+    size_t n = account ? strlen(account) : 0;
+    if (n == 0 || n > 128)
+        return FERRY_E_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)account[i]))
+            return FERRY_E_ARG; /* SS58 (base58) or 0x-hex: never anything to escape */
+    char params[140];
+    snprintf(params, sizeof params, "[\"%s\"]", account);
+    cJSON *r = NULL;
+    ferry_err err = call(c, "system_accountNextIndex", params, &r, e);
+    if (!err) {
+        if (cJSON_IsNumber(r) && r->valuedouble >= 0 && r->valuedouble < 9007199254740992.0)
+            *nonce = (uint64_t)r->valuedouble;
+        else
+            err = FERRY_E_JSON;
+    }
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_submit_extrinsic(struct ferry_rpc *c, const uint8_t *xt, size_t len,
+                                     uint8_t hash[32], struct ferry_rpc_error *e)
+{
+    char *h = ferry_hex_alloc(xt, len);
+    if (!h)
+        return FERRY_E_NOMEM;
+    size_t pl = strlen(h) + 5;
+    char *params = malloc(pl);
+    if (!params) {
+        free(h);
+        return FERRY_E_NOMEM;
+    }
+    snprintf(params, pl, "[\"%s\"]", h);
+    free(h);
+    cJSON *r = NULL;
+    ferry_err err = call(c, "author_submitExtrinsic", params, &r, e);
+    free(params);
+    if (!err)
+        err = hash32(r, hash);
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err ferry_rpc_subscribe_finalized_heads(struct ferry_rpc *c, ferry_rpc_event_fn fn,
+                                              void *user, uint64_t *sub, struct ferry_rpc_error *e)
+{
+    return ferry_rpc_subscribe(c, "chain_subscribeFinalizedHeads", "[]",
+                               "chain_unsubscribeFinalizedHeads", 0, fn, user,
+                               rpc_request_timeout(c), sub, e);
+}

@@ -1,0 +1,807 @@
+/* rpc: the JSON-RPC client against the scripted in-process server (rpcserver.c).
+ * Every wait has a deadline; every test starts its own server on a free 127.0.0.1 port. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ferry/rpc.h"
+#include "rpcserver.h"
+
+static int64_t ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A port nothing listens on: bind an ephemeral port and let it go again. */
+static int dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+struct fixture {
+    struct tu_rpcserver *srv;
+    struct ferry_rpc *c;
+    char url[64];
+    int port;
+};
+
+/* Fast liveness and backoff so the failure tests finish in well under a second each. */
+static void quick_config(struct ferry_rpc_config *cfg, const char *const *urls, size_t n)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->urls = urls;
+    cfg->n_urls = n;
+    cfg->request_timeout_ms = 5000;
+    cfg->connect_timeout_ms = 2000;
+    cfg->ping_interval_ms = 100;
+    cfg->dead_after_ms = 500;
+    cfg->backoff_initial_ms = 20;
+    cfg->backoff_max_ms = 200;
+}
+
+static void setup(struct fixture *f, const char *scheme, size_t max_message)
+{
+    memset(f, 0, sizeof *f);
+    f->srv = tu_rpcserver_start(0);
+    ck_assert_ptr_nonnull(f->srv);
+    f->port = tu_rpcserver_port(f->srv);
+    snprintf(f->url, sizeof f->url, "%s://127.0.0.1:%d", scheme, f->port);
+    const char *urls[1] = {f->url};
+    struct ferry_rpc_config cfg;
+    quick_config(&cfg, urls, 1);
+    cfg.max_message_bytes = max_message;
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &f->c), FERRY_OK);
+    ck_assert_int_eq(ferry_rpc_wait_connected(f->c, 5000), FERRY_OK);
+}
+
+static void teardown(struct fixture *f)
+{
+    ferry_rpc_close(f->c);
+    tu_rpcserver_stop(f->srv);
+}
+
+static char *call_text(struct ferry_rpc *c, const char *method, const char *params, ferry_err *err)
+{
+    cJSON *res = NULL;
+    *err = ferry_rpc_call(c, method, params, 5000, &res, NULL);
+    char *t = res ? cJSON_PrintUnformatted(res) : NULL;
+    cJSON_Delete(res);
+    return t;
+}
+
+/* Wait for the next event of a kind, skipping others; fails the test at the deadline. */
+static void expect_event(struct ferry_rpc *c, enum ferry_rpc_event_kind kind, uint32_t ms,
+                         struct ferry_rpc_event *ev)
+{
+    int64_t deadline = ms_now() + ms;
+    for (;;) {
+        int64_t left = deadline - ms_now();
+        ck_assert_msg(left > 0, "no event of kind %d within %u ms", kind, ms);
+        ferry_err err = ferry_rpc_next_event(c, (uint32_t)left, ev);
+        ck_assert_msg(err == FERRY_OK, "no event of kind %d: %s", kind, ferry_strerror(err));
+        if (ev->kind == kind)
+            return;
+        ferry_rpc_event_clear(ev);
+    }
+}
+
+START_TEST(call_returns_result_matching_params)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    ferry_err err;
+    char *t = call_text(f.c, "echo", "[1,\"two\",{\"three\":3}]", &err);
+    ck_assert_int_eq(err, FERRY_OK);
+    ck_assert_str_eq(t, "[1,\"two\",{\"three\":3}]");
+    free(t);
+    t = call_text(f.c, "echo", NULL, &err);
+    ck_assert_int_eq(err, FERRY_OK);
+    ck_assert_str_eq(t, "[]");
+    free(t);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(out_of_order_answers_are_matched_by_id)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    struct ferry_rpc_pending *slow, *fast;
+    ck_assert_int_eq(ferry_rpc_send(f.c, "delay", "[400,\"slow\"]", 5000, &slow), FERRY_OK);
+    ck_assert_int_eq(ferry_rpc_send(f.c, "delay", "[0,\"fast\"]", 5000, &fast), FERRY_OK);
+    int64_t t0 = ms_now();
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_wait(fast, &r, NULL), FERRY_OK);
+    ck_assert_int_lt(ms_now() - t0, 300); /* not held up behind the slow one */
+    ck_assert_str_eq(r->valuestring, "fast");
+    cJSON_Delete(r);
+    ck_assert_int_eq(ferry_rpc_wait(slow, &r, NULL), FERRY_OK);
+    ck_assert_str_eq(r->valuestring, "slow");
+    cJSON_Delete(r);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(many_pipelined_requests_on_one_connection)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    enum { N = 300 };
+    struct ferry_rpc_pending *p[N];
+    char params[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(params, sizeof params, "[%d]", i);
+        ck_assert_int_eq(ferry_rpc_send(f.c, "echo", params, 5000, &p[i]), FERRY_OK);
+    }
+    for (int i = 0; i < N; i++) {
+        cJSON *r = NULL;
+        ck_assert_int_eq(ferry_rpc_wait(p[i], &r, NULL), FERRY_OK);
+        ck_assert_int_eq(cJSON_GetArrayItem(r, 0)->valueint, i);
+        cJSON_Delete(r);
+    }
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.connects, 1);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(batch_answers_each_item_in_any_order)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    struct ferry_rpc_batch_item items[3] = {
+        {.method = "echo", .params_json = "[\"a\"]"},
+        {.method = "error"},
+        {.method = "system_chain"},
+    };
+    ck_assert_int_eq(ferry_rpc_batch(f.c, items, 3, 5000), FERRY_OK);
+    ck_assert_int_eq(items[0].err, FERRY_OK);
+    ck_assert_str_eq(cJSON_GetArrayItem(items[0].result, 0)->valuestring, "a");
+    ck_assert_int_eq(items[1].err, FERRY_E_RPC);
+    ck_assert_int_eq(items[1].error.code, -32000);
+    ck_assert_int_eq(items[2].err, FERRY_OK);
+    ck_assert_str_eq(items[2].result->valuestring, "Ferry Testnet");
+    ferry_rpc_batch_clear(items, 3);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(rpc_error_is_a_value_with_code_message_data)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    cJSON *r = NULL;
+    struct ferry_rpc_error e;
+    ck_assert_int_eq(ferry_rpc_call(f.c, "error", "[]", 5000, &r, &e), FERRY_E_RPC);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(e.code, -32000);
+    ck_assert_str_eq(e.message, "scripted failure");
+    ck_assert_str_eq(e.data, "{\"detail\":\"x\"}");
+    char *j = ferry_rpc_error_json(&e);
+    ck_assert_str_eq(
+        j, "{\"code\":-32000,\"message\":\"scripted failure\",\"data\":{\"detail\":\"x\"}}");
+    free(j);
+    ferry_rpc_error_clear(&e);
+    ck_assert_int_eq(ferry_rpc_call(f.c, "no_such_method", "[]", 5000, &r, &e), FERRY_E_RPC);
+    ck_assert_int_eq(e.code, -32601);
+    ck_assert_ptr_null(e.data);
+    ferry_rpc_error_clear(&e);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(invalid_arguments_are_refused_before_sending)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(f.c, "bad\"name", "[]", 1000, &r, NULL), FERRY_E_ARG);
+    ck_assert_int_eq(ferry_rpc_call(f.c, "", "[]", 1000, &r, NULL), FERRY_E_ARG);
+    ck_assert_int_eq(ferry_rpc_call(f.c, "echo", "5", 1000, &r, NULL), FERRY_E_ARG);
+    ck_assert_int_eq(ferry_rpc_call(f.c, "echo", "[1,", 1000, &r, NULL), FERRY_E_ARG);
+    teardown(&f);
+
+    struct ferry_rpc *c = NULL;
+    const char *bad[] = {"ftp://x", "ws://", "ws://h:99999", "ws://h:1"};
+    struct ferry_rpc_config cfg;
+    quick_config(&cfg, bad, 1);
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_E_ARG);
+    quick_config(&cfg, bad + 1, 1);
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_E_ARG);
+    quick_config(&cfg, bad + 2, 1);
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_E_ARG);
+    const char *mixed[] = {"ws://127.0.0.1:1", "http://127.0.0.1:1"};
+    quick_config(&cfg, mixed, 2);
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_E_ARG);
+    quick_config(&cfg, NULL, 0);
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_E_ARG);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(response_of_20_mib_in_fragments_is_reassembled)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    size_t n = (size_t)20 << 20;
+    char params[32];
+    snprintf(params, sizeof params, "[%zu]", n);
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(f.c, "big", params, 20000, &r, NULL), FERRY_OK);
+    ck_assert(cJSON_IsString(r));
+    ck_assert_uint_eq(strlen(r->valuestring), n);
+    ck_assert(r->valuestring[n - 1] == 'a');
+    cJSON_Delete(r);
+    ferry_err err;
+    char *t = call_text(f.c, "echo", "[7]", &err);
+    ck_assert_int_eq(err, FERRY_OK);
+    ck_assert_str_eq(t, "[7]");
+    free(t);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(over_limit_message_fails_only_its_request)
+{
+    struct fixture f;
+    setup(&f, "ws", (size_t)1 << 20);
+    struct ferry_rpc_pending *big, *other;
+    ck_assert_int_eq(ferry_rpc_send(f.c, "delay", "[200,\"other\"]", 5000, &other), FERRY_OK);
+    ck_assert_int_eq(ferry_rpc_send(f.c, "big", "[3000000]", 5000, &big), FERRY_OK);
+    int64_t t0 = ms_now();
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_wait(big, &r, NULL), FERRY_E_TOO_LARGE);
+    ck_assert_int_lt(ms_now() - t0, 4000);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(ferry_rpc_wait(other, &r, NULL), FERRY_OK);
+    ck_assert_str_eq(r->valuestring, "other");
+    cJSON_Delete(r);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.too_large, 1);
+    ck_assert_uint_eq(st.disconnects, 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(malformed_json_is_skipped)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    ferry_err err;
+    char *t = call_text(f.c, "malformed", "[]", &err);
+    ck_assert_int_eq(err, FERRY_OK);
+    ck_assert_str_eq(t, "\"after-malformed\"");
+    free(t);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_ge(st.malformed, 1);
+    ck_assert_uint_eq(st.disconnects, 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(answer_with_unknown_id_is_ignored)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    ferry_err err;
+    char *t = call_text(f.c, "unknown_id", "[]", &err);
+    ck_assert_int_eq(err, FERRY_OK);
+    ck_assert_str_eq(t, "\"after-unknown\"");
+    free(t);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_ge(st.unknown_ids, 1);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(request_timeout_returns_by_its_deadline)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    int64_t t0 = ms_now();
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(f.c, "delay", "[3000,1]", 200, &r, NULL), FERRY_E_TIMEOUT);
+    int64_t took = ms_now() - t0;
+    ck_assert_int_ge(took, 190);
+    ck_assert_int_lt(took, 1000);
+    ferry_err err;
+    char *t = call_text(f.c, "echo", "[1]", &err); /* the connection is still fine */
+    ck_assert_int_eq(err, FERRY_OK);
+    free(t);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(stalled_connection_is_declared_dead_and_replaced)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    int64_t t0 = ms_now();
+    cJSON *r = NULL;
+    /* The server stops reading: no answer, no pongs. dead_after is 500 ms. */
+    ck_assert_int_eq(ferry_rpc_call(f.c, "stall", "[]", 10000, &r, NULL), FERRY_E_RETRY);
+    ck_assert_int_lt(ms_now() - t0, 3000);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_ge(st.dead_declared, 1);
+    ck_assert_uint_ge(st.pings_sent, 1);
+    ck_assert_int_eq(ferry_rpc_wait_connected(f.c, 5000), FERRY_OK);
+    ferry_err err;
+    char *t = call_text(f.c, "echo", "[2]", &err);
+    ck_assert_int_eq(err, FERRY_OK);
+    free(t);
+    ck_assert_uint_ge(tu_rpcserver_accepted(f.srv), 2);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(subscription_delivers_then_unsubscribes)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    uint64_t sub;
+    ck_assert_int_eq(
+        ferry_rpc_subscribe(f.c, "sub", "[10]", "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+        FERRY_OK);
+    ck_assert_uint_ne(sub, 0);
+    double last = 0;
+    for (int i = 0; i < 5; i++) {
+        struct ferry_rpc_event ev;
+        expect_event(f.c, FERRY_RPC_EV_NOTIFICATION, 3000, &ev);
+        ck_assert_uint_eq(ev.sub, sub);
+        ck_assert(cJSON_IsNumber(ev.result));
+        ck_assert(ev.result->valuedouble > last);
+        last = ev.result->valuedouble;
+        ferry_rpc_event_clear(&ev);
+    }
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_OK);
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_E_NOT_FOUND);
+    /* drain what was queued before the unsubscribe, then nothing more comes */
+    struct ferry_rpc_event ev;
+    while (ferry_rpc_next_event(f.c, 100, &ev) == FERRY_OK)
+        ferry_rpc_event_clear(&ev);
+    ck_assert_int_eq(ferry_rpc_next_event(f.c, 150, &ev), FERRY_E_TIMEOUT);
+    teardown(&f);
+}
+END_TEST
+
+struct cb_state {
+    atomic_int notes;
+    atomic_int after_unsub;
+    atomic_bool unsubscribed;
+};
+
+static void on_event(void *user, struct ferry_rpc_event *ev)
+{
+    struct cb_state *s = user;
+    if (atomic_load(&s->unsubscribed))
+        atomic_fetch_add(&s->after_unsub, 1);
+    if (ev->kind == FERRY_RPC_EV_NOTIFICATION)
+        atomic_fetch_add(&s->notes, 1);
+}
+
+START_TEST(subscription_callback_runs_until_unsubscribe_returns)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    struct cb_state st = {0};
+    uint64_t sub;
+    ck_assert_int_eq(
+        ferry_rpc_subscribe(f.c, "sub", "[5]", "unsub", 0, on_event, &st, 5000, &sub, NULL),
+        FERRY_OK);
+    int64_t deadline = ms_now() + 3000;
+    while (atomic_load(&st.notes) < 5 && ms_now() < deadline)
+        usleep(5000);
+    ck_assert_int_ge(atomic_load(&st.notes), 5);
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_OK);
+    atomic_store(&st.unsubscribed, true);
+    usleep(100000);
+    ck_assert_int_eq(atomic_load(&st.after_unsub), 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(abrupt_close_mid_subscription_resubscribes_with_gap)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    uint64_t sub;
+    ck_assert_int_eq(
+        ferry_rpc_subscribe(f.c, "sub", "[10]", "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+        FERRY_OK);
+    struct ferry_rpc_event ev;
+    expect_event(f.c, FERRY_RPC_EV_NOTIFICATION, 3000, &ev);
+    ferry_rpc_event_clear(&ev);
+    /* A request in flight when the connection dies fails as retryable. */
+    struct ferry_rpc_pending *p;
+    ck_assert_int_eq(ferry_rpc_send(f.c, "delay", "[2000,1]", 5000, &p), FERRY_OK);
+    usleep(50000);
+    tu_rpcserver_close_all(f.srv);
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_wait(p, &r, NULL), FERRY_E_RETRY);
+    expect_event(f.c, FERRY_RPC_EV_DISCONNECTED, 3000, &ev);
+    ferry_rpc_event_clear(&ev);
+    expect_event(f.c, FERRY_RPC_EV_GAP, 3000, &ev);
+    ck_assert_uint_eq(ev.sub, sub);
+    ck_assert_int_eq(ev.gap, FERRY_RPC_GAP_RECONNECT);
+    ferry_rpc_event_clear(&ev);
+    expect_event(f.c, FERRY_RPC_EV_NOTIFICATION, 3000, &ev);
+    ck_assert_uint_eq(ev.sub, sub);
+    ferry_rpc_event_clear(&ev);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.resubscribed, 1);
+    ck_assert_uint_eq(st.connects, 2);
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_OK);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(no_resubscribe_flag_ends_the_subscription_on_reconnect)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    uint64_t sub;
+    ck_assert_int_eq(ferry_rpc_subscribe(f.c, "sub", "[10]", "unsub", FERRY_RPC_SUB_NO_RESUBSCRIBE,
+                                         NULL, NULL, 5000, &sub, NULL),
+                     FERRY_OK);
+    tu_rpcserver_close_all(f.srv);
+    struct ferry_rpc_event ev;
+    expect_event(f.c, FERRY_RPC_EV_SUB_ENDED, 3000, &ev);
+    ck_assert_uint_eq(ev.sub, sub);
+    ck_assert_int_eq(ev.err, FERRY_E_RETRY);
+    ferry_rpc_event_clear(&ev);
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 1000), FERRY_OK);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(server_restart_reconnects_and_resubscribes)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    uint64_t sub;
+    ck_assert_int_eq(
+        ferry_rpc_subscribe(f.c, "sub", "[10]", "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+        FERRY_OK);
+    struct ferry_rpc_event ev;
+    expect_event(f.c, FERRY_RPC_EV_NOTIFICATION, 3000, &ev);
+    ferry_rpc_event_clear(&ev);
+    tu_rpcserver_stop(f.srv);
+    f.srv = NULL;
+    expect_event(f.c, FERRY_RPC_EV_DISCONNECTED, 3000, &ev);
+    ferry_rpc_event_clear(&ev);
+    /* While the node is down, calls fail fast and retryably instead of hanging. */
+    int64_t t0 = ms_now();
+    cJSON *r = NULL;
+    ferry_err err = ferry_rpc_call(f.c, "echo", "[]", 3000, &r, NULL);
+    ck_assert_msg(err == FERRY_E_NET || err == FERRY_E_RETRY, "got %s", ferry_strerror(err));
+    ck_assert_int_lt(ms_now() - t0, 2000);
+    usleep(300000); /* several failed attempts: backoff grows up to its 200 ms cap */
+    for (int i = 0; i < 50 && !f.srv; i++) {
+        f.srv = tu_rpcserver_start(f.port);
+        if (!f.srv)
+            usleep(100000);
+    }
+    ck_assert_ptr_nonnull(f.srv);
+    expect_event(f.c, FERRY_RPC_EV_GAP, 5000, &ev);
+    ck_assert_uint_eq(ev.sub, sub);
+    ferry_rpc_event_clear(&ev);
+    expect_event(f.c, FERRY_RPC_EV_NOTIFICATION, 3000, &ev);
+    ferry_rpc_event_clear(&ev);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_ge(st.failed_connects, 1);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(urls_are_rotated_past_a_dead_endpoint)
+{
+    struct tu_rpcserver *srv = tu_rpcserver_start(0);
+    ck_assert_ptr_nonnull(srv);
+    char dead[64], live[64];
+    snprintf(dead, sizeof dead, "ws://127.0.0.1:%d", dead_port());
+    snprintf(live, sizeof live, "ws://127.0.0.1:%d/", tu_rpcserver_port(srv));
+    const char *urls[2] = {dead, live};
+    struct ferry_rpc_config cfg;
+    quick_config(&cfg, urls, 2);
+    struct ferry_rpc *c;
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_OK);
+    ck_assert_int_eq(ferry_rpc_wait_connected(c, 5000), FERRY_OK);
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(c, "echo", "[1]", 5000, &r, NULL), FERRY_OK);
+    cJSON_Delete(r);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(c, &st);
+    ck_assert_uint_eq(st.failed_connects, 1);
+    ferry_rpc_close(c);
+    tu_rpcserver_stop(srv);
+}
+END_TEST
+
+START_TEST(unreachable_node_fails_fast_with_net_error)
+{
+    char dead[64];
+    snprintf(dead, sizeof dead, "ws://127.0.0.1:%d", dead_port());
+    const char *urls[1] = {dead};
+    struct ferry_rpc_config cfg;
+    quick_config(&cfg, urls, 1);
+    struct ferry_rpc *c;
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_OK);
+    int64_t t0 = ms_now();
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(c, "echo", "[]", 10000, &r, NULL), FERRY_E_NET);
+    ck_assert_int_lt(ms_now() - t0, 2000);
+    ck_assert_int_eq(ferry_rpc_wait_connected(c, 1000), FERRY_E_NET);
+    char why[256];
+    ferry_rpc_last_error(c, why, sizeof why);
+    ck_assert_msg(strstr(why, dead) != NULL, "last error names the URL: %s", why);
+    ferry_rpc_close(c);
+}
+END_TEST
+
+START_TEST(over_limit_notification_becomes_a_gap)
+{
+    struct fixture f;
+    setup(&f, "ws", (size_t)1 << 20);
+    uint64_t sub;
+    ck_assert_int_eq(
+        ferry_rpc_subscribe(f.c, "big_sub", "[2000000]", "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+        FERRY_OK);
+    struct ferry_rpc_event ev;
+    expect_event(f.c, FERRY_RPC_EV_GAP, 5000, &ev);
+    ck_assert_uint_eq(ev.sub, sub);
+    ck_assert_int_eq(ev.gap, FERRY_RPC_GAP_TOO_LARGE);
+    ferry_rpc_event_clear(&ev);
+    expect_event(f.c, FERRY_RPC_EV_NOTIFICATION, 3000, &ev);
+    ferry_rpc_event_clear(&ev);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(event_queue_overflow_is_bounded_and_reported)
+{
+    struct tu_rpcserver *srv = tu_rpcserver_start(0);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", tu_rpcserver_port(srv));
+    const char *urls[1] = {url};
+    struct ferry_rpc_config cfg;
+    quick_config(&cfg, urls, 1);
+    cfg.max_queued_events = 4;
+    struct ferry_rpc *c;
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_OK);
+    uint64_t sub;
+    ck_assert_int_eq(ferry_rpc_subscribe(c, "sub", "[2]", "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+                     FERRY_OK);
+    usleep(200000);
+    int n = 0, gaps = 0;
+    struct ferry_rpc_event ev;
+    while (ferry_rpc_next_event(c, 0, &ev) == FERRY_OK && n < 100) {
+        n++;
+        if (ev.kind == FERRY_RPC_EV_GAP && ev.gap == FERRY_RPC_GAP_OVERFLOW)
+            gaps++;
+        ferry_rpc_event_clear(&ev);
+    }
+    ck_assert_int_le(n, 6);
+    ck_assert_int_eq(gaps, 1);
+    ferry_rpc_close(c);
+    tu_rpcserver_stop(srv);
+}
+END_TEST
+
+START_TEST(http_transport_calls_and_batches)
+{
+    struct fixture f;
+    setup(&f, "http", 0);
+    ferry_err err;
+    char *t = call_text(f.c, "echo", "[\"h\"]", &err);
+    ck_assert_int_eq(err, FERRY_OK);
+    ck_assert_str_eq(t, "[\"h\"]");
+    free(t);
+    struct ferry_rpc_error e;
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(f.c, "error", "[]", 5000, &r, &e), FERRY_E_RPC);
+    ck_assert_int_eq(e.code, -32000);
+    ferry_rpc_error_clear(&e);
+    struct ferry_rpc_batch_item items[2] = {{.method = "echo", .params_json = "[1]"},
+                                            {.method = "system_chain"}};
+    ck_assert_int_eq(ferry_rpc_batch(f.c, items, 2, 5000), FERRY_OK);
+    ck_assert_int_eq(items[0].err, FERRY_OK);
+    ck_assert_int_eq(items[1].err, FERRY_OK);
+    ck_assert_str_eq(items[1].result->valuestring, "Ferry Testnet");
+    ferry_rpc_batch_clear(items, 2);
+    uint64_t sub;
+    ck_assert_int_eq(
+        ferry_rpc_subscribe(f.c, "sub", "[]", "unsub", 0, NULL, NULL, 1000, &sub, NULL),
+        FERRY_E_UNSUPPORTED);
+    struct ferry_rpc_event ev;
+    ck_assert_int_eq(ferry_rpc_next_event(f.c, 10, &ev), FERRY_E_UNSUPPORTED);
+    teardown(&f);
+
+    char dead[64];
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", dead_port());
+    const char *urls[1] = {dead};
+    struct ferry_rpc_config cfg;
+    quick_config(&cfg, urls, 1);
+    struct ferry_rpc *c;
+    ck_assert_int_eq(ferry_rpc_open(&cfg, &c), FERRY_OK);
+    ck_assert_int_eq(ferry_rpc_call(c, "echo", "[]", 2000, &r, NULL), FERRY_E_NET);
+    ferry_rpc_close(c);
+}
+END_TEST
+
+START_TEST(http_over_limit_answer_is_too_large)
+{
+    struct fixture f;
+    setup(&f, "http", 100000);
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(f.c, "big", "[200000]", 5000, &r, NULL), FERRY_E_TOO_LARGE);
+    ck_assert_int_eq(ferry_rpc_call(f.c, "big", "[1000]", 5000, &r, NULL), FERRY_OK);
+    cJSON_Delete(r);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(typed_helpers_decode_answers)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    struct ferry_rpc_error e;
+    uint8_t hash[32], want[32];
+    ck_assert_int_eq(ferry_rpc_get_block_hash(f.c, 5, hash, &e), FERRY_OK);
+    memset(want, 5, 32);
+    ck_assert_mem_eq(hash, want, 32);
+    ck_assert_int_eq(ferry_rpc_get_finalized_head(f.c, hash, NULL), FERRY_OK);
+    memset(want, 0xf1, 32);
+    ck_assert_mem_eq(hash, want, 32);
+
+    struct ferry_header h;
+    ck_assert_int_eq(ferry_rpc_get_header(f.c, NULL, &h, NULL), FERRY_OK);
+    ck_assert_uint_eq(h.number, 42);
+    memset(want, 0x11, 32);
+    ck_assert_mem_eq(h.parent_hash, want, 32);
+    ck_assert_uint_eq(h.n_digest, 1);
+    ck_assert_int_eq(h.digest[0].kind, FERRY_DIGEST_PRERUNTIME);
+    ck_assert_mem_eq(h.digest[0].engine, "BABE", 4);
+    ferry_header_free(&h);
+    memset(want, 0x42, 32);
+    ck_assert_int_eq(ferry_rpc_get_header(f.c, want, &h, NULL), FERRY_OK);
+    ferry_header_free(&h);
+
+    struct ferry_block b;
+    ck_assert_int_eq(ferry_rpc_get_block(f.c, NULL, &b, NULL), FERRY_OK);
+    ck_assert_uint_eq(b.header.number, 42);
+    ck_assert_uint_eq(b.extrinsics.n, 2);
+    ck_assert_uint_eq(b.extrinsics.items[0].len, 11);
+    ck_assert_uint_eq(b.extrinsics.items[1].len, 0);
+    ck_assert_uint_eq(b.n_justifications, 1);
+    ck_assert_mem_eq(b.justifications[0].engine, "FRNK", 4);
+    ck_assert_uint_eq(b.justifications[0].data.len, 3);
+    ferry_block_free(&b);
+
+    uint8_t *bytes;
+    size_t len;
+    ck_assert_int_eq(ferry_rpc_prove_finality(f.c, 7, &bytes, &len, NULL), FERRY_OK);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_uint_eq(bytes[0], 0xde);
+    free(bytes);
+    ck_assert_int_eq(ferry_rpc_prove_finality(f.c, 0, &bytes, &len, NULL), FERRY_E_NOT_FOUND);
+
+    struct ferry_bytes key = {(uint8_t *)"\x01\x02", 2};
+    struct ferry_bytes_list proof;
+    uint8_t at[32];
+    ck_assert_int_eq(ferry_rpc_get_read_proof(f.c, &key, 1, NULL, &proof, at, NULL), FERRY_OK);
+    ck_assert_uint_eq(proof.n, 2);
+    ck_assert_uint_eq(proof.items[1].len, 3);
+    memset(want, 0xab, 32);
+    ck_assert_mem_eq(at, want, 32);
+    ferry_bytes_list_free(&proof);
+
+    ck_assert_int_eq(ferry_rpc_get_storage(f.c, key.p, key.len, NULL, &bytes, &len, NULL),
+                     FERRY_OK);
+    ck_assert_uint_eq(len, 3);
+    free(bytes);
+    ck_assert_int_eq(ferry_rpc_get_storage(f.c, (const uint8_t *)"", 1, NULL, &bytes, &len, NULL),
+                     FERRY_E_NOT_FOUND);
+
+    struct ferry_bytes_list keys;
+    ck_assert_int_eq(ferry_rpc_get_keys_paged(f.c, key.p, 1, 10, NULL, NULL, &keys, NULL),
+                     FERRY_OK);
+    ck_assert_uint_eq(keys.n, 2);
+    ferry_bytes_list_free(&keys);
+
+    ck_assert_int_eq(ferry_rpc_get_metadata(f.c, NULL, &bytes, &len, NULL), FERRY_OK);
+    ck_assert_uint_eq(len, 6);
+    ck_assert_mem_eq(bytes, "meta", 4);
+    free(bytes);
+
+    struct ferry_runtime_version v;
+    ck_assert_int_eq(ferry_rpc_get_runtime_version(f.c, NULL, &v, NULL), FERRY_OK);
+    ck_assert_uint_eq(v.spec_version, 9140);
+    ck_assert_uint_eq(v.transaction_version, 1);
+    ck_assert_str_eq(v.spec_name, "rococo");
+
+    char *name;
+    ck_assert_int_eq(ferry_rpc_system_chain(f.c, &name, NULL), FERRY_OK);
+    ck_assert_str_eq(name, "Ferry Testnet");
+    free(name);
+    cJSON *props;
+    int ss58;
+    ck_assert_int_eq(ferry_rpc_system_properties(f.c, &props, &ss58, NULL), FERRY_OK);
+    ck_assert_int_eq(ss58, 42);
+    cJSON_Delete(props);
+    uint64_t nonce;
+    ck_assert_int_eq(ferry_rpc_account_next_index(
+                         f.c, "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", &nonce, NULL),
+                     FERRY_OK);
+    ck_assert_uint_eq(nonce, 7);
+    ck_assert_int_eq(ferry_rpc_submit_extrinsic(f.c, (const uint8_t *)"\x04\x00", 2, hash, NULL),
+                     FERRY_OK);
+    memset(want, 0xee, 32);
+    ck_assert_mem_eq(hash, want, 32);
+
+    uint64_t sub;
+    ck_assert_int_eq(ferry_rpc_subscribe_finalized_heads(f.c, NULL, NULL, &sub, NULL), FERRY_OK);
+    struct ferry_rpc_event ev;
+    expect_event(f.c, FERRY_RPC_EV_NOTIFICATION, 3000, &ev);
+    ck_assert_int_eq(ferry_rpc_header_from_json(ev.result, &h), FERRY_OK);
+    ck_assert_uint_ge(h.number, 1);
+    ferry_header_free(&h);
+    ferry_rpc_event_clear(&ev);
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_OK);
+    teardown(&f);
+}
+END_TEST
+
+Suite *rpc_suite(void)
+{
+    Suite *s = suite_create("rpc");
+    TCase *tc = tcase_create("client");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, call_returns_result_matching_params);
+    tcase_add_test(tc, out_of_order_answers_are_matched_by_id);
+    tcase_add_test(tc, many_pipelined_requests_on_one_connection);
+    tcase_add_test(tc, batch_answers_each_item_in_any_order);
+    tcase_add_test(tc, rpc_error_is_a_value_with_code_message_data);
+    tcase_add_test(tc, invalid_arguments_are_refused_before_sending);
+    tcase_add_test(tc, response_of_20_mib_in_fragments_is_reassembled);
+    tcase_add_test(tc, over_limit_message_fails_only_its_request);
+    tcase_add_test(tc, malformed_json_is_skipped);
+    tcase_add_test(tc, answer_with_unknown_id_is_ignored);
+    tcase_add_test(tc, request_timeout_returns_by_its_deadline);
+    tcase_add_test(tc, stalled_connection_is_declared_dead_and_replaced);
+    tcase_add_test(tc, subscription_delivers_then_unsubscribes);
+    tcase_add_test(tc, subscription_callback_runs_until_unsubscribe_returns);
+    tcase_add_test(tc, abrupt_close_mid_subscription_resubscribes_with_gap);
+    tcase_add_test(tc, no_resubscribe_flag_ends_the_subscription_on_reconnect);
+    tcase_add_test(tc, server_restart_reconnects_and_resubscribes);
+    tcase_add_test(tc, urls_are_rotated_past_a_dead_endpoint);
+    tcase_add_test(tc, unreachable_node_fails_fast_with_net_error);
+    tcase_add_test(tc, over_limit_notification_becomes_a_gap);
+    tcase_add_test(tc, event_queue_overflow_is_bounded_and_reported);
+    tcase_add_test(tc, http_transport_calls_and_batches);
+    tcase_add_test(tc, http_over_limit_answer_is_too_large);
+    tcase_add_test(tc, typed_helpers_decode_answers);
+    suite_add_tcase(s, tc);
+    return s;
+}
