@@ -99,8 +99,12 @@ $(UNIT): $(UNIT_OBJS) $(LIBFERRY)
 unit: $(UNIT)
 	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) $(UNIT)
 
-integration: all
+integration: all $(BUILD)/rpcserver
 	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) BUILD=$(BUILD) bash tests/integration/run.sh
+
+# The scripted JSON-RPC test server (tests/unit/rpcserver.c) as a program, for t_rpc_cli.sh.
+$(BUILD)/rpcserver: tests/rpcserver/main.c $(BUILD)/tests/unit/rpcserver.o
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/tests/unit/rpcserver.o $(LDLIBS)
 
 # `make test` is the README's test command: install, build, run everything.
 test: deps

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/log.h"
 #include "rpc/internal.h"
 
 #define DEFAULT_MAX_MESSAGE        ((size_t)64 << 20)
@@ -155,16 +156,17 @@ static int64_t now_us(void)
 
 static void lws_log_emit(int level, const char *line)
 {
-    fprintf(stderr, "ferry: libwebsockets: %s", line);
+    /* lws reports every refused reconnect as an error; those are expected here and the client
+     * reports connection trouble itself, so lws lines go to the debug level. */
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    ferry_log(FERRY_LOG_DEBUG, "lws", "%.*s", (int)n, line);
 }
 
 static void init_logging(void)
 {
-    /* lws logs to stderr at several levels by default; keep only its errors, and only when
-     * asked (FERRY_RPC_DEBUG), since every refused reconnect would otherwise print a line. */
-    const char *dbg = getenv("FERRY_RPC_DEBUG");
-    int level = dbg && *dbg ? LLL_ERR | LLL_WARN : 0;
-    lws_set_log_level(level, lws_log_emit);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 }
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -924,6 +926,10 @@ static void conn_lost(struct ferry_rpc *c, ferry_err why)
         c->rx_cap = 0;
     }
     if (was_open) {
+        if (!c->closing)
+            ferry_log_warn("rpc", "connection to %s lost: %s; reconnecting",
+                           rpc_url(c, c->url_index),
+                           c->last_error[0] ? c->last_error : ferry_strerror(why));
         c->stats.disconnects++;
         if (now - c->established_us >= STABLE_CONNECTION_US)
             c->attempt = 0;
@@ -968,6 +974,8 @@ static void conn_lost(struct ferry_rpc *c, ferry_err why)
     }
     c->url_index = (c->url_index + 1) % c->n_urls;
     c->next_attempt_us = now + backoff_us(c);
+    ferry_log_debug("rpc", "next attempt %s in %lld ms", rpc_url(c, c->url_index),
+                    (long long)(c->next_attempt_us - now) / 1000);
     pthread_cond_broadcast(&c->cv);
 }
 
@@ -979,6 +987,8 @@ static void on_established(struct ferry_rpc *c)
     c->fail_streak = 0;
     c->established_us = c->last_rx_us = c->last_ping_us = now;
     c->kill_requested = false;
+    ferry_log(c->stats.connects > 1 ? FERRY_LOG_INFO : FERRY_LOG_DEBUG, "rpc", "connected to %s",
+              rpc_url(c, c->url_index));
     conn_event(c, FERRY_RPC_EV_CONNECTED, FERRY_OK);
     for (struct rpc_sub *s = c->subs; s; s = s->next) {
         if (s->state != SUB_NEED_RESUB)

@@ -53,6 +53,7 @@ struct sconn {
     struct ssub *subs;
     bool stalled, close_now;
     int64_t close_at_us;
+    unsigned notified;
     unsigned char *http_resp;
     size_t http_len;
 };
@@ -63,6 +64,7 @@ struct tu_rpcserver {
     atomic_bool stop;
     atomic_bool close_all;
     atomic_uint accepted;
+    atomic_uint close_after;
     int port;
     struct sconn *conns;
     lws_sorted_usec_list_t tick;
@@ -490,6 +492,9 @@ static void notify(struct sconn *cn, struct ssub *sb)
     else
         cJSON_AddNumberToObject(p, "result", (double)++s->counter);
     push_json(cn, o);
+    unsigned k = atomic_load(&s->close_after);
+    if (k && ++cn->notified >= k)
+        cn->close_at_us = mono_us() + 1000; /* after this notification has gone out */
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -698,6 +703,11 @@ struct tu_rpcserver *tu_rpcserver_start(int port)
 int tu_rpcserver_port(const struct tu_rpcserver *s)
 {
     return s->port;
+}
+
+void tu_rpcserver_set_close_after(struct tu_rpcserver *s, unsigned k)
+{
+    atomic_store(&s->close_after, k);
 }
 
 unsigned tu_rpcserver_accepted(const struct tu_rpcserver *s)

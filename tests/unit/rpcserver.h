@@ -41,6 +41,10 @@ int tu_rpcserver_port(const struct tu_rpcserver *s);
 /* Close every connection abruptly (as a crashed node would). */
 void tu_rpcserver_close_all(struct tu_rpcserver *s);
 
+/* Close each connection abruptly after it has carried k notifications (0 = never), to force
+ * reconnects in the middle of a subscription. */
+void tu_rpcserver_set_close_after(struct tu_rpcserver *s, unsigned k);
+
 /* Returns: WebSocket connections accepted since start. */
 unsigned tu_rpcserver_accepted(const struct tu_rpcserver *s);
 
