@@ -661,6 +661,7 @@ START_TEST(many_unequal_voters_with_descendant_votes)
     ck_assert_int_eq(verify_roundtrip(&j, &vs, GSET, 1, 0, &v), FERRY_E_VERIFY);
     ck_assert_int_eq(v.reason, FERRY_GRANDPA_UNUSED_ANCESTRIES);
     ck_assert_uint_eq(v.index, 3);
+    dump_case("unused_ancestry", gv, N, GSET, &j, false);
     ferry_header_free(&j.ancestries[--j.n_ancestries]);
 
     /* a missing one: without A2 neither A2 nor A3 links to T */
@@ -669,6 +670,7 @@ START_TEST(many_unequal_voters_with_descendant_votes)
     ck_assert_int_eq(verify_roundtrip(&j, &vs, GSET, 1, 0, &v), FERRY_E_VERIFY);
     ck_assert_int_eq(v.reason, FERRY_GRANDPA_NOT_DESCENDANT);
     ck_assert_uint_eq(v.index, 2); /* the first vote on A2 */
+    dump_case("missing_ancestry", gv, N, GSET, &j, false);
     j.n_ancestries = 3;
     j.ancestries[2] = a2;
 
@@ -709,6 +711,7 @@ START_TEST(ghost_must_be_the_commit_target)
     gen_ancestry(&j, &g.a1);
     ck_assert_int_eq(verify_roundtrip(&j, &vs, GSET, 1, 0, &v), FERRY_E_VERIFY);
     ck_assert_int_eq(v.reason, FERRY_GRANDPA_GHOST_BEYOND);
+    dump_case("ghost_beyond_target", gv, N, GSET, &j, false);
     ferry_grandpa_justification_free(&j);
 
     /* 4 on A1 and 3 on B1 (siblings, no vote on T): GHOST = T, but neither target reaches the
@@ -721,6 +724,7 @@ START_TEST(ghost_must_be_the_commit_target)
     ck_assert_int_eq(verify_roundtrip(&j, &vs, GSET, 1, 0, &v), FERRY_E_VERIFY);
     ck_assert_int_eq(v.reason, FERRY_GRANDPA_ANCESTRY_ROUTE);
     ck_assert_uint_eq(v.index, 4);
+    dump_case("sibling_routes", gv, N, GSET, &j, false);
     ferry_grandpa_justification_free(&j);
 
     /* the same split with one vote on T: valid, and B1/A1 both route to T */
@@ -833,6 +837,7 @@ START_TEST(equivocations_duplicates_and_unknown_voters)
     ck_assert_int_eq(verify_roundtrip(&j, &vs, GSET, 1, 0, &v), FERRY_E_VERIFY);
     ck_assert_int_eq(v.reason, FERRY_GRANDPA_GHOST_BEYOND);
     ck_assert_uint_eq(v.equivocators, 3);
+    dump_case("equivocators_move_ghost", gv, N, GSET, &j, false);
     ferry_grandpa_justification_free(&j);
 
     ferry_voter_set_free(&vs);
