@@ -783,10 +783,11 @@ START_TEST(polkadot_genesis_extrinsics_root_is_the_empty_ordered_root)
 }
 END_TEST
 
-START_TEST(large_v0_proof_is_a_whole_trie_and_its_root_recomputes)
+START_TEST(large_v0_proof_pairs_root_matches_smoldot)
 {
-    /* The 92 pairs are every value reachable from the root; if no child reference is missing
-     * from the proof they are the whole trie, and the root must recompute from them. */
+    /* The 423-node proof is partial (its branches reference ~2400 nodes it does not carry), so
+     * its 92 pairs are not the whole trie and their own root differs from the state root. That
+     * root is still a real-data cross-check: smoldot (tests/unit/oracle) gives the same value. */
     TU_VECTOR_OR_SKIP(v, "trie/large-v0-proof.json");
     const cJSON *ls = cJSON_GetObjectItem(v, "lookups");
     size_t n = (size_t)cJSON_GetArraySize(ls);
@@ -802,10 +803,12 @@ START_TEST(large_v0_proof_is_a_whole_trie_and_its_root_recomputes)
         kv[i].value = bufs[2 * i + 1];
         i++;
     }
-    uint8_t want[32], got[32];
-    tu_hex_exact(tu_str(v, "state_root"), want, 32);
+    uint8_t state_root[32], got[32];
+    tu_hex_exact(tu_str(v, "state_root"), state_root, 32);
     ck_assert_int_eq(ferry_trie_root(kv, n, FERRY_TRIE_V0, got), FERRY_OK);
-    ck_assert_str_eq(tu_tohex(got, 32), tu_tohex(want, 32));
+    ck_assert_str_eq(tu_tohex(got, 32),
+                     "0x27878a6724b8dcdf9b6f6d7465a5d013ebe1f5a547f955cdb1ed9ac11e5a838d");
+    ck_assert(memcmp(got, state_root, 32) != 0);
     for (i = 0; i < 2 * n; i++)
         free(bufs[i]);
     free(bufs);
@@ -1041,7 +1044,7 @@ Suite *trie_suite(void)
     tcase_add_test(tc, header_chain_by_parent_hash_real_polkadot_blocks);
     tcase_add_test(tc, para_chain_from_proven_asset_hub_head);
     tcase_add_test(tc, polkadot_genesis_extrinsics_root_is_the_empty_ordered_root);
-    tcase_add_test(tc, large_v0_proof_is_a_whole_trie_and_its_root_recomputes);
+    tcase_add_test(tc, large_v0_proof_pairs_root_matches_smoldot);
     suite_add_tcase(s, tc);
     TCase *hm = tcase_create("handmade");
     tcase_set_timeout(hm, 60);
