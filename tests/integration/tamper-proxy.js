@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// A lying node for the light-client tests: a WebSocket JSON-RPC proxy between ferry and the dev
+// chain that tampers with what the node says, in one of these modes:
+//   forge-sig     flip a bit in the first precommit signature of every justification
+//                 (grandpa_proveFinality, chain_getBlock justifications, subscriptions)
+//   alter-header  change the state root of every header it serves (chain_getHeader,
+//                 unknown_headers inside grandpa_proveFinality)
+//   proof-root    answer state_getReadProof with a proof taken at the best block instead of the
+//                 block asked for (a valid proof, but against another root)
+//   withhold      grandpa_proveFinality answers null and chain_getBlock carries no justification
+//   none          forward everything unchanged
+// Usage: node tamper-proxy.js --upstream ws://127.0.0.1:9944 --mode forge-sig [--port 0]
+// Prints "proxy ready ws://127.0.0.1:<port>" when listening. Binds 127.0.0.1 only.
+'use strict';
+const path = require('path');
+const WebSocket = require(path.join(__dirname, '../devnet/node_modules/ws'));
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const upstreamUrl = args.upstream;
+const mode = args.mode || 'none';
+if (!upstreamUrl) {
+  console.error('usage: tamper-proxy.js --upstream ws://… --mode MODE [--port N]');
+  process.exit(2);
+}
+
+// SCALE compact length at buf[off]: returns [value, bytes].
+function compact(buf, off) {
+  const b = buf[off];
+  if ((b & 3) === 0) return [b >> 2, 1];
+  if ((b & 3) === 1) return [(buf[off] | (buf[off + 1] << 8)) >> 2, 2];
+  if ((b & 3) === 2) return [buf.readUInt32LE(off) >>> 2, 4];
+  throw new Error('big compact not expected here');
+}
+
+// Flip a bit of the first precommit's signature in an encoded justification.
+function forgeJustification(hex) {
+  const j = Buffer.from(hex.slice(2), 'hex');
+  const [n, len] = compact(j, 8 + 32 + 4);
+  if (n === 0) return hex;
+  j[8 + 32 + 4 + len + 32 + 4 + 10] ^= 0x01;
+  return '0x' + j.toString('hex');
+}
+
+// Split FinalityProof{block, Vec<u8> justification, Vec<Header>} and rebuild it.
+function editFinalityProof(hex, editJustification, editHeaders) {
+  const p = Buffer.from(hex.slice(2), 'hex');
+  const [jlen, jl] = compact(p, 32);
+  const jstart = 32 + jl;
+  let just = '0x' + p.slice(jstart, jstart + jlen).toString('hex');
+  let rest = p.slice(jstart + jlen);
+  if (editJustification) just = editJustification(just);
+  if (editHeaders) rest = editHeaders(rest);
+  const jb = Buffer.from(just.slice(2), 'hex');
+  const lenPrefix = jb.length < 64 ? Buffer.from([jb.length << 2])
+    : jb.length < 16384 ? Buffer.from([((jb.length << 2) | 1) & 0xff, (jb.length << 2 | 1) >> 8])
+    : (() => { const b = Buffer.alloc(4); b.writeUInt32LE(((jb.length << 2) | 2) >>> 0); return b; })();
+  return '0x' + Buffer.concat([p.slice(0, 32), lenPrefix, jb, rest]).toString('hex');
+}
+
+// In Vec<Header>, change a byte of each header's state root (right after parent hash + number).
+function alterHeaderVec(buf) {
+  const out = Buffer.from(buf);
+  const [n, l] = compact(out, 0);
+  let off = l;
+  for (let i = 0; i < n; i++) {
+    const [, nl] = compact(out, off + 32);
+    out[off + 32 + nl] ^= 0x01;
+    off += 32 + nl + 64;
+    const [nd, dl] = compact(out, off);
+    off += dl;
+    for (let k = 0; k < nd; k++) {
+      const kind = out[off++];
+      if (kind === 8) continue;
+      if (kind !== 0) off += 4;
+      const [pl, pll] = compact(out, off);
+      off += pll + pl;
+    }
+  }
+  return out;
+}
+
+let tampered = 0;
+function tamperResult(method, result) {
+  if (result === null || result === undefined) return result;
+  switch (mode) {
+    case 'forge-sig':
+      if (method === 'grandpa_proveFinality') { tampered++; return editFinalityProof(result, forgeJustification); }
+      if (method === 'chain_getBlock' && result.justifications) {
+        tampered++;
+        result.justifications = result.justifications.map(([e, j]) => [e, forgeJustification(j)]);
+      }
+      if (method === 'grandpa_justifications') { tampered++; return forgeJustification(result); }
+      return result;
+    case 'alter-header':
+      if (method === 'chain_getHeader' && result.stateRoot) {
+        tampered++;
+        result.stateRoot = '0x' + (result.stateRoot[2] === '0' ? '1' : '0') + result.stateRoot.slice(3);
+      }
+      if (method === 'grandpa_proveFinality') { tampered++; return editFinalityProof(result, null, alterHeaderVec); }
+      return result;
+    case 'withhold':
+      if (method === 'grandpa_proveFinality') { tampered++; return null; }
+      if (method === 'chain_getBlock') { tampered++; result.justifications = null; }
+      return result;
+    default:
+      return result;
+  }
+}
+
+const server = new WebSocket.Server({ host: '127.0.0.1', port: Number(args.port || 0), maxPayload: 256 << 20 });
+server.on('listening', () => console.log(`proxy ready ws://127.0.0.1:${server.address().port}`));
+server.on('connection', (client) => {
+  const up = new WebSocket(upstreamUrl, { maxPayload: 256 << 20 });
+  const methods = new Map(); // request id -> method
+  const subs = new Map();    // subscription id -> method
+  const pending = [];
+  up.on('open', () => { for (const m of pending.splice(0)) up.send(m); });
+  up.on('error', () => client.close());
+  up.on('close', () => client.close());
+  client.on('close', () => up.close());
+  client.on('error', () => up.close());
+  client.on('message', (data) => {
+    let text = data.toString();
+    try {
+      const msg = JSON.parse(text);
+      for (const m of Array.isArray(msg) ? msg : [msg]) {
+        methods.set(m.id, m.method);
+        if (mode === 'proof-root' && m.method === 'state_getReadProof' && Array.isArray(m.params)) {
+          m.params = [m.params[0]]; // drop `at`: the node proves against its best block
+          tampered++;
+        }
+      }
+      text = JSON.stringify(msg);
+    } catch (e) { /* forward as is */ }
+    if (up.readyState === WebSocket.OPEN) up.send(text); else pending.push(text);
+  });
+  up.on('message', (data) => {
+    let msg;
+    try { msg = JSON.parse(data.toString()); } catch (e) { client.send(data.toString()); return; }
+    for (const m of Array.isArray(msg) ? msg : [msg]) {
+      if (m.id !== undefined && m.result !== undefined) {
+        const method = methods.get(m.id);
+        methods.delete(m.id);
+        if (typeof m.result === 'string' && method && method.includes('subscribe')) subs.set(m.result, method);
+        m.result = tamperResult(method, m.result);
+      } else if (m.method && m.params) {
+        m.params.result = tamperResult(m.method, m.params.result);
+      }
+    }
+    client.send(JSON.stringify(msg));
+  });
+});
+process.on('SIGTERM', () => { console.error(`proxy: tampered ${tampered} answers`); process.exit(0); });
+process.on('SIGINT', () => process.exit(0));
