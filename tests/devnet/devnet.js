@@ -246,9 +246,10 @@ class Devnet {
     }
     let extra = [];
     if (items.length) {
+      // take the pool synchronously: anything submitted while we sign stays in the pool
       const pool = relay.chain.txPool.pendingExtrinsics;
-      const xt = await this.sudoSetStorage(items, pool);
       relay.chain.txPool.clear();
+      const xt = await this.sudoSetStorage(items, pool);
       extra = [...pool, xt];
     }
     const t = Date.now();
@@ -436,8 +437,9 @@ class Devnet {
     console.log(`devnet restarting (down for ${downMs} ms)`);
     await new Promise((r) => setTimeout(r, downMs));
     if (this.stopped) return;
-    await this.relayServer.listen(cfg.host, cfg.port);
-    if (this.paraServer) await this.paraServer.listen(cfg.host, cfg.paraPort);
+    // same ports as before (also when they were picked by the OS with port 0)
+    await this.relayServer.listen(cfg.host, this.relayServer.port);
+    if (this.paraServer) await this.paraServer.listen(cfg.host, this.paraServer.port);
     this.down = false;
     console.log(`devnet ready ws://${cfg.host}:${this.relayServer.port}`);
     if (this.para) console.log(`devnet para ready ws://${cfg.host}:${this.paraServer.port}`);
