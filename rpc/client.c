@@ -1226,7 +1226,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         pthread_mutex_lock(&c->mu);
-        if (c->conn == CONN_OPEN && c->wsi && c->q_head)
+        if (c->closing && c->wsi && !c->kill_requested)
+            kill_connection(c, "client closing");
+        else if (c->conn == CONN_OPEN && c->wsi && c->q_head)
             lws_callback_on_writable(c->wsi);
         pthread_mutex_unlock(&c->mu);
         break;
@@ -1463,6 +1465,19 @@ ferry_err ferry_rpc_open(const struct ferry_rpc_config *cfg, struct ferry_rpc **
     return FERRY_OK;
 }
 
+static int64_t deadline_after(uint32_t timeout_ms)
+{
+    return now_us() + (int64_t)timeout_ms * 1000;
+}
+
+static void cond_wait_until(struct ferry_rpc *c, int64_t deadline)
+{
+    struct timespec ts;
+    ts.tv_sec = deadline / 1000000;
+    ts.tv_nsec = (deadline % 1000000) * 1000;
+    pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+}
+
 void ferry_rpc_close(struct ferry_rpc *c)
 {
     if (!c)
@@ -1479,6 +1494,14 @@ void ferry_rpc_close(struct ferry_rpc *c)
     pthread_mutex_unlock(&c->mu);
     if (c->transport == TRANSPORT_WS) {
         if (c->thread_started) {
+            /* Close the connection on the service thread first: a TLS connection torn down by
+             * lws_context_destroy from here leaks its OpenSSL state (lws 4.1). */
+            lws_cancel_service(c->ctx);
+            int64_t deadline = deadline_after(1000);
+            pthread_mutex_lock(&c->mu);
+            while (c->conn != CONN_WAIT && now_us() < deadline)
+                cond_wait_until(c, deadline);
+            pthread_mutex_unlock(&c->mu);
             atomic_store(&c->stop, true);
             lws_cancel_service(c->ctx);
             pthread_join(c->thread, NULL);
@@ -1490,19 +1513,6 @@ void ferry_rpc_close(struct ferry_rpc *c)
         rpc_http_cleanup(c);
     }
     free_client(c);
-}
-
-static int64_t deadline_after(uint32_t timeout_ms)
-{
-    return now_us() + (int64_t)timeout_ms * 1000;
-}
-
-static void cond_wait_until(struct ferry_rpc *c, int64_t deadline)
-{
-    struct timespec ts;
-    ts.tv_sec = deadline / 1000000;
-    ts.tv_nsec = (deadline % 1000000) * 1000;
-    pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 }
 
 ferry_err ferry_rpc_wait_connected(struct ferry_rpc *c, uint32_t timeout_ms)

@@ -35,6 +35,9 @@ struct tu_rpcserver;
  * Returns: the server, or NULL when it cannot listen. */
 struct tu_rpcserver *tu_rpcserver_start(int port);
 
+/* The same over TLS (wss://, https://) with the given PEM certificate and key files. */
+struct tu_rpcserver *tu_rpcserver_start_tls(int port, const char *cert, const char *key);
+
 /* Returns: the port the server listens on. */
 int tu_rpcserver_port(const struct tu_rpcserver *s);
 
