@@ -179,6 +179,18 @@ void rpc_set_last_error(struct ferry_rpc *c, const char *fmt, ...)
     va_end(ap);
 }
 
+void rpc_note_error(struct ferry_rpc *c, const char *fmt, ...)
+{
+    char buf[sizeof c->last_error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&c->mu);
+    memcpy(c->last_error, buf, sizeof buf);
+    pthread_mutex_unlock(&c->mu);
+}
+
 const char *rpc_url(const struct ferry_rpc *c, size_t i)
 {
     return c->urls[i % c->n_urls];

@@ -111,10 +111,10 @@ static ferry_err post_once(struct ferry_rpc *c, CURL *e, const char *url, const 
     if (rc == CURLE_OK)
         return FERRY_OK;
     if (out->too_large) {
-        rpc_set_last_error(c, "%s: response larger than %zu bytes", url, out->max);
+        rpc_note_error(c, "%s: response larger than %zu bytes", url, out->max);
         return FERRY_E_TOO_LARGE;
     }
-    rpc_set_last_error(c, "%s: %s", url, curl_easy_strerror(rc));
+    rpc_note_error(c, "%s: %s", url, curl_easy_strerror(rc));
     if (rc == CURLE_OPERATION_TIMEDOUT)
         return FERRY_E_TIMEOUT;
     if (rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR)

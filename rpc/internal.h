@@ -28,7 +28,11 @@ size_t rpc_max_message(const struct ferry_rpc *c);
 int rpc_insecure(const struct ferry_rpc *c);
 uint32_t rpc_request_timeout(const struct ferry_rpc *c);
 void **rpc_http_slot(struct ferry_rpc *c);
+/* Record the last connection failure: _set_ with c's mutex held (service thread), _note_ from
+ * any thread without it. */
 void rpc_set_last_error(struct ferry_rpc *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void rpc_note_error(struct ferry_rpc *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #endif
