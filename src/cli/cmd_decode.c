@@ -8,6 +8,7 @@
 #include "ferry/header.h"
 #include "ferry/scale.h"
 #include "src/cli/cli.h"
+#include "src/cli/decode_chain.h"
 
 extern const struct cli_command cli_cmd_decode;
 
@@ -89,6 +90,10 @@ static int run(int argc, char **argv)
         return decode_compact(argc - 1, argv + 1);
     if (strcmp(argv[1], "header") == 0)
         return decode_header(argc - 1, argv + 1);
+    if (strcmp(argv[1], "events") == 0)
+        return cli_decode_events(argc - 1, argv + 1);
+    if (strcmp(argv[1], "storage") == 0)
+        return cli_decode_storage(argc - 1, argv + 1);
     return cli_usage_error(&cli_cmd_decode, "unknown kind '%s'", argv[1]);
 }
 
@@ -98,6 +103,8 @@ const struct cli_command cli_cmd_decode = {
     run,
     "usage: ferry decode compact <0xhex>\n"
     "       ferry decode header <0xhex | JSON | @FILE | ->\n"
+    "       ferry decode events --url URL [--at 0xHASH|N]\n"
+    "       ferry decode storage --url URL <Pallet> <Item> [key-json …] [--at 0xHASH|N]\n"
     "\n"
     "compact  prints the decimal value of a SCALE Compact integer (up to u128). The input\n"
     "         must be exactly one canonical compact: an over-long mode, a zero top byte in big\n"
@@ -106,6 +113,12 @@ const struct cli_command cli_cmd_decode = {
     "         digest (type, engine, data and, where understood, decoded) and encoded (the\n"
     "         SCALE bytes). Input is SCALE hex, the JSON header of chain_getHeader (or a\n"
     "         JSON-RPC response holding one), @FILE, or - for stdin.\n"
+    "events   prints {block, number, spec_version, events: [{phase, pallet, event, fields,\n"
+    "         topics}]} for a block (default: best), decoded with the metadata of the runtime\n"
+    "         that executed it (the parent's).\n"
+    "storage  prints the decoded value of a storage item; map keys are JSON (non-JSON text is\n"
+    "         a string), hashed with the entry's hashers; an absent value prints the default\n"
+    "         (or null for optional items).\n"
     "\n"
     "exit status: 0 success, 1 invalid input, 2 usage error, 3 I/O error.\n",
 };
