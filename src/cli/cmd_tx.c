@@ -85,6 +85,8 @@ static int parse_args(int argc, char **argv, struct tx_args *a)
                 return cli_usage_error(&cli_cmd_tx, "--repeat takes 1..1000");
         } else if (!strcmp(s, "--submit")) {
             a->raw = val;
+        } else if (!strcmp(s, "--no-follow-runtime")) {
+            a->opt.no_runtime_follow = true;
         } else if (!strcmp(s, "--dry-run")) {
             a->dry_run = true;
         } else if (s[0] == '-' && s[1] == '-' && s[2] && !a->call) {
@@ -341,7 +343,6 @@ static int run(int argc, char **argv)
     struct ferry_tx_client *tc = NULL;
     if (rc == CLI_OK) {
         char why[400] = "";
-        a.opt.no_runtime_follow = true; /* one submission: the retry covers an upgrade */
         ferry_err err = ferry_tx_client_open(c, &kp, &a.opt, &tc, why, sizeof why);
         if (err) {
             cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
@@ -392,10 +393,13 @@ const struct cli_command cli_cmd_tx = {
     "  --repeat N        submit N copies back to back (consecutive nonces, no waiting in\n"
     "                    between), then follow each: one JSON line per copy\n"
     "  --dry-run         print {hash, nonce, extrinsic} without submitting\n"
+    "  --no-follow-runtime  do not subscribe to runtime versions (an upgrade is then noticed\n"
+    "                    only by the retry after a rejected signature)\n"
     "  --submit 0x…      submit a ready-made signed extrinsic instead of building one\n"
     "\n"
-    "A rejection for a bad signature (stale runtime versions) or a stale/future nonce is\n"
-    "retried once after fetching the runtime version, metadata and nonce again.\n"
+    "Runtime upgrades: ferry follows state_subscribeRuntimeVersion and signs with the new\n"
+    "versions and metadata; a rejection for a bad signature (stale runtime versions) or a\n"
+    "stale/future nonce is retried once after fetching version, metadata and nonce again.\n"
     "\n"
     "exit status: 0 ExtrinsicSuccess (or ready/--dry-run); 1 dispatch failure, rejection or\n"
     "             invalid input (reason on stderr); 2 usage error; 3 connection failure or\n"

@@ -39,7 +39,8 @@ struct ferry_tx_client {
 
     uint64_t rv_sub; /* runtime-version subscription, 0 when none */
     pthread_mutex_t mu;
-    bool rv_seen; /* guarded by mu: a notification arrived */
+    pthread_cond_t rv_cv; /* signalled on each runtime-version notification */
+    bool rv_seen;         /* guarded by mu: a notification arrived */
     uint32_t rv_spec, rv_tx;
 
     struct ferry_md_cache events_md;
@@ -60,6 +61,7 @@ struct ferry_tx_pending {
 
 static void setwhy(char *why, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void deadline_after(struct timespec *ts, uint32_t ms);
 
 static void setwhy(char *why, size_t cap, const char *fmt, ...)
 {
@@ -274,6 +276,7 @@ static void runtime_version_cb(void *user, struct ferry_rpc_event *ev)
     c->rv_seen = true;
     c->rv_spec = (uint32_t)spec->valuedouble;
     c->rv_tx = (uint32_t)txv->valuedouble;
+    pthread_cond_broadcast(&c->rv_cv);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -298,6 +301,11 @@ ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair
     if (!c->opt.timeout_ms)
         c->opt.timeout_ms = DEFAULT_TIMEOUT_MS;
     pthread_mutex_init(&c->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->rv_cv, &ca);
+    pthread_condattr_destroy(&ca);
 
     struct ferry_rpc_error e = {0};
     ferry_err err = ferry_rpc_get_block_hash(rpc, 0, c->genesis, &e);
@@ -325,6 +333,20 @@ ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair
                            ferry_strerror(err));
             ferry_rpc_error_clear(&e);
             c->rv_sub = 0;
+        } else {
+            /* Nodes send the current version at once. Waiting for it closes the window between
+             * load_runtime and the subscription: an upgrade in between is caught here. */
+            struct timespec end;
+            deadline_after(&end, 1000);
+            pthread_mutex_lock(&c->mu);
+            while (!c->rv_seen && pthread_cond_timedwait(&c->rv_cv, &c->mu, &end) == 0)
+                ;
+            pthread_mutex_unlock(&c->mu);
+            err = refresh_if_upgraded(c, why, why_cap);
+            if (err) {
+                ferry_tx_client_close(c);
+                return err;
+            }
         }
     }
     *out = c;
@@ -340,6 +362,7 @@ void ferry_tx_client_close(struct ferry_tx_client *c)
     ferry_metadata_free(c->md);
     ferry_md_cache_clear(&c->events_md);
     ferry_keypair_clear(&c->kp);
+    pthread_cond_destroy(&c->rv_cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
