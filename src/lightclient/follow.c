@@ -864,6 +864,12 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
                 f.backoff_ms = 0;
                 continue;
             }
+            if (err == FERRY_E_VERIFY && cfg->n_urls > 1) {
+                /* This node's trust root is a lie; another URL may tell the truth. */
+                penalise(&f, false, why);
+                backoff(&f);
+                continue;
+            }
             if (!is_network(err) && err != FERRY_E_RETRY)
                 break; /* a bad store, checkpoint or trust root needs the operator */
             char last[256];
