@@ -51,7 +51,7 @@ UNIT        := $(BUILD)/unit-tests
 BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit integration asan fuzz fuzz-smoke bench format format-check \
-        devnet devnet-deps clean
+        devnet devnet-deps run clean
 
 all: $(FERRY) $(if $(WORKER_SRCS),$(BUILD)/ferry-worker)
 
@@ -108,6 +108,7 @@ $(BUILD)/rpcserver: tests/rpcserver/main.c $(BUILD)/tests/unit/rpcserver.o
 
 # `make test` is the README's test command: install, build, run everything.
 test: deps
+	$(MAKE) devnet-deps
 	$(MAKE) all unit
 	$(MAKE) asan
 	$(MAKE) fuzz-smoke
@@ -146,6 +147,11 @@ devnet-deps:
 
 devnet: devnet-deps
 	cd tests/devnet && exec node devnet.js
+
+# The README's main-job command: ferry follow against the embedded dev chain (Ctrl-C stops).
+run: deps
+	$(MAKE) all devnet-deps
+	FERRY_BIN=$(abspath $(FERRY)) bash tests/devnet/follow-demo.sh $(ARGS)
 
 # ---- formatting ----------------------------------------------------------------------------------
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -99,7 +99,7 @@ static int run(int argc, char **argv)
 
 const struct cli_command cli_cmd_decode = {
     "decode",
-    "decode SCALE data: compact integers, block headers",
+    "decode SCALE data: compact integers, headers, a block's events, storage values",
     run,
     "usage: ferry decode compact <0xhex>\n"
     "       ferry decode header <0xhex | JSON | @FILE | ->\n"

@@ -20,8 +20,9 @@ static void print_help(FILE *out)
 {
     fputs("usage: ferry <command> [options] [args]\n"
           "\n"
-          "ferry is a Substrate light client and relayer: it verifies GRANDPA finality and\n"
-          "storage proofs itself and ferries verified chain data to a worker.\n"
+          "ferry is a Substrate light client: it verifies GRANDPA finality, storage proofs and\n"
+          "parachain heads itself, and signs and submits extrinsics (ECDSA). The relayer that\n"
+          "ferries verified data to a worker is not part of this build yet.\n"
           "\n"
           "commands:\n",
           out);
