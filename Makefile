@@ -108,6 +108,7 @@ $(BUILD)/rpcserver: tests/rpcserver/main.c $(BUILD)/tests/unit/rpcserver.o
 
 # `make test` is the README's test command: install, build, run everything.
 test: deps
+	$(MAKE) format-check
 	$(MAKE) devnet-deps
 	$(MAKE) all unit
 	$(MAKE) asan
