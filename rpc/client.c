@@ -43,6 +43,13 @@
 #define RX_HEAD        2048
 #define RX_TAIL        512
 #define MAX_METHOD_LEN 128
+/* Notifications held while a subscribe is in flight because their subscription id is not known
+ * yet (a node may send the first one before the answer carrying the id): at most this many, of
+ * at most this many bytes in all, per connection; the oldest go first. */
+#define EARLY_MAX_NOTES 64
+#define EARLY_MAX_BYTES ((size_t)1 << 20)
+/* Subscription ids whose early notifications were dropped, remembered to report a gap. */
+#define EARLY_MAX_GAPS 64
 
 enum transport { TRANSPORT_WS, TRANSPORT_HTTP };
 enum req_kind { REQ_CALL, REQ_SUB, REQ_RESUB };
@@ -87,6 +94,20 @@ struct ferry_rpc_pending {
     struct rpc_sub *sub; /* REQ_SUB, REQ_RESUB */
 };
 
+/* A notification that arrived before the subscribe answer naming its subscription id. */
+struct early_note {
+    struct early_note *next;
+    char *subid;   /* params.subscription as compact JSON text (compared with remote_id) */
+    cJSON *params; /* the notification's params, detached from the message */
+    size_t bytes;  /* its size, charged against EARLY_MAX_BYTES */
+};
+
+/* An early notification for subid was dropped: its subscription gets a gap event first. */
+struct early_gap {
+    char *subid;
+    enum ferry_rpc_gap_reason reason;
+};
+
 struct ev_node {
     struct ev_node *next;
     struct ferry_rpc_event ev;
@@ -112,6 +133,10 @@ struct ferry_rpc {
     size_t n_events;
     struct ev_node *cb_head, *cb_tail; /* callback deliveries waiting for the lock to drop */
     uint64_t delivering_sub;           /* the subscription whose callback is running */
+    struct early_note *early_head, *early_tail; /* early notifications, oldest first */
+    size_t n_early, early_bytes;
+    struct early_gap early_gaps[EARLY_MAX_GAPS];
+    size_t n_early_gaps;
     struct ferry_rpc_stats stats;
     char last_error[256];
     unsigned rng;
@@ -420,6 +445,8 @@ static void req_fail(struct ferry_rpc_pending *r, ferry_err err)
 }
 
 static void emit(struct ferry_rpc *c, struct rpc_sub *s, struct ferry_rpc_event *ev);
+static void early_claim(struct ferry_rpc *c, struct rpc_sub *s);
+static void early_prune(struct ferry_rpc *c);
 
 static void sub_detach_reqs(struct ferry_rpc *c, struct rpc_sub *s)
 {
@@ -486,6 +513,7 @@ static void req_complete(struct ferry_rpc *c, struct ferry_rpc_pending *r)
                 struct ferry_rpc_event ev = {.kind = FERRY_RPC_EV_GAP,
                                              .gap = FERRY_RPC_GAP_RECONNECT};
                 emit(c, s, &ev);
+                early_claim(c, s); /* after the gap: they are news of the new subscription */
             } else if (s) {
                 s->state = SUB_DEAD;
                 struct ferry_rpc_event ev = {.kind = FERRY_RPC_EV_SUB_ENDED, .err = s0->err};
@@ -494,8 +522,13 @@ static void req_complete(struct ferry_rpc *c, struct ferry_rpc_pending *r)
                 emit(c, s, &ev);
             }
             req_free(r);
+            early_prune(c);
             return;
         }
+        /* Notifications that beat this answer go out first, before any that follow it. */
+        if (s && s->state == SUB_ACTIVE)
+            early_claim(c, s);
+        early_prune(c);
     }
     r->done = true;
     pthread_cond_broadcast(&c->cv);
@@ -658,14 +691,9 @@ static struct rpc_sub *sub_by_remote(struct ferry_rpc *c, const cJSON *subid)
     return found;
 }
 
-static void dispatch_notification(struct ferry_rpc *c, cJSON *params)
+/* Route one notification's params to s (the subscription its id names). */
+static void deliver_notification(struct ferry_rpc *c, struct rpc_sub *s, cJSON *params)
 {
-    cJSON *subid = cJSON_GetObjectItemCaseSensitive(params, "subscription");
-    struct rpc_sub *s = subid ? sub_by_remote(c, subid) : NULL;
-    if (!s) {
-        c->stats.unknown_ids++;
-        return;
-    }
     struct ferry_rpc_event ev = {0};
     cJSON *err = cJSON_GetObjectItemCaseSensitive(params, "error");
     if (cJSON_HasObjectItem(params, "result")) {
@@ -684,7 +712,188 @@ static void dispatch_notification(struct ferry_rpc *c, cJSON *params)
     emit(c, s, &ev);
 }
 
-static void dispatch_one(struct ferry_rpc *c, cJSON *o)
+/* ---- early notifications: those that arrive before the answer naming their subscription id.
+ * Held (bounded) only while a subscribe or re-subscribe is in flight; claimed by the answer that
+ * assigns their id; dropped as unknown once no subscribe is in flight, and on disconnect. */
+
+static bool sub_request_inflight(const struct ferry_rpc *c)
+{
+    for (const struct ferry_rpc_pending *r = c->in_head; r; r = r->next)
+        if (r->kind == REQ_SUB || r->kind == REQ_RESUB)
+            return true;
+    return false;
+}
+
+static void early_note_free(struct early_note *n)
+{
+    free(n->subid);
+    cJSON_Delete(n->params);
+    free(n);
+}
+
+/* Remember that a notification for subid was lost before its subscription existed. */
+static void early_gap_note(struct ferry_rpc *c, const char *subid, size_t len,
+                           enum ferry_rpc_gap_reason reason)
+{
+    for (size_t i = 0; i < c->n_early_gaps; i++)
+        if (strlen(c->early_gaps[i].subid) == len && !memcmp(c->early_gaps[i].subid, subid, len))
+            return;
+    char *copy = strndup(subid, len);
+    if (!copy)
+        return;
+    if (c->n_early_gaps == EARLY_MAX_GAPS) {
+        free(c->early_gaps[0].subid);
+        memmove(c->early_gaps, c->early_gaps + 1, (EARLY_MAX_GAPS - 1) * sizeof c->early_gaps[0]);
+        c->n_early_gaps--;
+    }
+    c->early_gaps[c->n_early_gaps].subid = copy;
+    c->early_gaps[c->n_early_gaps].reason = reason;
+    c->n_early_gaps++;
+}
+
+static struct early_note *early_pop(struct ferry_rpc *c)
+{
+    struct early_note *n = c->early_head;
+    c->early_head = n->next;
+    if (!c->early_head)
+        c->early_tail = NULL;
+    c->n_early--;
+    c->early_bytes -= n->bytes;
+    n->next = NULL;
+    return n;
+}
+
+/* Drop every held notification (counted as unknown ids when count_unknown) and the gap notes. */
+static void early_clear(struct ferry_rpc *c, bool count_unknown)
+{
+    while (c->early_head) {
+        if (count_unknown)
+            c->stats.unknown_ids++;
+        early_note_free(early_pop(c));
+    }
+    for (size_t i = 0; i < c->n_early_gaps; i++)
+        free(c->early_gaps[i].subid);
+    c->n_early_gaps = 0;
+}
+
+/* Nothing can claim held notifications once no subscribe is in flight. */
+static void early_prune(struct ferry_rpc *c)
+{
+    if ((c->early_head || c->n_early_gaps) && !sub_request_inflight(c))
+        early_clear(c, true);
+}
+
+/* Hold a notification for an id no subscription has (yet), taking params out of message o.
+ * bytes is its size when known, else 0. The oldest held ones make room. */
+static void early_hold(struct ferry_rpc *c, cJSON *o, cJSON *params, const cJSON *subid,
+                       size_t bytes)
+{
+    char *idtext = cJSON_PrintUnformatted(subid);
+    if (!idtext) {
+        c->stats.unknown_ids++;
+        return;
+    }
+    if (!bytes) {
+        char *t = cJSON_PrintUnformatted(params);
+        bytes = t ? strlen(t) : EARLY_MAX_BYTES + 1;
+        free(t);
+    }
+    c->stats.early_buffered++;
+    if (bytes > EARLY_MAX_BYTES) {
+        c->stats.early_dropped++;
+        early_gap_note(c, idtext, strlen(idtext), FERRY_RPC_GAP_OVERFLOW);
+        free(idtext);
+        return;
+    }
+    while (c->early_head &&
+           (c->n_early >= EARLY_MAX_NOTES || c->early_bytes + bytes > EARLY_MAX_BYTES)) {
+        struct early_note *old = early_pop(c);
+        c->stats.early_dropped++;
+        early_gap_note(c, old->subid, strlen(old->subid), FERRY_RPC_GAP_OVERFLOW);
+        early_note_free(old);
+    }
+    struct early_note *n = calloc(1, sizeof *n);
+    if (!n) {
+        c->stats.early_dropped++;
+        early_gap_note(c, idtext, strlen(idtext), FERRY_RPC_GAP_OVERFLOW);
+        free(idtext);
+        return;
+    }
+    n->subid = idtext;
+    n->params = cJSON_DetachItemViaPointer(o, params);
+    n->bytes = bytes;
+    if (c->early_tail)
+        c->early_tail->next = n;
+    else
+        c->early_head = n;
+    c->early_tail = n;
+    c->n_early++;
+    c->early_bytes += bytes;
+}
+
+/* s just got its subscription id: deliver what arrived for it before, in order (a gap first when
+ * some of it had to be dropped). */
+static void early_claim(struct ferry_rpc *c, struct rpc_sub *s)
+{
+    if (!s->remote_id || (!c->early_head && !c->n_early_gaps))
+        return;
+    char *id = strdup(s->remote_id); /* delivering an end notification clears remote_id */
+    if (!id)
+        return;
+    for (size_t i = 0; i < c->n_early_gaps; i++) {
+        if (strcmp(c->early_gaps[i].subid, id) != 0)
+            continue;
+        struct ferry_rpc_event ev = {.kind = FERRY_RPC_EV_GAP, .gap = c->early_gaps[i].reason};
+        free(c->early_gaps[i].subid);
+        memmove(c->early_gaps + i, c->early_gaps + i + 1,
+                (c->n_early_gaps - i - 1) * sizeof c->early_gaps[0]);
+        c->n_early_gaps--;
+        emit(c, s, &ev);
+        break;
+    }
+    struct early_note *keep_head = NULL, *keep_tail = NULL;
+    while (c->early_head) {
+        struct early_note *n = early_pop(c);
+        if (strcmp(n->subid, id) != 0) {
+            if (keep_tail)
+                keep_tail->next = n;
+            else
+                keep_head = n;
+            keep_tail = n;
+            c->n_early++;
+            c->early_bytes += n->bytes;
+            continue;
+        }
+        if (s->remote_id) /* still active: an earlier one may have ended it */
+            deliver_notification(c, s, n->params);
+        else
+            c->stats.unknown_ids++;
+        early_note_free(n);
+    }
+    c->early_head = keep_head;
+    c->early_tail = keep_tail;
+    free(id);
+}
+
+/* A notification: route it by subscription id, or hold it when a subscribe is in flight (its
+ * answer may still name the id). o is the message, bytes its size (0: unknown). */
+static void dispatch_notification(struct ferry_rpc *c, cJSON *o, cJSON *params, size_t bytes)
+{
+    cJSON *subid = cJSON_GetObjectItemCaseSensitive(params, "subscription");
+    struct rpc_sub *s = subid ? sub_by_remote(c, subid) : NULL;
+    if (s) {
+        deliver_notification(c, s, params);
+        return;
+    }
+    if (subid && (cJSON_IsString(subid) || cJSON_IsNumber(subid)) && sub_request_inflight(c)) {
+        early_hold(c, o, params, subid, bytes);
+        return;
+    }
+    c->stats.unknown_ids++;
+}
+
+/* One message object; bytes is its size when it came alone, 0 for an item of a batch. */
+static void dispatch_one(struct ferry_rpc *c, cJSON *o, size_t bytes)
 {
     if (!cJSON_IsObject(o)) {
         c->stats.malformed++;
@@ -694,7 +903,7 @@ static void dispatch_one(struct ferry_rpc *c, cJSON *o)
     cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "params");
     cJSON *idj = cJSON_GetObjectItemCaseSensitive(o, "id");
     if (cJSON_IsString(method) && cJSON_IsObject(params) && (!idj || cJSON_IsNull(idj))) {
-        dispatch_notification(c, params);
+        dispatch_notification(c, o, params, bytes);
         return;
     }
     uint64_t id;
@@ -723,9 +932,9 @@ static void dispatch_text(struct ferry_rpc *c, const char *text, size_t len)
     }
     if (cJSON_IsArray(msg)) {
         cJSON *item;
-        cJSON_ArrayForEach(item, msg) dispatch_one(c, item);
+        cJSON_ArrayForEach(item, msg) dispatch_one(c, item, 0);
     } else {
-        dispatch_one(c, msg);
+        dispatch_one(c, msg, len);
     }
     cJSON_Delete(msg);
 }
@@ -796,6 +1005,18 @@ static void handle_too_large(struct ferry_rpc *c)
                     emit(c, s, &ev);
                     return;
                 }
+            }
+            /* A notification ({"method":..,"params":{"subscription":..; no "id" before) ahead
+             * of the answer naming its id: the subscription starts with a gap and no request is
+             * failed for it. */
+            const char *mp = find_key(c->rx_head, c->rx_head_len, "\"method\"", false);
+            const char *pp = find_key(c->rx_head, c->rx_head_len, "\"params\"", false);
+            const char *ip = find_key(c->rx_head, c->rx_head_len, "\"id\"", false);
+            if (mp && pp && mp < sp && pp < sp && (!ip || ip > sp) && sub_request_inflight(c)) {
+                c->stats.early_buffered++;
+                c->stats.early_dropped++;
+                early_gap_note(c, sp, (size_t)(e - sp), FERRY_RPC_GAP_TOO_LARGE);
+                return;
             }
         }
     }
@@ -950,6 +1171,8 @@ static void conn_lost(struct ferry_rpc *c, ferry_err why)
         c->stats.failed_connects++;
         c->fail_streak++; /* only failed attempts count, not the loss of a working connection */
     }
+    /* Early notifications belonged to this connection's subscription ids. */
+    early_clear(c, true);
     /* Requests already sent may or may not have been executed: the caller decides (RETRY). */
     while (c->in_head) {
         struct ferry_rpc_pending *r = c->in_head;
@@ -1370,6 +1593,7 @@ static void free_client(struct ferry_rpc *c)
         ferry_rpc_event_clear(&n->ev);
         free(n);
     }
+    early_clear(c, false);
     /* Requests still listed belong to callers that never waited (a misuse) or are internal. */
     while (c->q_head) {
         struct ferry_rpc_pending *r = c->q_head;
@@ -1634,6 +1858,8 @@ static void wait_done(struct ferry_rpc *c, struct ferry_rpc_pending *r)
         bool never_sent = r->where == WHERE_QUEUED && c->conn != CONN_OPEN;
         list_unlink(c, r);
         req_fail(r, never_sent ? FERRY_E_NET : FERRY_E_TIMEOUT);
+        if (r->kind == REQ_SUB)
+            early_prune(c);
     }
     pthread_mutex_unlock(&c->mu);
 }

@@ -21,6 +21,14 @@
  *   - to a callback given at subscribe time, which runs on the service thread with no lock
  *     held: it must not block and must not call a waiting function of this client
  *     (ferry_rpc_call, _wait, _batch, _subscribe, _unsubscribe, _close); ferry_rpc_send is fine.
+ * A node may send a subscription's first notifications before the answer that carries its id
+ * (chopsticks does; jsonrpsee may interleave). While a subscribe is in flight, notifications for
+ * an id no subscription has yet are held (per connection, at most 64 of at most 1 MiB in all;
+ * beyond that the oldest are dropped and counted in early_dropped), and the answer that assigns
+ * the id delivers them first, in order (after a GAP_OVERFLOW/GAP_TOO_LARGE event if some were
+ * dropped). Held notifications nobody claims are dropped, counted as unknown_ids, once no
+ * subscribe is in flight or the connection is lost; with no subscribe in flight, notifications
+ * for unknown ids are dropped and counted at once.
  *
  * Resilience. A message larger than max_message_bytes (default 64 MiB) fails only the request
  * it answers (FERRY_E_TOO_LARGE) or becomes a gap event for the subscription it belongs to.
@@ -108,8 +116,12 @@ struct ferry_rpc_stats {
     uint64_t unknown_ids; /* responses matching no request in flight */
     uint64_t too_large;   /* messages over max_message_bytes */
     uint64_t pings_sent;
-    uint64_t dead_declared; /* connections declared dead for silence */
-    uint64_t resubscribed;  /* subscriptions re-established after a reconnect */
+    uint64_t dead_declared;  /* connections declared dead for silence */
+    uint64_t resubscribed;   /* subscriptions re-established after a reconnect */
+    uint64_t early_buffered; /* notifications that arrived before the answer naming their
+                              * subscription id, while a subscribe was in flight (held) */
+    uint64_t early_dropped;  /* of those, dropped because the hold buffer was full or the
+                              * notification too large (the subscription gets a gap event) */
 };
 
 void ferry_rpc_get_stats(struct ferry_rpc *c, struct ferry_rpc_stats *out);
@@ -175,7 +187,9 @@ enum ferry_rpc_event_kind {
 
 enum ferry_rpc_gap_reason {
     FERRY_RPC_GAP_RECONNECT = 1, /* re-subscribed after a reconnect */
-    FERRY_RPC_GAP_OVERFLOW,      /* the event queue was full and notifications were dropped */
+    FERRY_RPC_GAP_OVERFLOW,      /* the event queue (or the buffer of notifications that came
+                                  * before the subscribe answer) was full and notifications
+                                  * were dropped */
     FERRY_RPC_GAP_TOO_LARGE,     /* a notification exceeded max_message_bytes */
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `ferry rpc` against the scripted JSON-RPC server (build/rpcserver, from tests/unit/rpcserver.c):
 # results on stdout, node errors on stderr with exit 1, connection failures exit 3, usage exit 2,
-# and a subscription that survives the server dropping the connection every 3 notifications.
+# a notification sent before the subscribe answer, and a subscription that survives the server
+# dropping the connection every 3 notifications.
 . "$(dirname "$0")/lib.sh"
 
 case $BUILD in /*) srvbin=$BUILD/rpcserver ;; *) srvbin=$FERRY_ROOT/$BUILD/rpcserver ;; esac
@@ -77,6 +78,14 @@ expect_exit 0 ferry rpc --url "$ws" --subscribe chain_subscribeFinalizedHeads --
 [ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ] || fail "expected 3 headers, got: $out"
 [ "$(printf '%s\n' "$out" | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["number"])')" = 0x3 ] ||
     fail "third header: $out"
+
+# A node may send the first notification before the answer carrying the subscription id
+# (chopsticks does for state_subscribeRuntimeVersion): it is printed at once, not lost. The
+# next one would come only after 60 s, so a lost first notification means exit 3.
+start=$(date +%s)
+expect_exit 0 ferry rpc --url "$ws" --timeout 5 --subscribe early_sub 1 0 60000 --count 1 --unsubscribe unsub
+[ "$(json_get "$out" '["early"]')" = true ] || fail "early notification: $out"
+[ $(( $(date +%s) - start )) -lt 4 ] || fail "early notification took too long"
 
 # The server drops the connection after every 3 notifications: the CLI re-subscribes and still
 # prints 10 strictly increasing values.

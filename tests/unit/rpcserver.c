@@ -254,6 +254,33 @@ static bool drop_sub(struct sconn *cn, const char *id)
     return false;
 }
 
+/* A notification for sb sent now, ahead of whatever is queued after it (early_sub): result
+ * {"n":counter,"early":true[,"pad":"aaa…"]}, addressed to sb's id or, with wrong_id, to one no
+ * subscription has. */
+static void notify_early(struct sconn *cn, struct ssub *sb, int pad, bool wrong_id)
+{
+    char other[40];
+    snprintf(other, sizeof other, "x%s", sb->id);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+    cJSON_AddStringToObject(o, "method", sb->method);
+    cJSON *p = cJSON_AddObjectToObject(o, "params");
+    cJSON_AddStringToObject(p, "subscription", wrong_id ? other : sb->id);
+    cJSON *r = cJSON_AddObjectToObject(p, "result");
+    cJSON_AddNumberToObject(r, "n", (double)++cn->s->counter);
+    cJSON_AddTrueToObject(r, "early");
+    if (pad > 0) {
+        char *fill = malloc((size_t)pad + 1);
+        if (fill) {
+            memset(fill, 'a', (size_t)pad);
+            fill[pad] = 0;
+            cJSON_AddStringToObject(r, "pad", fill);
+            free(fill);
+        }
+    }
+    push_json(cn, o);
+}
+
 static void abrupt_close(struct sconn *cn)
 {
     cn->close_now = true;
@@ -337,6 +364,27 @@ static cJSON *handle(struct sconn *cn, const cJSON *req, bool in_batch)
             sb = add_sub(cn, "chain_finalizedHead", 1, 50000);
         }
         return sb ? answer(id, cJSON_CreateString(sb->id)) : NULL;
+    }
+    if (!strcmp(m, "early_sub")) {
+        if (cn->http)
+            return fail(id, -32601, "subscriptions need a WebSocket", NULL);
+        struct ssub *sb = add_sub(cn, "test_notify", 0, (int64_t)param_int(params, 2, 50) * 1000);
+        if (!sb)
+            return NULL;
+        int before = param_int(params, 0, 1);
+        for (int i = 0; i < before; i++)
+            notify_early(cn, sb, param_int(params, 1, 0), param_int(params, 3, 0) != 0);
+        return answer(id, cJSON_CreateString(sb->id));
+    }
+    if (!strcmp(m, "stray_notify")) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+        cJSON_AddStringToObject(o, "method", "test_notify");
+        cJSON *p = cJSON_AddObjectToObject(o, "params");
+        cJSON_AddStringToObject(p, "subscription", "nosuch");
+        cJSON_AddNumberToObject(p, "result", 0);
+        push_json(cn, o);
+        return answer(id, cJSON_CreateString("after-stray"));
     }
     if (!strcmp(m, "unsub") || !strcmp(m, "chain_unsubscribeFinalizedHeads")) {
         const cJSON *sid = cJSON_GetArrayItem(params, 0);

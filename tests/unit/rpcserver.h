@@ -17,6 +17,12 @@
  *                         result is a server-wide counter (so a reconnect shows as a gap)
  *   big_sub [n]           subscription whose first notification is an n-character string,
  *                         followed by counter notifications every 20 ms
+ *   early_sub [n, pad, period_ms, wrong_id]
+ *                         like sub, but first sends n notifications (default 1) *before* the
+ *                         answer carrying the id (as chopsticks does), each with result
+ *                         {"n":counter,"early":true} plus "pad": pad 'a's when pad > 0; with
+ *                         wrong_id != 0 they name an id that no subscription has
+ *   stray_notify []       a notification for subscription "nosuch", then "after-stray"
  *   unsub [id]            true when the subscription existed
  *   Substrate methods with fixed answers: chain_getBlockHash, chain_getHeader, chain_getBlock,
  *   chain_getFinalizedHead, chain_subscribeFinalizedHeads (+unsubscribe; a header every 50 ms

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -582,6 +583,249 @@ START_TEST(over_limit_notification_becomes_a_gap)
 }
 END_TEST
 
+/* ---- notifications that arrive before the subscribe answer (early_sub) ---------------------- */
+
+/* The next event that is not about the connection; fails the test at the deadline. */
+static void next_sub_event(struct ferry_rpc *c, uint32_t ms, struct ferry_rpc_event *ev)
+{
+    int64_t deadline = ms_now() + ms;
+    for (;;) {
+        int64_t left = deadline - ms_now();
+        ck_assert_msg(left > 0, "no subscription event within %u ms", ms);
+        ferry_err err = ferry_rpc_next_event(c, (uint32_t)left, ev);
+        ck_assert_msg(err == FERRY_OK, "no subscription event: %s", ferry_strerror(err));
+        if (ev->kind != FERRY_RPC_EV_CONNECTED && ev->kind != FERRY_RPC_EV_DISCONNECTED)
+            return;
+        ferry_rpc_event_clear(ev);
+    }
+}
+
+/* The counter value of a notification: {"n":k,"early":true} before the answer, k after it. */
+static int note_value(const struct ferry_rpc_event *ev, bool *early)
+{
+    ck_assert_int_eq(ev->kind, FERRY_RPC_EV_NOTIFICATION);
+    if (cJSON_IsNumber(ev->result)) {
+        *early = false;
+        return ev->result->valueint;
+    }
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(ev->result, "n");
+    ck_assert(cJSON_IsNumber(n));
+    *early = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev->result, "early"));
+    return n->valueint;
+}
+
+/* Expect a notification with counter value want (early or not as given). */
+static void expect_note(struct ferry_rpc *c, uint64_t sub, int want, bool want_early)
+{
+    struct ferry_rpc_event ev;
+    next_sub_event(c, 3000, &ev);
+    ck_assert_msg(ev.kind == FERRY_RPC_EV_NOTIFICATION, "event kind %d instead of notification %d",
+                  ev.kind, want);
+    ck_assert_uint_eq(ev.sub, sub);
+    bool early;
+    ck_assert_int_eq(note_value(&ev, &early), want);
+    ck_assert_int_eq(early, want_early);
+    ferry_rpc_event_clear(&ev);
+}
+
+START_TEST(notification_before_subscribe_answer_is_queued_first)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    uint64_t sub;
+    ck_assert_int_eq(
+        ferry_rpc_subscribe(f.c, "early_sub", "[1,0,30]", "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+        FERRY_OK);
+    expect_note(f.c, sub, 1, true); /* sent before the answer */
+    expect_note(f.c, sub, 2, false);
+    expect_note(f.c, sub, 3, false);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.early_buffered, 1);
+    ck_assert_uint_eq(st.early_dropped, 0);
+    ck_assert_uint_eq(st.unknown_ids, 0);
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_OK);
+
+    /* The same on a re-subscription after a reconnect: the gap, then the early one. */
+    ck_assert_int_eq(
+        ferry_rpc_subscribe(f.c, "early_sub", "[1,0,30]", "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+        FERRY_OK);
+    struct ferry_rpc_event ev;
+    next_sub_event(f.c, 3000, &ev);
+    while (ev.sub != sub) {
+        ferry_rpc_event_clear(&ev); /* the first subscription's last ones */
+        next_sub_event(f.c, 3000, &ev);
+    }
+    bool early;
+    int v = note_value(&ev, &early);
+    ck_assert_msg(early, "first notification of the second subscription is %d, not early", v);
+    ferry_rpc_event_clear(&ev);
+    expect_note(f.c, sub, v + 1, false);
+    tu_rpcserver_close_all(f.srv);
+    expect_event(f.c, FERRY_RPC_EV_DISCONNECTED, 3000, &ev);
+    ferry_rpc_event_clear(&ev);
+    expect_event(f.c, FERRY_RPC_EV_GAP, 3000, &ev);
+    ck_assert_int_eq(ev.gap, FERRY_RPC_GAP_RECONNECT);
+    ferry_rpc_event_clear(&ev);
+    next_sub_event(f.c, 3000, &ev);
+    v = note_value(&ev, &early);
+    ck_assert_msg(early, "first notification after re-subscribing is %d, not the early one", v);
+    ferry_rpc_event_clear(&ev);
+    expect_note(f.c, sub, v + 1, false);
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.early_buffered, 3);
+    ck_assert_uint_eq(st.early_dropped, 0);
+    ck_assert_uint_eq(st.unknown_ids, 0);
+    teardown(&f);
+}
+END_TEST
+
+struct order_state {
+    pthread_mutex_t mu;
+    int values[8];
+    bool early[8];
+    int n;
+    int other_kinds;
+};
+
+static void record_order(void *user, struct ferry_rpc_event *ev)
+{
+    struct order_state *st = user;
+    pthread_mutex_lock(&st->mu);
+    if (ev->kind != FERRY_RPC_EV_NOTIFICATION) {
+        st->other_kinds++;
+    } else if (st->n < 8) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(ev->result, "n");
+        st->early[st->n] = n != NULL;
+        st->values[st->n++] = n ? n->valueint : ev->result->valueint;
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+START_TEST(notification_before_subscribe_answer_reaches_the_callback_first)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    struct order_state st = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    uint64_t sub;
+    ck_assert_int_eq(ferry_rpc_subscribe(f.c, "early_sub", "[2,0,30]", "unsub", 0, record_order,
+                                         &st, 5000, &sub, NULL),
+                     FERRY_OK);
+    int64_t deadline = ms_now() + 3000;
+    for (;;) {
+        pthread_mutex_lock(&st.mu);
+        int n = st.n;
+        pthread_mutex_unlock(&st.mu);
+        if (n >= 4 || ms_now() > deadline)
+            break;
+        usleep(5000);
+    }
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_OK);
+    ck_assert_int_ge(st.n, 4);
+    ck_assert_int_eq(st.other_kinds, 0);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(st.values[i], i + 1);
+        ck_assert_int_eq(st.early[i], i < 2);
+    }
+    struct ferry_rpc_stats stats;
+    ferry_rpc_get_stats(f.c, &stats);
+    ck_assert_uint_eq(stats.early_buffered, 2);
+    ck_assert_uint_eq(stats.unknown_ids, 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(early_notification_buffer_is_bounded)
+{
+    /* 100 before the answer: the last 64 are kept, a gap says the rest are gone. */
+    struct fixture f;
+    setup(&f, "ws", 0);
+    uint64_t sub;
+    ck_assert_int_eq(ferry_rpc_subscribe(f.c, "early_sub", "[100,0,30]", "unsub", 0, NULL, NULL,
+                                         5000, &sub, NULL),
+                     FERRY_OK);
+    struct ferry_rpc_event ev;
+    next_sub_event(f.c, 3000, &ev);
+    ck_assert_int_eq(ev.kind, FERRY_RPC_EV_GAP);
+    ck_assert_int_eq(ev.gap, FERRY_RPC_GAP_OVERFLOW);
+    ck_assert_uint_eq(ev.sub, sub);
+    ferry_rpc_event_clear(&ev);
+    for (int v = 37; v <= 100; v++)
+        expect_note(f.c, sub, v, true);
+    expect_note(f.c, sub, 101, false);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.early_buffered, 100);
+    ck_assert_uint_eq(st.early_dropped, 36);
+    ck_assert_uint_eq(st.unknown_ids, 0);
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_OK);
+    teardown(&f);
+
+    /* 20 of 100 kB: the byte bound (1 MiB) keeps the newest that fit. */
+    setup(&f, "ws", 0);
+    ck_assert_int_eq(ferry_rpc_subscribe(f.c, "early_sub", "[20,100000,30]", "unsub", 0, NULL, NULL,
+                                         5000, &sub, NULL),
+                     FERRY_OK);
+    next_sub_event(f.c, 3000, &ev);
+    ck_assert_int_eq(ev.kind, FERRY_RPC_EV_GAP);
+    ck_assert_int_eq(ev.gap, FERRY_RPC_GAP_OVERFLOW);
+    ferry_rpc_event_clear(&ev);
+    ferry_rpc_get_stats(f.c, &st);
+    int kept = 20 - (int)st.early_dropped;
+    ck_assert_int_ge(kept, 9);
+    ck_assert_int_le(kept, 10); /* 10 x ~100 kB fit in 1 MiB, 11 do not */
+    for (int v = 21 - kept; v <= 20; v++)
+        expect_note(f.c, sub, v, true);
+    expect_note(f.c, sub, 21, false);
+    teardown(&f);
+
+    /* One over max_message_bytes before the answer: a too-large gap, and the subscribe (the
+     * only request in flight) is not failed for it. */
+    setup(&f, "ws", (size_t)1 << 20);
+    ck_assert_int_eq(ferry_rpc_subscribe(f.c, "early_sub", "[1,2000000,30]", "unsub", 0, NULL, NULL,
+                                         5000, &sub, NULL),
+                     FERRY_OK);
+    next_sub_event(f.c, 3000, &ev);
+    ck_assert_int_eq(ev.kind, FERRY_RPC_EV_GAP);
+    ck_assert_int_eq(ev.gap, FERRY_RPC_GAP_TOO_LARGE);
+    ck_assert_uint_eq(ev.sub, sub);
+    ferry_rpc_event_clear(&ev);
+    expect_note(f.c, sub, 2, false);
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.too_large, 1);
+    ck_assert_uint_eq(st.early_dropped, 1);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(unknown_subscription_ids_are_dropped_and_counted)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    /* No subscribe in flight: dropped at once. */
+    ferry_err err;
+    char *t = call_text(f.c, "stray_notify", "[]", &err);
+    ck_assert_int_eq(err, FERRY_OK);
+    ck_assert_str_eq(t, "\"after-stray\"");
+    free(t);
+    struct ferry_rpc_stats st;
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.unknown_ids, 1);
+    ck_assert_uint_eq(st.early_buffered, 0);
+    /* Held while a subscribe is in flight, but its answer names another id: dropped. */
+    uint64_t sub;
+    ck_assert_int_eq(ferry_rpc_subscribe(f.c, "early_sub", "[2,0,30,1]", "unsub", 0, NULL, NULL,
+                                         5000, &sub, NULL),
+                     FERRY_OK);
+    expect_note(f.c, sub, 3, false);
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.early_buffered, 2);
+    ck_assert_uint_eq(st.early_dropped, 0);
+    ck_assert_uint_eq(st.unknown_ids, 3);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(event_queue_overflow_is_bounded_and_reported)
 {
     struct tu_rpcserver *srv = tu_rpcserver_start(0);
@@ -881,6 +1125,10 @@ Suite *rpc_suite(void)
     tcase_add_test(tc, unreachable_node_fails_fast_with_net_error);
     tcase_add_test(tc, over_limit_notification_becomes_a_gap);
     tcase_add_test(tc, event_queue_overflow_is_bounded_and_reported);
+    tcase_add_test(tc, notification_before_subscribe_answer_is_queued_first);
+    tcase_add_test(tc, notification_before_subscribe_answer_reaches_the_callback_first);
+    tcase_add_test(tc, early_notification_buffer_is_bounded);
+    tcase_add_test(tc, unknown_subscription_ids_are_dropped_and_counted);
     tcase_add_test(tc, http_transport_calls_and_batches);
     tcase_add_test(tc, http_over_limit_answer_is_too_large);
     tcase_add_test(tc, typed_helpers_decode_answers);
