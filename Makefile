@@ -50,8 +50,8 @@ FERRY       := $(BUILD)/ferry
 UNIT        := $(BUILD)/unit-tests
 BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit integration asan fuzz fuzz-smoke bench format format-check \
-        devnet devnet-deps run clean
+.PHONY: all deps test unit integration asan fuzz fuzz-smoke bench bench-follow format \
+        format-check devnet devnet-deps run clean
 
 all: $(FERRY) $(if $(WORKER_SRCS),$(BUILD)/ferry-worker)
 
@@ -141,6 +141,13 @@ $(BUILD)/bench/%: bench/%.c $(LIBFERRY)
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; FERRY_VECTORS=$(VECTORS) $$b || exit 1; done
+	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-follow; \
+	 else echo "bench-follow skipped: node not installed"; fi
+
+# ferry follow catch-up (headers/s, CPU%, RSS) against a local replay source; exit 77 = skipped.
+bench-follow: $(FERRY) $(BUILD)/bench/follow_floor devnet-deps
+	@FERRY_BIN=$(abspath $(FERRY)) FLOOR_BIN=$(abspath $(BUILD)/bench/follow_floor) \
+	 bash bench/follow_bench.sh; rc=$$?; [ $$rc -eq 77 ] || exit $$rc
 
 # ---- dev chain -----------------------------------------------------------------------------------
 devnet-deps:
