@@ -11,7 +11,8 @@
 #     10 ms, reported at N/10, N/2 and N verified headers (keyed by the --json line count) and as
 #     the peak of each half of the run: flat memory = the second half no bigger than the first;
 #   * the crypto floor measured in the same run (bench/follow_floor.c: one blake2b-256 per
-#     header over the same bytes + one ed25519 verification per precommit, one thread) and the
+#     header over the same bytes + one ed25519 verification per precommit of the justifications
+#     that end the proveFinality batches, i.e. what ferry is given to verify; one thread) and the
 #     ratios ferry CPU / floor and ferry wall / floor.
 # Checks: ferry exits 0, printed exactly blocks 0..N in order, and its hash of N equals the
 # server's. Exit 0 ok, 1 a check failed, 77 skipped (no node / no tests/devnet/node_modules).
@@ -69,7 +70,8 @@ for mode in $MODES; do
     chain=$(grep '^replay chain' "$log")
     field() { printf '%s\n' "$chain" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
     bytes=$(field header_bytes)
-    sigs=$(field signatures)
+    # the signatures ferry is served (one justification per proveFinality batch), not all stored
+    sigs=$(grep -o 'proof_signatures=[0-9]*' "$log" | cut -d= -f2)
     want_hash=$("$FERRY_BIN" rpc --url "$url" --timeout 20 chain_getBlockHash "$N" | tr -d '"')
     rm -f "$T/follow.db"*
     threads=()
@@ -164,8 +166,8 @@ print(f'  wall: {wall:.2f} s -> {n / wall:,.0f} verified headers/s '
 print(f'  ferry CPU: {cpu:.2f} s (user {ru.ru_utime:.2f} + sys {ru.ru_stime:.2f}) = '
       f'{100 * cpu / wall:.0f}% of wall; replay server CPU in the run: {server_cpu:.2f} s '
       f'({100 * server_cpu / wall:.0f}%)')
-if milestones[n] is None and samples:                 # it exited between two samples
-    milestones[n] = samples[-1]
+if milestones[n] is None and samples:                 # it exited between two samples:
+    milestones[n] = samples[-1]                       # the last one, labelled with its count
 ms = ', '.join(f'#{v}: {mib(r):.1f} MiB' for v, r in (milestones[m] or (m, None) for m in sorted(milestones))
                if r is not None)
 print(f'  peak RSS: {mib(peak_kib):.1f} MiB (target < {target_mib:.0f} MiB: '
@@ -174,13 +176,13 @@ if half[0] and half[1]:
     print(f'  RSS peak over the first half: {mib(max(half[0])):.1f} MiB, second half: '
           f'{mib(max(half[1])):.1f} MiB ({len(samples)} samples)')
 print(f'  crypto floor (1 thread, same run): {floor_ms:.0f} ms (blake2b {float(floor["hash_ms"]):.0f} + '
-      f'ed25519 {float(floor["verify_ms"]):.0f}); ratio ferry CPU / floor: {cpu * 1e3 / floor_ms:.1f}, '
+      f'{floor["signatures"]} ed25519 {float(floor["verify_ms"]):.0f}); ratio ferry CPU / floor: {cpu * 1e3 / floor_ms:.1f}, '
       f'wall / floor: {wall * 1e3 / floor_ms:.1f}')
 m_or = lambda m: milestones[m][1] if milestones[m] else ''
 print(f'follow_bench mode={mode} headers={n} wall_s={wall:.3f} headers_per_s={n / wall:.0f} '
       f'cpu_s={cpu:.3f} cpu_pct={100 * cpu / wall:.0f} server_cpu_s={server_cpu:.3f} '
       f'peak_rss_kib={peak_kib} rss_kib_{n // 10}={m_or(n // 10)} rss_kib_{n // 2}={m_or(n // 2)} '
-      f'rss_kib_{n}={m_or(n)} floor_ms={floor_ms:.1f} cpu_over_floor={cpu * 1e3 / floor_ms:.2f}')
+      f'rss_kib_last={samples[-1][1] if samples else ""} rss_last_at={samples[-1][0] if samples else ""} floor_ms={floor_ms:.1f} cpu_over_floor={cpu * 1e3 / floor_ms:.2f}')
 EOF
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
