@@ -45,7 +45,8 @@ struct ferry_follow_config {
     const char *const *para_urls; /* parachain endpoints; n_para_urls = 0: relay only */
     size_t n_para_urls;
     uint32_t para_id;
-    const char *db_path;         /* SQLite store; ":memory:" for none */
+    const char *db_path;         /* SQLite store; ":memory:" keeps it in RAM (no resume) */
+    uint32_t keep_headers;       /* keep this many recent relay headers in the store (0 = all) */
     const char *checkpoint_path; /* NULL: trust starts at genesis (or the store) */
     bool has_until;
     uint32_t until;              /* return once relay block `until` is verified */

@@ -39,7 +39,7 @@ static void print_block(const char *chain, const struct ferry_header *h, const u
                h->number, hash, (unsigned long long)*set_id);
     else
         printf("{\"chain\":\"%s\",\"number\":%u,\"hash\":\"%s\"}\n", chain, h->number, hash);
-    fflush(stdout);
+    /* Flushed once per verified batch, in on_progress: one write per batch, not per block. */
 }
 
 static void on_relay(void *user, const struct ferry_header *h, uint64_t set_id)
@@ -67,6 +67,7 @@ static double now_s(void)
 static void on_progress(void *user, const struct ferry_follow_progress *p)
 {
     struct output *o = user;
+    fflush(stdout);
     double t = now_s();
     char para[48] = "";
     if (p->has_para)
@@ -96,6 +97,7 @@ static int run_follow(int argc, char **argv)
     cfg.urls = urls;
     cfg.para_urls = para_urls;
     cfg.db_path = "ferry.db";
+    cfg.keep_headers = 65536;
     cfg.timeout_ms = 30000;
     cfg.threads = 2;
     uint64_t v;
@@ -134,6 +136,8 @@ static int run_follow(int argc, char **argv)
             cfg.checkpoint_path = val;
         } else if (strcmp(a, "--db") == 0) {
             cfg.db_path = val;
+        } else if (strcmp(a, "--keep-headers") == 0 && cli_parse_u64(val, UINT32_MAX, &v)) {
+            cfg.keep_headers = (uint32_t)v;
         } else if (strcmp(a, "--until") == 0 && cli_parse_u64(val, UINT32_MAX, &v)) {
             cfg.has_until = true;
             cfg.until = (uint32_t)v;
@@ -199,6 +203,8 @@ const struct cli_command cli_cmd_follow = {
     "  --checkpoint FILE    start of trust: a checkpoint from 'ferry checkpoint export'\n"
     "  --db FILE            SQLite store (default ferry.db); resumes from it after a restart.\n"
     "                       A store written for another chain is refused.\n"
+    "  --keep-headers N     keep the last N verified relay headers in the store (default\n"
+    "                       65536, about 200 bytes each; 0 keeps all)\n"
     "  --until N            exit 0 once relay block N is verified\n"
     "  --json               one line per verified block on stdout:\n"
     "                       {\"chain\":\"relay\",\"number\":N,\"hash\":\"0x…\",\"set_id\":N}\n"

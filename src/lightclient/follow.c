@@ -656,6 +656,9 @@ static ferry_err verify_and_commit(struct follower *f, struct batch *b, char *wh
         snprintf(why, whylen, "store %s: cannot commit verified headers", f->cfg->db_path);
         return FERRY_E_IO;
     }
+    if (f->cfg->keep_headers && last->number > f->cfg->keep_headers &&
+        ferry_store_prune_relay(f->store, last->number - f->cfg->keep_headers + 1))
+        ferry_log_warn(LOG, "store %s: cannot prune old headers", f->cfg->db_path);
     ferry_authority_set_free(&f->set);
     f->set = next;
     f->verified = last->number;
@@ -887,7 +890,10 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
         }
         if (cfg->has_until && f.verified >= cfg->until)
             break;
-        err = refresh_target(&f);
+        /* The node's finalized height is only re-read once ferry has caught up with the last
+         * one seen: during catch-up that saves two round trips per batch. */
+        if (f.verified >= f.target)
+            err = refresh_target(&f);
         bool at_tip = !err && f.verified >= f.target;
         if (!err && !at_tip)
             err = relay_step(&f, step_why, sizeof step_why);
