@@ -4,27 +4,29 @@
 
 #include "ferry/hex.h"
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+/* Digit values by character, -1 for anything else. A table instead of branches: hex decoding
+ * of RPC answers is a measurable share of catch-up time. */
+static const signed char digit_value[256] = {
+    ['0'] = 0,  ['1'] = 1,  ['2'] = 2,  ['3'] = 3,  ['4'] = 4,  ['5'] = 5,  ['6'] = 6,  ['7'] = 7,
+    ['8'] = 8,  ['9'] = 9,  ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+};
+static const unsigned char digit_valid[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+};
 
 static ferry_err decode_into(const char *s, size_t slen, uint8_t *out)
 {
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned bad = 0;
     for (size_t i = 0; i < slen / 2; i++) {
-        int hi = nibble(s[2 * i]);
-        int lo = nibble(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return FERRY_E_HEX;
-        out[i] = (uint8_t)(hi << 4 | lo);
+        unsigned char hi = u[2 * i], lo = u[2 * i + 1];
+        bad |= (unsigned)(digit_valid[hi] & digit_valid[lo]) ^ 1u;
+        out[i] = (uint8_t)(digit_value[hi] << 4 | digit_value[lo]);
     }
-    return FERRY_OK;
+    return bad ? FERRY_E_HEX : FERRY_OK;
 }
 
 static void strip_prefix(const char **s, size_t *slen)
