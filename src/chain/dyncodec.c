@@ -138,14 +138,17 @@ static bool is_option(const struct ferry_md_type *t)
         return false;
     if (t->n_variants != 2)
         return false;
+    /* Both variants must be there: the encoder indexes None and Some without checking again, and
+     * a hostile registry may call any enum "Option". */
+    bool none = false, some = false;
     for (size_t i = 0; i < 2; i++) {
         const struct ferry_md_variant *v = &t->variants[i];
-        if (strcmp(v->name, "None") == 0 && v->n_fields != 0)
-            return false;
-        if (strcmp(v->name, "Some") == 0 && v->n_fields != 1)
-            return false;
+        if (strcmp(v->name, "None") == 0 && v->n_fields == 0)
+            none = true;
+        else if (strcmp(v->name, "Some") == 0 && v->n_fields == 1)
+            some = true;
     }
-    return true;
+    return none && some;
 }
 
 static const struct ferry_md_variant *variant_named(const struct ferry_md_type *t, const char *name)

@@ -539,7 +539,21 @@ static const char *const mini_types[][2] = {
            "1c"
            "00"
            "00"},
-    {NULL, "0502"}, /* 23 str */
+    {NULL, "0502"},                            /* 23 str */
+    {NULL, "04" /* built in mini_metadata */}, /* 24 T = (T, T, … 200 times) (hostile) */
+    {"Option", "0108" /* 25 an enum named Option without None/Some: A, B(u32) (hostile) */
+               "0441"
+               "00"
+               "00"
+               "00"
+               "0442"
+               "04"
+               "00"
+               "20"
+               "00"
+               "00"
+               "01"
+               "00"},
 };
 #define N_MINI (sizeof mini_types / sizeof mini_types[0])
 
@@ -554,6 +568,14 @@ static uint8_t *mini_metadata(size_t *len, uint32_t bad_ref)
         const char *def = mini_types[i][1];
         if (i == 20)
             def = "0254"; /* Vec<type 21> */
+        if (i == 24) {
+            /* a tuple of 200 elements, each the tuple itself */
+            static char wide[2 * (3 + 200) + 1];
+            snprintf(wide, sizeof wide, "042103");
+            for (size_t k = 0; k < 200; k++)
+                snprintf(wide + 6 + 2 * k, 3, "60");
+            def = wide;
+        }
         if (bad_ref && i == 20) {
             char tmp[32];
             struct ferry_scale_writer d;
@@ -731,6 +753,28 @@ START_TEST(dynamic_codec_handles_every_kind)
 }
 END_TEST
 
+/* Hand-made hostile registry: an enum whose path is "Option" but whose variants are not
+ * None/Some is an ordinary enum, for the decoder and the encoder alike (the encoder once looked
+ * up "None" and "Some" without checking they exist). */
+START_TEST(enum_named_option_without_none_and_some_is_a_plain_enum)
+{
+    struct ferry_metadata *md = mini_md();
+    roundtrip(md, 25, "0x00", "\"A\"");
+    roundtrip(md, 25, "0x0105000000", "{\"B\":5}");
+    const char *bad[] = {"null", "5", "\"C\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *v = cJSON_Parse(bad[i]);
+        struct ferry_scale_writer w;
+        char why[200];
+        ferry_scale_writer_init(&w);
+        ck_assert_int_ne(ferry_md_encode(md, 25, v, &w, why, sizeof why), FERRY_OK);
+        ferry_scale_writer_free(&w);
+        cJSON_Delete(v);
+    }
+    ferry_metadata_free(md);
+}
+END_TEST
+
 START_TEST(v15_apis_and_outer_enums_are_parsed)
 {
     struct ferry_metadata *md = load_md("polkadot-v15-opaque.scale");
@@ -766,6 +810,7 @@ Suite *metadata_suite(void)
     tcase_add_test(tc, type_id_out_of_range_is_rejected);
     tcase_add_test(tc, dynamic_codec_handles_every_kind);
     tcase_add_test(tc, v15_apis_and_outer_enums_are_parsed);
+    tcase_add_test(tc, enum_named_option_without_none_and_some_is_a_plain_enum);
     suite_add_tcase(s, tc);
     return s;
 }
