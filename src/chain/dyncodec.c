@@ -1106,8 +1106,12 @@ ferry_err ferry_md_encode_call(const struct ferry_metadata *md, const char *dott
 /* ---- summaries for the CLI ---------------------------------------------------------------------
  */
 
+/* Types one ferry_md_type_name call may visit: the depth limit alone lets a hostile registry (a
+ * tuple of 200 copies of itself) cost 200^6 visits. Real names need a few dozen. */
+#define NAME_VISITS 256
+
 static void name_into(const struct ferry_metadata *md, uint32_t id, char *buf, size_t cap,
-                      int depth);
+                      int depth, unsigned *visits);
 
 static void appendf(char *buf, size_t cap, const char *s)
 {
@@ -1117,25 +1121,26 @@ static void appendf(char *buf, size_t cap, const char *s)
 }
 
 static void append_name(const struct ferry_metadata *md, uint32_t id, char *buf, size_t cap,
-                        int depth)
+                        int depth, unsigned *visits)
 {
     char tmp[256];
     tmp[0] = 0;
-    name_into(md, id, tmp, sizeof tmp, depth + 1);
+    name_into(md, id, tmp, sizeof tmp, depth + 1, visits);
     appendf(buf, cap, tmp);
 }
 
 static void name_into(const struct ferry_metadata *md, uint32_t id, char *buf, size_t cap,
-                      int depth)
+                      int depth, unsigned *visits)
 {
     static const char *const prims[] = {"bool", "char", "str", "u8",  "u16", "u32",  "u64", "u128",
                                         "u256", "i8",   "i16", "i32", "i64", "i128", "i256"};
     const struct ferry_md_type *t = ferry_md_type(md, id);
     buf[0] = 0;
-    if (!t || depth > 6) {
+    if (!t || depth > 6 || *visits == 0) {
         appendf(buf, cap, "…");
         return;
     }
+    (*visits)--;
     if (t->n_path) {
         appendf(buf, cap, t->path[t->n_path - 1]);
         bool first = true;
@@ -1143,7 +1148,7 @@ static void name_into(const struct ferry_metadata *md, uint32_t id, char *buf, s
             if (!t->params[i].has_type)
                 continue;
             appendf(buf, cap, first ? "<" : ", ");
-            append_name(md, t->params[i].type, buf, cap, depth);
+            append_name(md, t->params[i].type, buf, cap, depth, visits);
             first = false;
         }
         if (!first)
@@ -1157,17 +1162,17 @@ static void name_into(const struct ferry_metadata *md, uint32_t id, char *buf, s
         break;
     case FERRY_MD_SEQUENCE:
         appendf(buf, cap, "Vec<");
-        append_name(md, t->elem, buf, cap, depth);
+        append_name(md, t->elem, buf, cap, depth, visits);
         appendf(buf, cap, ">");
         break;
     case FERRY_MD_COMPACT:
         appendf(buf, cap, "Compact<");
-        append_name(md, t->elem, buf, cap, depth);
+        append_name(md, t->elem, buf, cap, depth, visits);
         appendf(buf, cap, ">");
         break;
     case FERRY_MD_ARRAY:
         appendf(buf, cap, "[");
-        append_name(md, t->elem, buf, cap, depth);
+        append_name(md, t->elem, buf, cap, depth, visits);
         snprintf(num, sizeof num, "; %u]", t->array_len);
         appendf(buf, cap, num);
         break;
@@ -1176,7 +1181,7 @@ static void name_into(const struct ferry_metadata *md, uint32_t id, char *buf, s
         for (size_t i = 0; i < t->n_tuple; i++) {
             if (i)
                 appendf(buf, cap, ", ");
-            append_name(md, t->tuple[i], buf, cap, depth);
+            append_name(md, t->tuple[i], buf, cap, depth, visits);
         }
         appendf(buf, cap, ")");
         break;
@@ -1193,7 +1198,8 @@ char *ferry_md_type_name(const struct ferry_metadata *md, uint32_t type, char *b
 {
     if (cap == 0)
         return buf;
-    name_into(md, type, buf, cap, 0);
+    unsigned visits = NAME_VISITS;
+    name_into(md, type, buf, cap, 0, &visits);
     return buf;
 }
 

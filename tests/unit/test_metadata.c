@@ -753,6 +753,21 @@ START_TEST(dynamic_codec_handles_every_kind)
 }
 END_TEST
 
+/* Hand-made hostile registry: a walk over types must not multiply its work at every level. A
+ * tuple of 200 copies of itself, named to 6 levels, is 200^6 visits unless the walk is bounded. */
+START_TEST(type_name_of_a_wide_recursive_tuple_is_bounded)
+{
+    struct ferry_metadata *md = mini_md();
+    char name[256];
+    ck_assert_ptr_eq(ferry_md_type_name(md, 24, name, sizeof name), name);
+    ck_assert_msg(name[0] == '(' && strlen(name) < sizeof name, "%s", name);
+    cJSON *calls = ferry_md_summary_json(md);
+    ck_assert_ptr_nonnull(calls);
+    cJSON_Delete(calls);
+    ferry_metadata_free(md);
+}
+END_TEST
+
 /* Hand-made hostile registry: an enum whose path is "Option" but whose variants are not
  * None/Some is an ordinary enum, for the decoder and the encoder alike (the encoder once looked
  * up "None" and "Some" without checking they exist). */
@@ -810,6 +825,7 @@ Suite *metadata_suite(void)
     tcase_add_test(tc, type_id_out_of_range_is_rejected);
     tcase_add_test(tc, dynamic_codec_handles_every_kind);
     tcase_add_test(tc, v15_apis_and_outer_enums_are_parsed);
+    tcase_add_test(tc, type_name_of_a_wide_recursive_tuple_is_bounded);
     tcase_add_test(tc, enum_named_option_without_none_and_some_is_a_plain_enum);
     suite_add_tcase(s, tc);
     return s;
