@@ -135,29 +135,41 @@ static const struct ferry_md_type *unwrap(const struct ferry_metadata *md, uint3
     return t;
 }
 
+/* Types one emptiness check may visit. The depth limit alone is not enough: a hostile registry
+ * can make a type a DAG (type i = (i+1, i+1)) with 2^64 paths. Real empty types need a handful. */
+#define EMPTY_VISITS 1024
+
 /* Returns: true when type id encodes to nothing whatever its value (a composite or tuple whose
- * members are all empty, an array of length 0 or of empty items). */
-static bool type_is_empty(const struct ferry_metadata *md, uint32_t id, int depth)
+ * members are all empty, an array of length 0 or of empty items); false too when the walk runs
+ * out of *visits (not provably empty: the caller refuses rather than guesses). */
+static bool walk_empty(const struct ferry_metadata *md, uint32_t id, int depth, unsigned *visits)
 {
     const struct ferry_md_type *t = ferry_md_type(md, id);
-    if (!t || depth > FERRY_MD_MAX_DEPTH)
+    if (!t || depth > FERRY_MD_MAX_DEPTH || *visits == 0)
         return false;
+    (*visits)--;
     switch (t->kind) {
     case FERRY_MD_COMPOSITE:
         for (size_t i = 0; i < t->n_fields; i++)
-            if (!type_is_empty(md, t->fields[i].type, depth + 1))
+            if (!walk_empty(md, t->fields[i].type, depth + 1, visits))
                 return false;
         return true;
     case FERRY_MD_TUPLE:
         for (size_t i = 0; i < t->n_tuple; i++)
-            if (!type_is_empty(md, t->tuple[i], depth + 1))
+            if (!walk_empty(md, t->tuple[i], depth + 1, visits))
                 return false;
         return true;
     case FERRY_MD_ARRAY:
-        return t->array_len == 0 || type_is_empty(md, t->elem, depth + 1);
+        return t->array_len == 0 || walk_empty(md, t->elem, depth + 1, visits);
     default:
         return false;
     }
+}
+
+static bool type_is_empty(const struct ferry_metadata *md, uint32_t id)
+{
+    unsigned visits = EMPTY_VISITS;
+    return walk_empty(md, id, 0, &visits);
 }
 
 static bool shape_ok(const struct ferry_metadata *md, uint32_t id, enum shape s)
@@ -165,7 +177,7 @@ static bool shape_ok(const struct ferry_metadata *md, uint32_t id, enum shape s)
     const struct ferry_md_type *t;
     switch (s) {
     case SHAPE_EMPTY:
-        return type_is_empty(md, id, 0);
+        return type_is_empty(md, id);
     case SHAPE_U32:
         t = unwrap(md, id);
         return t && t->kind == FERRY_MD_PRIMITIVE && t->prim == FERRY_MD_U32;
@@ -379,7 +391,7 @@ ferry_err ferry_xt_format_from_metadata(const struct ferry_metadata *md, struct 
             if (strcmp(KNOWN[j].identifier, se->identifier) == 0)
                 k = &KNOWN[j];
         if (!k) {
-            if (type_is_empty(md, se->type, 0) && type_is_empty(md, se->additional_signed, 0)) {
+            if (type_is_empty(md, se->type) && type_is_empty(md, se->additional_signed)) {
                 out->kind = FERRY_XT_EXT_EMPTY;
                 continue;
             }
