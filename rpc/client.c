@@ -90,6 +90,7 @@ struct ferry_rpc_pending {
     struct rpc_slot *slots;
     size_t n_done;
     bool done;
+    atomic_bool orphaned; /* failed by ferry_rpc_close: c may be gone, ferry_rpc_wait skips it */
     int64_t deadline_us;
     struct rpc_sub *sub; /* REQ_SUB, REQ_RESUB */
 };
@@ -124,6 +125,8 @@ struct ferry_rpc {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool closing;
+    unsigned users; /* caller threads inside the client (waiting, or about to touch c again):
+                     * ferry_rpc_close waits for them to leave before it frees anything */
     uint64_t next_id;
     uint64_t next_sub;
     struct ferry_rpc_pending *q_head, *q_tail; /* send queue (FIFO) */
@@ -177,6 +180,19 @@ static int64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A caller thread enters/leaves a section that may wait or touch c after dropping mu. Called with
+ * mu held. ferry_rpc_close frees c only once users is back to 0. */
+static void user_enter(struct ferry_rpc *c)
+{
+    c->users++;
+}
+
+static void user_leave(struct ferry_rpc *c)
+{
+    if (--c->users == 0 && c->closing)
+        pthread_cond_broadcast(&c->cv);
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -1594,7 +1610,7 @@ static void free_client(struct ferry_rpc *c)
         free(n);
     }
     early_clear(c, false);
-    /* Requests still listed belong to callers that never waited (a misuse) or are internal. */
+    /* Only internal re-subscriptions can still be listed: ferry_rpc_close took the callers'. */
     while (c->q_head) {
         struct ferry_rpc_pending *r = c->q_head;
         list_unlink(c, r);
@@ -1720,13 +1736,23 @@ void ferry_rpc_close(struct ferry_rpc *c)
         return;
     pthread_mutex_lock(&c->mu);
     c->closing = true;
-    for (struct ferry_rpc_pending *r = c->q_head; r; r = r->next)
-        if (r->kind != REQ_RESUB)
+    /* Take every caller's request off the lists before failing it: its owner frees it as soon as
+     * it sees it done, so nothing here (nor the service thread) may reach it afterwards. */
+    struct ferry_rpc_pending *lists[2] = {c->q_head, c->in_head};
+    for (int l = 0; l < 2; l++) {
+        for (struct ferry_rpc_pending *r = lists[l], *next; r; r = next) {
+            next = r->next;
+            if (r->kind == REQ_RESUB)
+                continue;
+            list_unlink(c, r);
             req_fail(r, FERRY_E_STATE);
-    for (struct ferry_rpc_pending *r = c->in_head; r; r = r->next)
-        if (r->kind != REQ_RESUB)
-            req_fail(r, FERRY_E_STATE);
+            atomic_store(&r->orphaned, true);
+        }
+    }
     pthread_cond_broadcast(&c->cv);
+    /* Waiting callers wake up to FERRY_E_STATE; let them leave before anything is freed. */
+    while (c->users)
+        pthread_cond_wait(&c->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
     if (c->transport == TRANSPORT_WS) {
         if (c->thread_started) {
@@ -1758,6 +1784,7 @@ ferry_err ferry_rpc_wait_connected(struct ferry_rpc *c, uint32_t timeout_ms)
     int64_t deadline = deadline_after(timeout_ms);
     ferry_err err = FERRY_E_TIMEOUT;
     pthread_mutex_lock(&c->mu);
+    user_enter(c);
     for (;;) {
         if (c->conn == CONN_OPEN) {
             err = FERRY_OK;
@@ -1775,6 +1802,7 @@ ferry_err ferry_rpc_wait_connected(struct ferry_rpc *c, uint32_t timeout_ms)
             break;
         cond_wait_until(c, deadline);
     }
+    user_leave(c);
     pthread_mutex_unlock(&c->mu);
     return err;
 }
@@ -1801,6 +1829,12 @@ static void http_perform(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint3
     size_t resp_len = 0;
     long status = 0;
     pthread_mutex_lock(&c->mu);
+    if (c->closing) {
+        req_fail(r, FERRY_E_STATE);
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    user_enter(c);
     inflight_push(c, r);
     pthread_mutex_unlock(&c->mu);
     ferry_err err = rpc_http_post(c, (const char *)r->frame + LWS_PRE, r->frame_len, timeout_ms,
@@ -1819,6 +1853,7 @@ static void http_perform(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint3
         list_unlink(c, r);
         req_fail(r, err);
     }
+    user_leave(c);
     pthread_mutex_unlock(&c->mu);
     free(resp);
 }
@@ -1843,8 +1878,12 @@ static ferry_err submit(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint32
         return FERRY_OK;
     }
     queue_push_back(c, r);
+    user_enter(c); /* c->ctx must outlive the wake-up below */
     pthread_mutex_unlock(&c->mu);
     lws_cancel_service(c->ctx);
+    pthread_mutex_lock(&c->mu);
+    user_leave(c);
+    pthread_mutex_unlock(&c->mu);
     return FERRY_OK;
 }
 
@@ -1852,6 +1891,7 @@ static ferry_err submit(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint32
 static void wait_done(struct ferry_rpc *c, struct ferry_rpc_pending *r)
 {
     pthread_mutex_lock(&c->mu);
+    user_enter(c);
     while (!r->done && now_us() < r->deadline_us)
         cond_wait_until(c, r->deadline_us);
     if (!r->done) {
@@ -1861,6 +1901,7 @@ static void wait_done(struct ferry_rpc *c, struct ferry_rpc_pending *r)
         if (r->kind == REQ_SUB)
             early_prune(c);
     }
+    user_leave(c);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -1906,7 +1947,8 @@ ferry_err ferry_rpc_wait(struct ferry_rpc_pending *p, cJSON **result,
         *result = NULL;
     if (rpc_error)
         memset(rpc_error, 0, sizeof *rpc_error);
-    wait_done(p->c, p);
+    if (!atomic_load(&p->orphaned)) /* else the close failed it and c may be gone */
+        wait_done(p->c, p);
     ferry_err err = take_slot(&p->slots[0], result, rpc_error);
     req_free(p);
     return err;
@@ -2016,6 +2058,12 @@ ferry_err ferry_rpc_subscribe(struct ferry_rpc *c, const char *method, const cha
         goto fail;
     r->sub = s;
     pthread_mutex_lock(&c->mu);
+    if (c->closing) {
+        pthread_mutex_unlock(&c->mu);
+        err = FERRY_E_STATE;
+        goto fail;
+    }
+    user_enter(c); /* until s is off c->subs again or handed over */
     s->handle = c->next_sub++;
     s->next = c->subs;
     c->subs = s;
@@ -2030,6 +2078,7 @@ ferry_err ferry_rpc_subscribe(struct ferry_rpc *c, const char *method, const cha
         sub_remove(c, s);
     else
         *sub = s->handle;
+    user_leave(c);
     pthread_mutex_unlock(&c->mu);
     if (err)
         sub_free(s);
@@ -2051,10 +2100,13 @@ ferry_err ferry_rpc_unsubscribe(struct ferry_rpc *c, uint64_t handle, uint32_t t
         pthread_mutex_unlock(&c->mu);
         return FERRY_E_NOT_FOUND;
     }
+    user_enter(c);
     while (c->delivering_sub == handle)
         pthread_cond_wait(&c->cv, &c->mu);
     sub_remove(c, s);
     bool tell_node = s->state == SUB_ACTIVE && s->remote_id && c->conn == CONN_OPEN;
+    if (!tell_node)
+        user_leave(c);
     pthread_mutex_unlock(&c->mu);
     ferry_err err = FERRY_OK;
     if (tell_node) {
@@ -2069,6 +2121,9 @@ ferry_err ferry_rpc_unsubscribe(struct ferry_rpc *c, uint64_t handle, uint32_t t
             cJSON_Delete(res);
             free(params);
         }
+        pthread_mutex_lock(&c->mu);
+        user_leave(c);
+        pthread_mutex_unlock(&c->mu);
     }
     sub_free(s);
     return err;
@@ -2082,6 +2137,7 @@ ferry_err ferry_rpc_next_event(struct ferry_rpc *c, uint32_t timeout_ms, struct 
     int64_t deadline = deadline_after(timeout_ms);
     ferry_err err = FERRY_E_TIMEOUT;
     pthread_mutex_lock(&c->mu);
+    user_enter(c);
     for (;;) {
         if (c->ev_head) {
             struct ev_node *n = c->ev_head;
@@ -2102,6 +2158,7 @@ ferry_err ferry_rpc_next_event(struct ferry_rpc *c, uint32_t timeout_ms, struct 
             break;
         cond_wait_until(c, deadline);
     }
+    user_leave(c);
     pthread_mutex_unlock(&c->mu);
     return err;
 }

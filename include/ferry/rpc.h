@@ -12,8 +12,10 @@
  * libwebsockets context and the connection; nothing else touches the socket. Callers build a
  * request frame in their own thread, queue it under the client's mutex, wake the service thread
  * (lws_cancel_service) and wait on a condition variable with a deadline, so every blocking call
- * below returns by its timeout whatever the network does. All functions are thread-safe except
- * ferry_rpc_close, which must not race with other calls on the same client.
+ * below returns by its timeout whatever the network does. All functions are thread-safe.
+ * ferry_rpc_close may be called while other threads wait in calls on the same client: they return
+ * FERRY_E_STATE and close frees nothing until they have left. No call may start once close has
+ * begun, except ferry_rpc_wait on a request sent before it (it returns FERRY_E_STATE).
  *
  * Notifications are delivered either
  *   - to the event queue, polled with ferry_rpc_next_event (the default; suits a
@@ -93,7 +95,8 @@ FERRY_WARN_UNUSED ferry_err ferry_rpc_open(const struct ferry_rpc_config *cfg,
                                            struct ferry_rpc **out);
 
 /* Close the connection, stop the service thread, fail whatever is still waiting with
- * FERRY_E_STATE and free everything. NULL is ignored. */
+ * FERRY_E_STATE, wait for the threads blocked in this client's calls to return, and free
+ * everything. NULL is ignored. */
 void ferry_rpc_close(struct ferry_rpc *c);
 
 /* Wait until the client is connected (WebSocket) or return at once (HTTP).

@@ -64,6 +64,7 @@ struct tu_rpcserver {
     atomic_bool stop;
     atomic_bool close_all;
     atomic_uint accepted;
+    atomic_uint requests;
     atomic_uint close_after;
     int port;
     struct sconn *conns;
@@ -296,6 +297,7 @@ static cJSON *handle(struct sconn *cn, const cJSON *req, bool in_batch)
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
     const char *m = cJSON_IsString(mj) ? mj->valuestring : "";
     struct tu_rpcserver *s = cn->s;
+    atomic_fetch_add(&s->requests, 1);
 
     if (!strcmp(m, "echo"))
         return answer(id, params ? cJSON_Duplicate(params, 1) : cJSON_CreateArray());
@@ -336,6 +338,38 @@ static cJSON *handle(struct sconn *cn, const cJSON *req, bool in_batch)
         push_json(cn, answer(other, cJSON_CreateString("stray")));
         cJSON_Delete(other);
         return answer(id, cJSON_CreateString("after-unknown"));
+    }
+    if (!strcmp(m, "raw")) {
+        if (cn->http)
+            return fail(id, -32601, "raw needs a WebSocket", NULL);
+        /* Each string param as a frame of its own, "$ID" replaced by the request's id. */
+        char *idtext = id ? cJSON_PrintUnformatted(id) : NULL;
+        const cJSON *frame;
+        cJSON_ArrayForEach(frame, params)
+        {
+            if (!cJSON_IsString(frame) || !idtext)
+                continue;
+            const char *t = frame->valuestring;
+            size_t il = strlen(idtext), cap = strlen(t) + 1, n = 0;
+            for (const char *q = strstr(t, "$ID"); q; q = strstr(q + 3, "$ID"))
+                cap += il;
+            char *out = malloc(cap);
+            if (!out)
+                break;
+            for (const char *q = t; *q;) {
+                if (!strncmp(q, "$ID", 3)) {
+                    memcpy(out + n, idtext, il);
+                    n += il;
+                    q += 3;
+                } else {
+                    out[n++] = *q++;
+                }
+            }
+            push_out(cn, msg_from_text(out, n));
+            free(out);
+        }
+        free(idtext);
+        return NULL;
     }
     if (!strcmp(m, "stall")) {
         cn->stalled = true;
@@ -465,6 +499,10 @@ static cJSON *handle_message(struct sconn *cn, const char *text, size_t len)
             cJSON *a = handle(cn, cJSON_GetArrayItem(req, i), true);
             if (a)
                 cJSON_AddItemToArray(out, a);
+        }
+        if (!cJSON_GetArraySize(out)) { /* nothing to answer: no frame (not an empty array) */
+            cJSON_Delete(out);
+            out = NULL;
         }
     } else {
         out = handle(cn, req, false);
@@ -774,6 +812,11 @@ void tu_rpcserver_set_close_after(struct tu_rpcserver *s, unsigned k)
 unsigned tu_rpcserver_accepted(const struct tu_rpcserver *s)
 {
     return atomic_load(&s->accepted);
+}
+
+unsigned tu_rpcserver_requests(const struct tu_rpcserver *s)
+{
+    return atomic_load(&s->requests);
 }
 
 void tu_rpcserver_close_all(struct tu_rpcserver *s)

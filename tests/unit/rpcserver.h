@@ -22,6 +22,8 @@
  *                         answer carrying the id (as chopsticks does), each with result
  *                         {"n":counter,"early":true} plus "pad": pad 'a's when pad > 0; with
  *                         wrong_id != 0 they name an id that no subscription has
+ *   raw [frame, ..]       each frame text sent as it is, with "$ID" replaced by the request's
+ *                         id; no other answer (in a batch: no item for it)
  *   stray_notify []       a notification for subscription "nosuch", then "after-stray"
  *   unsub [id]            true when the subscription existed
  *   Substrate methods with fixed answers: chain_getBlockHash, chain_getHeader, chain_getBlock,
@@ -56,6 +58,10 @@ void tu_rpcserver_set_close_after(struct tu_rpcserver *s, unsigned k);
 
 /* Returns: WebSocket connections accepted since start. */
 unsigned tu_rpcserver_accepted(const struct tu_rpcserver *s);
+
+/* Returns: request objects received since start (a batch counts each of its items), for
+ * tests that must wait until a request has reached the server. */
+unsigned tu_rpcserver_requests(const struct tu_rpcserver *s);
 
 /* Stop and free everything. NULL is ignored. */
 void tu_rpcserver_stop(struct tu_rpcserver *s);

@@ -856,6 +856,67 @@ START_TEST(event_queue_overflow_is_bounded_and_reported)
 }
 END_TEST
 
+/* Wait (with a deadline) until the server has received at least n request objects. */
+static void await_requests(struct tu_rpcserver *srv, unsigned n, uint32_t ms)
+{
+    int64_t deadline = ms_now() + ms;
+    while (tu_rpcserver_requests(srv) < n) {
+        ck_assert_msg(ms_now() < deadline, "server saw %u of %u requests within %u ms",
+                      tu_rpcserver_requests(srv), n, ms);
+        usleep(2000);
+    }
+}
+
+struct waiter {
+    struct ferry_rpc *c;
+    pthread_t t;
+    ferry_err err;
+    uint64_t sub;
+};
+
+static void *wait_call(void *arg)
+{
+    struct waiter *w = arg;
+    cJSON *r = NULL;
+    w->err = ferry_rpc_call(w->c, "delay", "[8000,1]", 10000, &r, NULL);
+    cJSON_Delete(r);
+    return NULL;
+}
+
+static void *wait_subscribe(void *arg)
+{
+    struct waiter *w = arg;
+    /* raw with no frames: the subscribe is never answered */
+    w->err = ferry_rpc_subscribe(w->c, "raw", "[]", "unsub", 0, NULL, NULL, 10000, &w->sub, NULL);
+    return NULL;
+}
+
+START_TEST(close_releases_waiting_calls_before_freeing)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    struct waiter a = {.c = f.c}, b = {.c = f.c};
+    struct ferry_rpc_pending *p;
+    ck_assert_int_eq(ferry_rpc_send(f.c, "delay", "[8000,2]", 10000, &p), FERRY_OK);
+    ck_assert_int_eq(pthread_create(&a.t, NULL, wait_call, &a), 0);
+    ck_assert_int_eq(pthread_create(&b.t, NULL, wait_subscribe, &b), 0);
+    await_requests(f.srv, 3, 5000); /* all three are in flight; two threads wait on them */
+    int64_t t0 = ms_now();
+    ferry_rpc_close(f.c);
+    pthread_join(a.t, NULL);
+    pthread_join(b.t, NULL);
+    ck_assert_int_lt(ms_now() - t0, 4000);
+    ck_assert_int_eq(a.err, FERRY_E_STATE);
+    ck_assert_int_eq(b.err, FERRY_E_STATE);
+    ck_assert_uint_eq(b.sub, 0);
+    /* A request sent but not collected before the close can still be collected. */
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_wait(p, &r, NULL), FERRY_E_STATE);
+    ck_assert_ptr_null(r);
+    tu_rpcserver_stop(f.srv);
+}
+END_TEST
+
 START_TEST(http_transport_calls_and_batches)
 {
     struct fixture f;
@@ -1129,6 +1190,7 @@ Suite *rpc_suite(void)
     tcase_add_test(tc, notification_before_subscribe_answer_reaches_the_callback_first);
     tcase_add_test(tc, early_notification_buffer_is_bounded);
     tcase_add_test(tc, unknown_subscription_ids_are_dropped_and_counted);
+    tcase_add_test(tc, close_releases_waiting_calls_before_freeing);
     tcase_add_test(tc, http_transport_calls_and_batches);
     tcase_add_test(tc, http_over_limit_answer_is_too_large);
     tcase_add_test(tc, typed_helpers_decode_answers);
