@@ -462,7 +462,9 @@ ferry_err ferry_keyfile_load(const char *path, enum ferry_scheme scheme, struct 
     ferry_err err = FERRY_OK;
     struct stat st;
     memset(kp, 0, sizeof *kp);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before the
+     * regular-file check below could refuse it (reads from a regular file never block). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         set_why(why, errno == ENOENT ? "key file does not exist" : "cannot open key file");
         return FERRY_E_IO;

@@ -591,6 +591,22 @@ START_TEST(keyfile_permissions_guard_secrets)
 }
 END_TEST
 
+/* Hand-made: a FIFO in place of the key file is refused at once. Opening it for reading without
+ * O_NONBLOCK waits for a writer forever, before the regular-file check can run. */
+START_TEST(keyfile_that_is_a_fifo_is_refused_without_blocking)
+{
+    make_tmpdir();
+    char path[96];
+    snprintf(path, sizeof path, "%s/fifo.key", tmpdir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    struct ferry_keypair kp;
+    const char *why = NULL;
+    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_IO);
+    ck_assert_str_eq(why, "key file is not a regular file");
+    remove_tmpdir();
+}
+END_TEST
+
 START_TEST(keyfile_generate_is_private_and_never_overwrites)
 {
     make_tmpdir();
@@ -655,6 +671,7 @@ Suite *keys_suite(void)
     TCase *files = tcase_create("keyfiles");
     tcase_add_test(files, keyfile_permissions_guard_secrets);
     tcase_add_test(files, keyfile_generate_is_private_and_never_overwrites);
+    tcase_add_test(files, keyfile_that_is_a_fifo_is_refused_without_blocking);
     suite_add_tcase(s, files);
     return s;
 }
