@@ -895,8 +895,13 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
         if (f.verified >= f.target)
             err = refresh_target(&f);
         bool at_tip = !err && f.verified >= f.target;
-        if (!err && !at_tip)
+        if (!err && !at_tip) {
             err = relay_step(&f, step_why, sizeof step_why);
+            /* Report (and so flush) the batch before the para step's round trips: a kill in
+             * between must not lose printed lines of blocks that are already committed. */
+            if (!err)
+                report_progress(&f);
+        }
         /* The para head is proven at every relay block a step ends on, once. */
         if (!err && cfg->n_para_urls && (!f.para_checked || f.para_checked_at != f.verified)) {
             err = para_step(&f, step_why, sizeof step_why);
