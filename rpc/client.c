@@ -649,15 +649,23 @@ static void conn_event(struct ferry_rpc *c, enum ferry_rpc_event_kind kind, ferr
 /* ---- incoming messages -------------------------------------------------------------------------
  */
 
-static ferry_err parse_error(const cJSON *err, struct ferry_rpc_error *out)
+ferry_err rpc_parse_error(const cJSON *err, struct ferry_rpc_error *out)
 {
+    memset(out, 0, sizeof *out);
     cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
     cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
     cJSON *data = cJSON_GetObjectItemCaseSensitive(err, "data");
-    out->code = cJSON_IsNumber(code) ? (int64_t)code->valuedouble : 0;
+    /* The node picks the number: converting one outside int64_t would be undefined. */
+    if (cJSON_IsNumber(code) && code->valuedouble >= -9223372036854775808.0 &&
+        code->valuedouble < 9223372036854775808.0)
+        out->code = (int64_t)code->valuedouble;
     out->message = strdup(cJSON_IsString(msg) ? msg->valuestring : "");
     out->data = data ? cJSON_PrintUnformatted(data) : NULL;
-    return out->message ? FERRY_E_RPC : FERRY_E_NOMEM;
+    if (!out->message) {
+        ferry_rpc_error_clear(out);
+        return FERRY_E_NOMEM;
+    }
+    return FERRY_E_RPC;
 }
 
 static void fill_slot(struct rpc_slot *slot, cJSON *o)
@@ -665,7 +673,7 @@ static void fill_slot(struct rpc_slot *slot, cJSON *o)
     cJSON *err = cJSON_GetObjectItemCaseSensitive(o, "error");
     slot->done = true;
     if (cJSON_IsObject(err)) {
-        slot->err = parse_error(err, &slot->error);
+        slot->err = rpc_parse_error(err, &slot->error);
         return;
     }
     if (!cJSON_HasObjectItem(o, "result")) {
@@ -720,7 +728,7 @@ static void deliver_notification(struct ferry_rpc *c, struct rpc_sub *s, cJSON *
         ev.kind = FERRY_RPC_EV_SUB_ENDED;
         ev.err = FERRY_E_RPC;
         if (cJSON_IsObject(err))
-            ev.err = parse_error(err, &ev.error);
+            ev.err = rpc_parse_error(err, &ev.error);
         s->state = SUB_DEAD;
         free(s->remote_id);
         s->remote_id = NULL;
@@ -908,37 +916,73 @@ static void dispatch_notification(struct ferry_rpc *c, cJSON *o, cJSON *params, 
     c->stats.unknown_ids++;
 }
 
-/* One message object; bytes is its size when it came alone, 0 for an item of a batch. */
-static void dispatch_one(struct ferry_rpc *c, cJSON *o, size_t bytes)
+/* Fail every unanswered slot of r: with a copy of the error object err, or with FERRY_E_JSON
+ * when err is NULL. r leaves the in-flight list. */
+static void fail_rest(struct ferry_rpc *c, struct ferry_rpc_pending *r, const cJSON *err)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct rpc_slot *slot = &r->slots[i];
+        if (slot->done)
+            continue;
+        slot->done = true;
+        slot->err = err ? rpc_parse_error(err, &slot->error) : FERRY_E_JSON;
+    }
+    r->n_done = r->n;
+    req_complete(c, r);
+}
+
+/* One message object; bytes is its size when it came alone, 0 for an item of a batch. owner is
+ * the request this message can only be answering (HTTP), else NULL. Returns: the request (first
+ * id) a response was matched to, 0 when none. */
+static uint64_t dispatch_one(struct ferry_rpc *c, cJSON *o, size_t bytes,
+                             struct ferry_rpc_pending *owner)
 {
     if (!cJSON_IsObject(o)) {
         c->stats.malformed++;
-        return;
+        return 0;
     }
     cJSON *method = cJSON_GetObjectItemCaseSensitive(o, "method");
     cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "params");
     cJSON *idj = cJSON_GetObjectItemCaseSensitive(o, "id");
     if (cJSON_IsString(method) && cJSON_IsObject(params) && (!idj || cJSON_IsNull(idj))) {
         dispatch_notification(c, o, params, bytes);
-        return;
+        return 0;
     }
     uint64_t id;
     if (!id_value(idj, &id)) {
+        /* An error the node could not tie to a request (id null: a batch it refused whole, a
+         * request it could not parse) belongs to the request that can be the only one asking. */
+        cJSON *err = cJSON_GetObjectItemCaseSensitive(o, "error");
+        struct ferry_rpc_pending *r = owner;
+        if (!r && c->in_head && !c->in_head->next)
+            r = c->in_head;
+        if ((!idj || cJSON_IsNull(idj)) && cJSON_IsObject(err) && r && r->where == WHERE_INFLIGHT) {
+            uint64_t first = r->first_id;
+            fail_rest(c, r, err);
+            return first;
+        }
         c->stats.unknown_ids++;
-        return;
+        return 0;
     }
     struct ferry_rpc_pending *r = find_inflight(c, id);
     if (!r || r->slots[id - r->first_id].done) {
         c->stats.unknown_ids++;
-        return;
+        return 0;
     }
+    uint64_t first = r->first_id;
     fill_slot(&r->slots[id - r->first_id], o);
     if (++r->n_done == r->n)
         req_complete(c, r);
+    return first;
 }
 
-/* Parse one complete message and route it. Called with mu held. */
-static void dispatch_text(struct ferry_rpc *c, const char *text, size_t len)
+/* Batches one array answer may touch and have its missing items failed (more are left to their
+ * deadline). */
+#define MAX_BATCHES_PER_ANSWER 16
+
+/* Parse one complete message and route it; owner as for dispatch_one. Called with mu held. */
+static void dispatch_text(struct ferry_rpc *c, const char *text, size_t len,
+                          struct ferry_rpc_pending *owner)
 {
     c->stats.messages_in++;
     cJSON *msg = cJSON_ParseWithLength(text, len);
@@ -947,10 +991,26 @@ static void dispatch_text(struct ferry_rpc *c, const char *text, size_t len)
         return;
     }
     if (cJSON_IsArray(msg)) {
+        uint64_t batches[MAX_BATCHES_PER_ANSWER];
+        size_t n_batches = 0;
         cJSON *item;
-        cJSON_ArrayForEach(item, msg) dispatch_one(c, item, 0);
+        cJSON_ArrayForEach(item, msg)
+        {
+            uint64_t first = dispatch_one(c, item, 0, owner);
+            bool seen = !first;
+            for (size_t i = 0; i < n_batches && !seen; i++)
+                seen = batches[i] == first;
+            if (!seen && n_batches < MAX_BATCHES_PER_ANSWER)
+                batches[n_batches++] = first;
+        }
+        /* The answer to a batch is one array: items it lacks will never come. */
+        for (size_t i = 0; i < n_batches; i++) {
+            struct ferry_rpc_pending *r = find_inflight(c, batches[i]);
+            if (r && r->first_id == batches[i] && r->n > 1)
+                fail_rest(c, r, NULL);
+        }
     } else {
-        dispatch_one(c, msg, len);
+        dispatch_one(c, msg, len, owner);
     }
     cJSON_Delete(msg);
 }
@@ -1007,7 +1067,10 @@ static void handle_too_large(struct ferry_rpc *c)
             e++;
             while (e < end && *e != '"')
                 e++;
-            e++;
+            if (e == end)
+                e = sp; /* no closing quote in the head: not comparable */
+            else
+                e++;
         } else {
             while (e < end && (isalnum((unsigned char)*e)))
                 e++;
@@ -1136,7 +1199,7 @@ static void on_receive(struct ferry_rpc *c, struct lws *wsi, const char *in, siz
         c->stats.messages_in++;
         handle_too_large(c);
     } else {
-        dispatch_text(c, (const char *)c->rx, c->rx_len);
+        dispatch_text(c, (const char *)c->rx, c->rx_len, NULL);
     }
     rx_reset(c);
 }
@@ -1258,6 +1321,10 @@ static void on_established(struct ferry_rpc *c)
         int w = snprintf((char *)r->frame + LWS_PRE, cap - LWS_PRE,
                          "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"%s\",\"params\":%s}",
                          (unsigned long long)r->first_id, s->method, s->params);
+        if (w < 0 || (size_t)w >= cap - LWS_PRE) {
+            req_free(r);
+            continue;
+        }
         r->frame_len = (size_t)w;
         r->sub = s;
         r->deadline_us = now + (int64_t)c->cfg.request_timeout_ms * 1000;
@@ -1666,6 +1733,8 @@ ferry_err ferry_rpc_open(const struct ferry_rpc_config *cfg, struct ferry_rpc **
     struct ferry_rpc_config *k = &c->cfg;
     if (!k->max_message_bytes)
         k->max_message_bytes = DEFAULT_MAX_MESSAGE;
+    if (k->max_message_bytes > SIZE_MAX / 4) /* sizes below add to it: keep them from wrapping */
+        k->max_message_bytes = SIZE_MAX / 4;
     if (!k->request_timeout_ms)
         k->request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
     if (!k->connect_timeout_ms)
@@ -1842,7 +1911,7 @@ static void http_perform(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint3
     pthread_mutex_lock(&c->mu);
     if (!err) {
         uint64_t before = c->stats.malformed;
-        dispatch_text(c, resp, resp_len);
+        dispatch_text(c, resp, resp_len, r->where == WHERE_INFLIGHT ? r : NULL);
         if (!r->done)
             err = c->stats.malformed != before && status >= 200 && status < 300 ? FERRY_E_JSON
                   : status >= 500 || status == 429                              ? FERRY_E_RETRY

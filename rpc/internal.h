@@ -21,6 +21,11 @@ ferry_err rpc_http_post(struct ferry_rpc *c, const char *body, size_t len, uint3
 ferry_err rpc_http_init(struct ferry_rpc *c);
 void rpc_http_cleanup(struct ferry_rpc *c);
 
+/* Fill *out from a JSON-RPC error object (hostile input: any field may be missing or of the
+ * wrong type; code is 0 unless it is a number within int64_t).
+ * Returns: FERRY_E_RPC (filled), FERRY_E_NOMEM (*out left zeroed). */
+ferry_err rpc_parse_error(const cJSON *err, struct ferry_rpc_error *out);
+
 /* Accessors http.c needs from the client. */
 const char *rpc_url(const struct ferry_rpc *c, size_t i);
 size_t rpc_n_urls(const struct ferry_rpc *c);

@@ -917,6 +917,154 @@ START_TEST(close_releases_waiting_calls_before_freeing)
 }
 END_TEST
 
+/* raw's params: the given frames as a JSON array of strings. Returns: malloc'd text. */
+static char *raw_params(const char *const *frames, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(frames[i]));
+    char *t = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
+static ferry_err raw_call(struct ferry_rpc *c, const char *const *frames, size_t n, cJSON **res,
+                          struct ferry_rpc_error *e)
+{
+    char *params = raw_params(frames, n);
+    ferry_err err = ferry_rpc_call(c, "raw", params, 5000, res, e);
+    free(params);
+    return err;
+}
+
+START_TEST(hostile_frames_fail_only_what_they_answer)
+{
+    struct fixture f;
+    setup(&f, "ws", 0);
+    cJSON *r = NULL;
+    struct ferry_rpc_error e;
+    struct ferry_rpc_stats st;
+
+    /* The same id answered twice: the first answer counts, the second is an unknown id. */
+    const char *dup[] = {"{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":1}",
+                         "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":2}"};
+    ck_assert_int_eq(raw_call(f.c, dup, 2, &r, NULL), FERRY_OK);
+    ck_assert_int_eq(r->valueint, 1);
+    cJSON_Delete(r);
+    ferry_err err;
+    free(call_text(f.c, "echo", "[]", &err)); /* the duplicate came before this answer */
+    ck_assert_int_eq(err, FERRY_OK);
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.unknown_ids, 1);
+
+    /* An error object of the wrong types everywhere; a code no int64_t holds. */
+    const char *baderr[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"error\":{\"code\":1e300,\"message\":5,\"data\":[1]}}"};
+    ck_assert_int_eq(raw_call(f.c, baderr, 1, &r, &e), FERRY_E_RPC);
+    ck_assert_int_eq(e.code, 0);
+    ck_assert_str_eq(e.message, "");
+    ck_assert_str_eq(e.data, "[1]");
+    ferry_rpc_error_clear(&e);
+    const char *noerr[] = {"{\"jsonrpc\":\"2.0\",\"id\":$ID,\"error\":\"boom\"}"};
+    ck_assert_int_eq(raw_call(f.c, noerr, 1, &r, &e), FERRY_E_JSON);
+
+    /* Nesting beyond cJSON's limit is malformed (no stack overflow); just below it is fine. */
+    size_t deep = 100000;
+    char *nest = malloc(2 * deep + 64);
+    size_t n = (size_t)sprintf(nest, "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":");
+    memset(nest + n, '[', deep);
+    memset(nest + n + deep, ']', deep);
+    strcpy(nest + n + 2 * deep, "}");
+    const char *nested[] = {nest, "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":\"ok\"}"};
+    uint64_t malformed_before = st.malformed;
+    ck_assert_int_eq(raw_call(f.c, nested, 2, &r, NULL), FERRY_OK);
+    ck_assert_str_eq(r->valuestring, "ok");
+    cJSON_Delete(r);
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.malformed, malformed_before + 1);
+    deep = 900;
+    memset(nest + n, '[', deep);
+    memset(nest + n + deep, ']', deep);
+    strcpy(nest + n + 2 * deep, "}");
+    ck_assert_int_eq(raw_call(f.c, nested, 1, &r, NULL), FERRY_OK);
+    ck_assert(cJSON_IsArray(r));
+    cJSON_Delete(r);
+    free(nest);
+
+    /* A huge array result is just a result. */
+    size_t items = 1000000;
+    char *huge = malloc(2 * items + 64);
+    n = (size_t)sprintf(huge, "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":[");
+    for (size_t i = 0; i < items; i++) {
+        huge[n++] = '0';
+        huge[n++] = ',';
+    }
+    strcpy(huge + n - 1, "]}");
+    const char *hugef[] = {huge};
+    ck_assert_int_eq(raw_call(f.c, hugef, 1, &r, NULL), FERRY_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(r), (int)items);
+    cJSON_Delete(r);
+    free(huge);
+
+    /* A batch answered by an array lacking an item: that item fails at once, not at the
+     * deadline; the others keep their answers. */
+    struct ferry_rpc_batch_item b2[2] = {{.method = "echo", .params_json = "[1]"},
+                                         {.method = "raw", .params_json = "[]"}};
+    int64_t t0 = ms_now();
+    ck_assert_int_eq(ferry_rpc_batch(f.c, b2, 2, 10000), FERRY_OK);
+    ck_assert_int_lt(ms_now() - t0, 5000);
+    ck_assert_int_eq(b2[0].err, FERRY_OK);
+    ck_assert_int_eq(b2[1].err, FERRY_E_JSON);
+    ferry_rpc_batch_clear(b2, 2);
+
+    /* A batch refused whole: one error object with id null, no array. */
+    char *refuse = raw_params(
+        (const char *[]){"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32010,\"message\":\"too "
+                         "big\"},\"id\":null}"},
+        1);
+    struct ferry_rpc_batch_item b3[2] = {{.method = "raw", .params_json = refuse},
+                                         {.method = "raw", .params_json = "[]"}};
+    t0 = ms_now();
+    ck_assert_int_eq(ferry_rpc_batch(f.c, b3, 2, 10000), FERRY_OK);
+    ck_assert_int_lt(ms_now() - t0, 5000);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(b3[i].err, FERRY_E_RPC);
+        ck_assert_int_eq(b3[i].error.code, -32010);
+        ck_assert_str_eq(b3[i].error.message, "too big");
+    }
+    ferry_rpc_batch_clear(b3, 2);
+    free(refuse);
+
+    /* A subscription id that is a number, not a string, still routes its notifications. */
+    const char *numsub[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":7}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":{\"subscription\":7,\"result\":\"n1\"}}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":{\"subscription\":\"7\",\"result\":1}}"};
+    char *np = raw_params(numsub, 3);
+    uint64_t sub;
+    ck_assert_int_eq(ferry_rpc_subscribe(f.c, "raw", np, "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+                     FERRY_OK);
+    free(np);
+    struct ferry_rpc_event ev;
+    expect_event(f.c, FERRY_RPC_EV_NOTIFICATION, 3000, &ev);
+    ck_assert_uint_eq(ev.sub, sub);
+    ck_assert_str_eq(ev.result->valuestring, "n1");
+    ferry_rpc_event_clear(&ev);
+    ck_assert_int_eq(ferry_rpc_unsubscribe(f.c, sub, 5000), FERRY_OK);
+    /* ... and an answer that is no subscription id at all is refused. */
+    const char *objsub[] = {"{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"id\":1}}"};
+    np = raw_params(objsub, 1);
+    ck_assert_int_eq(ferry_rpc_subscribe(f.c, "raw", np, "unsub", 0, NULL, NULL, 5000, &sub, NULL),
+                     FERRY_E_JSON);
+    free(np);
+    ck_assert_uint_eq(sub, 0);
+    ferry_rpc_get_stats(f.c, &st);
+    ck_assert_uint_eq(st.disconnects, 0);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(http_transport_calls_and_batches)
 {
     struct fixture f;
@@ -1191,6 +1339,7 @@ Suite *rpc_suite(void)
     tcase_add_test(tc, early_notification_buffer_is_bounded);
     tcase_add_test(tc, unknown_subscription_ids_are_dropped_and_counted);
     tcase_add_test(tc, close_releases_waiting_calls_before_freeing);
+    tcase_add_test(tc, hostile_frames_fail_only_what_they_answer);
     tcase_add_test(tc, http_transport_calls_and_batches);
     tcase_add_test(tc, http_over_limit_answer_is_too_large);
     tcase_add_test(tc, typed_helpers_decode_answers);
