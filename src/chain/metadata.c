@@ -763,7 +763,9 @@ ferry_err ferry_metadata_parse(const uint8_t *buf, size_t len, struct ferry_meta
     if (p_ok(&p))
         p_registry(&p);
     size_t n = 0;
-    if (p_ok(&p) && ferry_scale_vec_len(&p.r, 8, &n) == FERRY_OK) {
+    /* a pallet is at least 7 bytes: name, storage, calls, events, constants, errors, index
+     * (V15 adds docs); a larger bound would refuse valid metadata */
+    if (p_ok(&p) && ferry_scale_vec_len(&p.r, 7, &n) == FERRY_OK) {
         md->pallets = arena_array(md, n, sizeof *md->pallets);
         if (n && !md->pallets)
             p.oom = true;

@@ -790,6 +790,35 @@ START_TEST(enum_named_option_without_none_and_some_is_a_plain_enum)
 }
 END_TEST
 
+/* Hand-made: the smallest V14 pallet is 7 bytes (name, storage, calls, events, constants, errors,
+ * index; V15 adds docs). Five of them followed by the extrinsic and runtime type are valid. */
+START_TEST(v14_minimal_pallets_are_not_rejected_as_too_many)
+{
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_bytes(&w, "meta", 4);
+    ferry_scale_put_u8(&w, 14);
+    ferry_scale_put_compact(&w, 1);
+    mini_type(&w, 0, NULL, "0503"); /* u8 */
+    ferry_scale_put_compact(&w, 5);
+    for (uint8_t i = 0; i < 5; i++) {
+        static const uint8_t empty_pallet[6] = {0}; /* "", None ×3, no constants, None */
+        ferry_scale_put_bytes(&w, empty_pallet, sizeof empty_pallet);
+        ferry_scale_put_u8(&w, i);
+    }
+    ferry_scale_put_compact(&w, 0); /* extrinsic type */
+    ferry_scale_put_u8(&w, 4);
+    ferry_scale_put_compact(&w, 0); /* signed extensions */
+    ferry_scale_put_compact(&w, 0); /* runtime type */
+    struct ferry_metadata *md;
+    char why[200];
+    ck_assert_msg(ferry_metadata_parse(w.buf, w.len, &md, why, sizeof why) == FERRY_OK, "%s", why);
+    ck_assert_uint_eq(ferry_md_pallet_count(md), 5);
+    ferry_metadata_free(md);
+    ferry_scale_writer_free(&w);
+}
+END_TEST
+
 START_TEST(v15_apis_and_outer_enums_are_parsed)
 {
     struct ferry_metadata *md = load_md("polkadot-v15-opaque.scale");
@@ -827,6 +856,7 @@ Suite *metadata_suite(void)
     tcase_add_test(tc, v15_apis_and_outer_enums_are_parsed);
     tcase_add_test(tc, type_name_of_a_wide_recursive_tuple_is_bounded);
     tcase_add_test(tc, enum_named_option_without_none_and_some_is_a_plain_enum);
+    tcase_add_test(tc, v14_minimal_pallets_are_not_rejected_as_too_many);
     suite_add_tcase(s, tc);
     return s;
 }
