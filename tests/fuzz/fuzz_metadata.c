@@ -1,10 +1,12 @@
 /* Fuzz target: the metadata parser. Whatever parses must answer every lookup and summary without
- * reading outside the registry (ids were validated at parse time), and decoding each constant
- * and storage default through the dynamic decoder must not crash. */
+ * reading outside the registry (ids were validated at parse time), decoding each constant and
+ * storage default through the dynamic decoder must not crash, and deriving the extrinsic format
+ * (signed extensions checked against the registry) must finish and, when it succeeds, encode. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ferry/extrinsic.h"
 #include "ferry/metadata.h"
 #include "ferry/scale.h"
 
@@ -40,6 +42,21 @@ static void poke(const struct ferry_metadata *md)
                 FERRY_OK)
                 cJSON_Delete(j);
         }
+    }
+    struct ferry_xt_format f;
+    char why[200];
+    if (ferry_xt_format_from_metadata(md, &f, why, sizeof why) == FERRY_OK) {
+        struct ferry_xt_params params;
+        memset(&params, 0, sizeof params);
+        ferry_era_mortal(64, 1000, &params.era);
+        struct ferry_scale_writer extra, additional;
+        ferry_scale_writer_init(&extra);
+        ferry_scale_writer_init(&additional);
+        (void)ferry_xt_encode_extensions(&f, &params, &extra, &additional);
+        ferry_scale_writer_free(&extra);
+        ferry_scale_writer_free(&additional);
+    } else if (why[0] == 0) {
+        abort(); /* a refusal must say why */
     }
     uint32_t ev;
     (void)ferry_md_event_enum_type(md, &ev);
