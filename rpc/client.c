@@ -1201,6 +1201,8 @@ static void on_receive(struct ferry_rpc *c, struct lws *wsi, const char *in, siz
     } else {
         dispatch_text(c, (const char *)c->rx, c->rx_len, NULL);
     }
+    /* Time spent parsing a large message here is not silence of the peer. */
+    c->last_rx_us = now_us();
     rx_reset(c);
 }
 
