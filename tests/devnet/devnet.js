@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 'use strict';
-// ferry's local dev chain: the real Rococo runtime (spec 9140) under chopsticks-core, with real
-// headers, GRANDPA justifications signed by dev keys, authority-set changes emitted by the
-// runtime, real read proofs, and optionally a parachain (Rococo Asset Hub, para id 1000) whose
-// heads are written into the relay chain's Paras::Heads. See README.md.
+// ferry's local dev chain: the real Rococo runtime (spec 9140; or 9130 with a real upgrade to
+// 9140 on demand) under chopsticks-core, with real headers, GRANDPA justifications signed by dev
+// keys, authority-set changes emitted by the runtime, real read proofs, and optionally a
+// parachain (Rococo Asset Hub, para id 1000) whose heads are written into the relay chain's
+// Paras::Heads. See README.md.
 
 process.env.LOG_LEVEL = process.env.LOG_LEVEL || process.env.DEVNET_LOG || 'warn';
 
@@ -16,6 +17,7 @@ const { DevChain, plainRegistry } = require('./lib/chain');
 const { ecdsaAccounts, VoterKeys, NAMES } = require('./lib/keys');
 const G = require('./lib/grandpa');
 const { RpcServer, RpcError } = require('./lib/server');
+const specs = require('./lib/specs');
 
 function envInt(name, def) {
   const v = process.env[name];
@@ -37,11 +39,13 @@ const cfg = {
   paraId: 1000,
   proveMode: process.env.DEVNET_PROVE_FINALITY || 'substrate',
   justJson: process.env.DEVNET_JUSTIFICATION_JSON || 'hex',
+  runtime: envInt('DEVNET_RUNTIME', 9140),
   host: '127.0.0.1',
 };
 if (cfg.authorities < 1) throw new Error('DEVNET_AUTHORITIES must be >= 1');
 if (!['substrate', 'first'].includes(cfg.proveMode)) throw new Error('DEVNET_PROVE_FINALITY must be substrate or first');
 if (!['hex', 'bytes'].includes(cfg.justJson)) throw new Error('DEVNET_JUSTIFICATION_JSON must be hex or bytes');
+if (!specs.RUNTIMES.includes(cfg.runtime)) throw new Error(`DEVNET_RUNTIME must be one of ${specs.RUNTIMES.join(', ')}`);
 
 const twox128 = (s) => xxhashAsU8a(stringToU8a(s), 128);
 const storageKey = (pallet, item) => u8aToHex(u8aConcat(twox128(pallet), twox128(item)));
@@ -85,8 +89,7 @@ function endow(top, accounts) {
 }
 
 function loadRelaySpec() {
-  const file = require.resolve('@substrate/connect/dist/connector/specs/rococo_v2_1.json');
-  return JSON.parse(fs.readFileSync(file, 'utf8'));
+  return specs.loadRelaySpec(cfg.runtime);
 }
 function loadParaSpec() {
   const dir = path.dirname(require.resolve('@substrate/connect-known-chains/package.json'));
@@ -195,13 +198,14 @@ class Devnet {
     return nonce;
   }
 
-  async sudoSetStorage(items, poolTxs) {
+  // Signs sudo extrinsics (ECDSA //Alice, immortal, consecutive nonces) for the next block, one
+  // per call; mk(meta.tx) returns the inner calls. Pool transactions go first in the block, so
+  // the sudo key's among them count for the nonce.
+  async signSudo(mk, poolTxs) {
     const chain = this.relay.chain;
     const head = chain.head;
     const meta = await head.meta;
     const registry = await head.registry;
-    const call = meta.tx.sudo.sudo(meta.tx.system.setStorage(items));
-    // pool transactions go first; count the sudo key's among them for the nonce
     let nonce = await this.nonceOf(chain, this.sudo);
     for (const x of poolTxs) {
       try {
@@ -210,16 +214,18 @@ class Devnet {
       } catch (_) { /* undecodable: ignore */ }
     }
     const rv = await head.runtimeVersion;
-    const xt = registry.createType('Extrinsic', call);
-    xt.sign(this.sudo.pair, {
-      nonce,
-      genesisHash: this.relay.genesisHash,
-      blockHash: this.relay.genesisHash,
-      era: registry.createType('ExtrinsicEra', new Uint8Array([0])),
-      runtimeVersion: { specVersion: rv.specVersion, transactionVersion: rv.transactionVersion },
-      signedExtensions: registry.signedExtensions,
+    return mk(meta.tx).map((call) => {
+      const xt = registry.createType('Extrinsic', call);
+      xt.sign(this.sudo.pair, {
+        nonce: nonce++,
+        genesisHash: this.relay.genesisHash,
+        blockHash: this.relay.genesisHash,
+        era: registry.createType('ExtrinsicEra', new Uint8Array([0])),
+        runtimeVersion: { specVersion: rv.specVersion, transactionVersion: rv.transactionVersion },
+        signedExtensions: registry.signedExtensions,
+      });
+      return xt.toHex();
     });
-    return xt.toHex();
   }
 
   async produceOne(opts) {
@@ -245,12 +251,18 @@ class Devnet {
       items.push([parasHeadsKey(cfg.paraId), u8aToHex(compactAddLength(hexToU8a(paraRec.headerHex)))]);
     }
     let extra = [];
-    if (items.length) {
+    if (items.length || opts.upgradeCode) {
       // take the pool synchronously: anything submitted while we sign stays in the pool
       const pool = relay.chain.txPool.pendingExtrinsics;
       relay.chain.txPool.clear();
-      const xt = await this.sudoSetStorage(items, pool);
-      extra = [...pool, xt];
+      const xts = await this.signSudo((tx) => {
+        const calls = [];
+        if (items.length) calls.push(tx.sudo.sudo(tx.system.setStorage(items)));
+        // setCode declares the whole block's weight; sudo_unchecked_weight overrides it
+        if (opts.upgradeCode) calls.push(tx.sudo.sudoUncheckedWeight(tx.system.setCode(opts.upgradeCode), 0));
+        return calls;
+      }, [...relay.carried.map((c) => c.xt), ...pool]); // carried ones go first (DevChain.newBlock)
+      extra = [...pool, ...xts];
     }
     const t = Date.now();
     const rec = extra.length ? await relay.newBlock(extra) : await relay.newBlock();
@@ -269,6 +281,36 @@ class Devnet {
     }
     this.grandpa.advance();
     return rec;
+  }
+
+  // A real runtime upgrade: one block carrying sudo.sudoUncheckedWeight(system.setCode(code of
+  // `target`)), signed by the sudo key. The block is still executed by the old code (its events
+  // decode with the parent's metadata); its own state holds the new :code, frame_system puts
+  // RuntimeEnvironmentUpdated into its header, and every later block runs the new runtime.
+  async upgradeRuntime(target) {
+    const code = specs.relayCode(target);
+    const relay = this.relay;
+    const before = await relay.chain.head.runtimeVersion;
+    const oldRegistry = await relay.chain.head.registry;
+    const [rec] = await this.produce(1, { upgradeCode: code });
+    const head = await relay.chain.getBlock(rec.hash);
+    const after = await head.runtimeVersion;
+    const logs = plainRegistry.createType('Header', rec.headerHex).digest.logs;
+    const envUpdated = logs.some((l) => l.isRuntimeEnvironmentUpdated);
+    const raw = relay.stateAt(rec.hash).get(storageKey('System', 'Events'));
+    const events = raw ? oldRegistry.createType('Vec<EventRecord>', raw).map((e) => `${e.event.section}.${e.event.method}`) : [];
+    if (after.specVersion !== target || !envUpdated) {
+      const sudid = raw ? oldRegistry.createType('Vec<EventRecord>', raw).filter((e) => e.event.method === 'Sudid' || e.event.method === 'ExtrinsicFailed').map((e) => JSON.stringify(e.event.toHuman())) : [];
+      throw new RpcError(-32000, `runtime upgrade in block #${rec.number} did not take: spec ${before.specVersion} -> ${after.specVersion}, RuntimeEnvironmentUpdated ${envUpdated}, events ${events.join(' ')} ${sudid.join(' ')}`);
+    }
+    console.log(`devnet: runtime upgraded from spec ${before.specVersion} to ${after.specVersion} in block #${rec.number} ${rec.hash}`);
+    return {
+      block: rec.number, hash: rec.hash,
+      from: { specName: before.specName, specVersion: before.specVersion, transactionVersion: before.transactionVersion },
+      runtimeVersion: after,
+      runtimeEnvironmentUpdated: envUpdated,
+      events,
+    };
   }
 
   // para finality: the latest para head written at or below the relay finalized block
@@ -350,6 +392,11 @@ class Devnet {
         if (!inf.isChange) throw new RpcError(-32000, `block #${rec.number} did not schedule the change`);
         const st = this.relay.stateAt(rec.hash);
         return { block: rec.number, hash: rec.hash, setId: G.readSetId(st.get(KEYS.currentSetId)), authorities: G.decodeAuthoritiesValue(st.get(G.GRANDPA_AUTHORITIES_KEY)).map((a) => a.id) };
+      },
+      devnet_upgradeRuntime: async ([opts]) => {
+        const target = opts && opts.specVersion !== undefined ? Number(opts.specVersion) : 9140;
+        if (!specs.RUNTIMES.includes(target)) throw new RpcError(-32602, `specVersion must be one of ${specs.RUNTIMES.join(', ')}`);
+        return this.upgradeRuntime(target);
       },
       devnet_pauseFinality: async () => { g.paused = true; return { finalized: g.finalized }; },
       devnet_resumeFinality: async () => this.exclusive(async () => { g.paused = false; g.advance(); return { finalized: g.finalized }; }),

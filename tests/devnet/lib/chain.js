@@ -23,6 +23,7 @@ function encodeHeader(h) {
 // rebuilt from the nearest snapshot plus per-block diffs.
 const SNAPSHOT_EVERY = 32;
 const RECENT = 48;
+const CARRY_TRIES = 16;
 
 class DevChain {
   constructor(name, spec, opts = {}) {
@@ -33,6 +34,7 @@ class DevChain {
     this.byNumber = []; // number -> hash
     this.trieCache = new Map(); // hash -> { nodes }
     this.onBlock = []; // callbacks(record)
+    this.carried = []; // [{ xt, tries }]: skipped for now, offered again to the next block
   }
 
   async init() {
@@ -53,6 +55,25 @@ class DevChain {
     const genesisHash = this.genesisHash;
     Object.defineProperty(provider, 'blockHash', { get: () => genesisHash });
     provider.getHeader = async () => headerJson;
+    // chopsticks' GenesisProvider answers state_getKeysPaged(prefix, n, start) with a start key
+    // equal to the prefix *inclusively* (the key itself when it exists). Its storage layers ask
+    // the genesis with start = prefix for "the keys after prefix" (a node treats an explicit start
+    // key as exclusive), so a storage_next_key(K) on an existing genesis key K is answered with K
+    // and smoldot's executor aborts (storage_diff.rs "assertion failed: in_parent_next_key >
+    // key"). The runtime upgrade's migrations (9130 -> 9140) hit this. Answer as a node does.
+    const genesisSend = provider.send.bind(provider);
+    provider.send = async (method, params, isCacheable) => {
+      if ((method === 'state_getKeysPaged' || method === 'state_getKeysPagedAt') && !core.isPrefixedChildKey(params[0])) {
+        const [prefix, size, start] = params;
+        const out = [];
+        for (const k of sorted) {
+          if (out.length >= size) break;
+          if (k.startsWith(prefix) && (start ? k > start : true)) out.push(k);
+        }
+        return out;
+      }
+      return genesisSend(method, params, isCacheable);
+    };
 
     const { api, blockHash } = await core.processOptions({ genesis: provider, block: 0 });
     if (blockHash !== genesisHash) throw new Error(`${this.name}: genesis hash mismatch`);
@@ -68,10 +89,35 @@ class DevChain {
       saveBlocks: false,
     });
     this.chain.ferryRealHeader = (args) => this._realHeader(args);
+    this._keepTemporarilyInvalid();
     const state = new Map(entries);
     this._record({ number: 0, hash: genesisHash, parentHash: ZERO32, headerHex: header.toHex(), diff: null, state, snapshot: state });
     const meta = await this.chain.head.meta;
     this.meta = meta;
+  }
+
+  // A node's block author skips a transaction that does not fit (ExhaustsResources) or whose
+  // nonce is not reached yet (Future) and keeps it in the pool for a later block; chopsticks
+  // drops it and tells its watchers "invalid". That happens for real in the first block after a
+  // runtime upgrade, whose migrations fill the block. Keep such transactions (for up to
+  // CARRY_TRIES blocks, then let chopsticks report them), as the node's pool would.
+  _keepTemporarilyInvalid() {
+    const ev = this.chain.txPool.event;
+    const emit = ev.emit.bind(ev);
+    const tries = new Map(); // xt -> tries so far (for this build)
+    this._carryTries = tries;
+    ev.emit = (name, ...args) => {
+      if (name === core.APPLY_EXTRINSIC_ERROR) {
+        const [xt, error] = args[0] || [];
+        const inv = error && error.isInvalid ? error.asInvalid : null;
+        const n = (tries.get(xt) || 0) + 1;
+        if (inv && (inv.isExhaustsResources || inv.isFuture) && n <= CARRY_TRIES) {
+          this.carried.push({ xt, tries: n });
+          return true;
+        }
+      }
+      return emit(name, ...args);
+    };
   }
 
   _record(rec) {
@@ -138,7 +184,10 @@ class DevChain {
   // Builds one block with the given extra extrinsics first, then whatever is in the pool.
   async newBlock(extra = []) {
     const pool = this.chain.txPool;
-    const txs = [...extra, ...pool.pendingExtrinsics];
+    const carried = this.carried.splice(0);
+    this._carryTries.clear();
+    for (const c of carried) this._carryTries.set(c.xt, c.tries);
+    const txs = [...carried.map((c) => c.xt), ...extra, ...pool.pendingExtrinsics];
     pool.clear();
     const before = this.chain.head.number;
     await this.chain.newBlock({ transactions: txs });
