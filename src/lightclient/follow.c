@@ -144,6 +144,16 @@ static void backoff(struct follower *f)
     pause_ms(f, ms);
 }
 
+/* Errors that mean the node answered with something malformed (bad JSON shape, bad hex, a header
+ * that does not decode): a broken or lying node, to be abandoned like one that fails
+ * verification rather than retried forever. */
+static bool is_malformed(ferry_err err)
+{
+    return err == FERRY_E_JSON || err == FERRY_E_HEX || err == FERRY_E_TRUNCATED ||
+           err == FERRY_E_NONCANONICAL || err == FERRY_E_OVERFLOW || err == FERRY_E_INVALID ||
+           err == FERRY_E_UTF8 || err == FERRY_E_TRAILING;
+}
+
 static const char *rpc_err_text(ferry_err err, const struct ferry_rpc_error *e, char *buf,
                                 size_t cap)
 {
@@ -217,6 +227,10 @@ static ferry_err init_from_genesis(struct follower *f, char *why, size_t whylen)
     struct ferry_rpc_error re = {0};
     char msg[256];
     ferry_err err = ferry_rpc_get_header(f->rpc, f->genesis, &h, &re);
+    if (is_malformed(err)) {
+        snprintf(why, whylen, "the node's genesis header is malformed (%s)", ferry_strerror(err));
+        return FERRY_E_VERIFY;
+    }
     if (err) {
         ferry_log_warn(LOG, "cannot fetch the genesis header: %s",
                        rpc_err_text(err, &re, msg, sizeof msg));
@@ -557,7 +571,10 @@ static ferry_err batch_from_blocks(struct follower *f, struct batch *b)
     if (err)
         return err;
     uint32_t top_number = top.number;
+    bool same = memcmp(top.hash, head, 32) == 0;
     ferry_header_free(&top);
+    if (!same)
+        return FERRY_E_INVALID; /* the node answered with another header */
     if (top_number <= f->verified)
         return FERRY_E_RETRY;
     if (top_number - f->verified > MAX_BATCH) {
@@ -718,7 +735,11 @@ static ferry_err para_step(struct follower *f, char *why, size_t whylen)
         err = ferry_rpc_get_header(f->para_rpc, chain[i + 1].parent_hash, &chain[i], &re);
         ferry_rpc_error_clear(&re);
     }
-    if (!err && f->has_para)
+    if (is_malformed(err)) {
+        snprintf(why, whylen, "para node answered a malformed header below #%u: %s", head.number,
+                 ferry_strerror(err));
+        err = FERRY_E_VERIFY;
+    } else if (!err && f->has_para)
         err = ferry_para_chain_verify(f->para_hash, f->para_number, chain, n, head.hash, NULL,
                                       &reason);
     else if (err == FERRY_E_NOT_FOUND)
@@ -769,8 +790,9 @@ static void report_progress(struct follower *f)
     f->cfg->on_progress(f->cfg->user, &p);
 }
 
-/* Learn the node's finalized height. */
-static ferry_err refresh_target(struct follower *f)
+/* Learn the node's finalized height. A header that does not hash to the finalized head is a lie
+ * (a made-up height would otherwise steer the loop): FERRY_E_VERIFY with why set. */
+static ferry_err refresh_target(struct follower *f, char *why, size_t whylen)
 {
     uint8_t head[32];
     struct ferry_rpc_error re = {0};
@@ -781,8 +803,17 @@ static ferry_err refresh_target(struct follower *f)
     ferry_rpc_error_clear(&re);
     if (err)
         return err;
-    f->target = h.number;
+    bool same = memcmp(h.hash, head, 32) == 0;
+    uint32_t number = h.number;
     ferry_header_free(&h);
+    if (!same) {
+        char hx[67];
+        hexs(head, 32, hx);
+        snprintf(why, whylen, "chain_getHeader(%s) (the finalized head) answered another header",
+                 hx);
+        return FERRY_E_VERIFY;
+    }
+    f->target = number;
     return FERRY_OK;
 }
 
@@ -893,7 +924,7 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
         /* The node's finalized height is only re-read once ferry has caught up with the last
          * one seen: during catch-up that saves two round trips per batch. */
         if (f.verified >= f.target)
-            err = refresh_target(&f);
+            err = refresh_target(&f, step_why, sizeof step_why);
         bool at_tip = !err && f.verified >= f.target;
         if (!err && !at_tip) {
             err = relay_step(&f, step_why, sizeof step_why);
@@ -924,6 +955,13 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
         if (err == FERRY_E_IO || err == FERRY_E_NOMEM) {
             snprintf(why, whylen, "%s", step_why[0] ? step_why : ferry_strerror(err));
             break;
+        }
+        if (is_malformed(err)) {
+            /* para_step labels its own; what is left came from the relay node */
+            if (!step_why[0])
+                snprintf(step_why, sizeof step_why, "malformed answer at #%u: %s", f.verified + 1,
+                         ferry_strerror(err));
+            err = FERRY_E_VERIFY;
         }
         if (err == FERRY_E_VERIFY) {
             penalise(&f, strncmp(step_why, "para", 4) == 0, step_why);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ferry follow against lying nodes: a tampering proxy (forged justification signature, altered
-# header, proof against another root, withheld justification) listed before an honest node.
+# header, proof against another root, withheld justification, a finalized head whose header is
+# another block, malformed headers) listed before an honest node.
 # ferry must reject what the proxy says, move to the honest node, and report only canonical
 # blocks. With the forging proxy alone it must report nothing past its trust root.
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +24,7 @@ start_proxy() { # MODE -> PROXY_URL
     PROXY_URL=ws://127.0.0.1:$port
 }
 
-for mode in forge-sig alter-header proof-root withhold; do
+for mode in forge-sig alter-header proof-root withhold head-lie garbage-header; do
     start_proxy "$mode"
     # The parachain check makes proof-root bite; the relay checks cover the rest.
     timeout 180 "$F" follow --url "$PROXY_URL" --url "$DEVNET_URL" \

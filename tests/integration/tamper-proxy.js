@@ -8,6 +8,11 @@
 //   proof-root    answer state_getReadProof with a proof taken at the best block instead of the
 //                 block asked for (a valid proof, but against another root)
 //   withhold      grandpa_proveFinality answers null and chain_getBlock carries no justification
+//   head-lie      chain_getHeader of the hash chain_getFinalizedHead last answered returns that
+//                 header with a made-up number (0x7ffffff0), so it no longer hashes to the head
+//   garbage-header  every chain_getHeader answer but genesis has a parentHash that is not hex
+//   stall         never answers anything after the first chain_getHeader of a non-genesis block
+//                 (the connection stays up and answers pings)
 //   none          forward everything unchanged
 // Usage: node tamper-proxy.js --upstream ws://127.0.0.1:9944 --mode forge-sig [--port 0]
 // Prints "proxy ready ws://127.0.0.1:<port>" when listening. Binds 127.0.0.1 only.
@@ -81,9 +86,23 @@ function alterHeaderVec(buf) {
 }
 
 let tampered = 0;
-function tamperResult(method, result) {
+function tamperResult(method, result, params, conn) {
   if (result === null || result === undefined) return result;
+  if (method === 'chain_getFinalizedHead') conn.finalized = result;
   switch (mode) {
+    case 'head-lie':
+      if (method === 'chain_getHeader' && Array.isArray(params) && params[0] === conn.finalized &&
+          result.number) {
+        tampered++;
+        result.number = '0x7ffffff0';
+      }
+      return result;
+    case 'garbage-header':
+      if (method === 'chain_getHeader' && result.number && parseInt(result.number, 16) > 0) {
+        tampered++;
+        result.parentHash = '0xzz' + result.parentHash.slice(4);
+      }
+      return result;
     case 'forge-sig':
       if (method === 'grandpa_proveFinality') { tampered++; return editFinalityProof(result, forgeJustification); }
       if (method === 'chain_getBlock' && result.justifications) {
@@ -113,6 +132,8 @@ server.on('listening', () => console.log(`proxy ready ws://127.0.0.1:${server.ad
 server.on('connection', (client) => {
   const up = new WebSocket(upstreamUrl, { maxPayload: 256 << 20 });
   const methods = new Map(); // request id -> method
+  const params = new Map();  // request id -> params
+  const conn = { finalized: null, stalled: false };
   const subs = new Map();    // subscription id -> method
   const pending = [];
   up.on('open', () => { for (const m of pending.splice(0)) up.send(m); });
@@ -126,6 +147,7 @@ server.on('connection', (client) => {
       const msg = JSON.parse(text);
       for (const m of Array.isArray(msg) ? msg : [msg]) {
         methods.set(m.id, m.method);
+        params.set(m.id, m.params);
         if (mode === 'proof-root' && m.method === 'state_getReadProof' && Array.isArray(m.params)) {
           m.params = [m.params[0]]; // drop `at`: the node proves against its best block
           tampered++;
@@ -138,14 +160,23 @@ server.on('connection', (client) => {
   up.on('message', (data) => {
     let msg;
     try { msg = JSON.parse(data.toString()); } catch (e) { client.send(data.toString()); return; }
+    if (conn.stalled) { tampered++; return; }
     for (const m of Array.isArray(msg) ? msg : [msg]) {
       if (m.id !== undefined && m.result !== undefined) {
         const method = methods.get(m.id);
+        const p = params.get(m.id);
         methods.delete(m.id);
+        params.delete(m.id);
         if (typeof m.result === 'string' && method && method.includes('subscribe')) subs.set(m.result, method);
-        m.result = tamperResult(method, m.result);
+        if (mode === 'stall' && method === 'chain_getHeader' && m.result && parseInt(m.result.number, 16) > 0) {
+          conn.stalled = true;
+          console.log('proxy stalled');
+          tampered++;
+          return;
+        }
+        m.result = tamperResult(method, m.result, p, conn);
       } else if (m.method && m.params) {
-        m.params.result = tamperResult(m.method, m.params.result);
+        m.params.result = tamperResult(m.method, m.params.result, undefined, conn);
       }
     }
     client.send(JSON.stringify(msg));
