@@ -63,14 +63,14 @@ static void at_params(const uint8_t *at, char out[72])
         snprintf(out, 72, "[]");
 }
 
-static ferry_err hex_bytes(const cJSON *j, uint8_t **out, size_t *len)
+ferry_err rpc_decode_hex(const cJSON *j, uint8_t **out, size_t *len)
 {
     if (!cJSON_IsString(j))
         return cJSON_IsNull(j) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
     return ferry_hex_decode(j->valuestring, strlen(j->valuestring), out, len);
 }
 
-static ferry_err hash32(const cJSON *j, uint8_t out[32])
+ferry_err rpc_decode_hash32(const cJSON *j, uint8_t out[32])
 {
     if (!cJSON_IsString(j))
         return cJSON_IsNull(j) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
@@ -81,7 +81,7 @@ static ferry_err hash32(const cJSON *j, uint8_t out[32])
 static ferry_err flexible_bytes(const cJSON *j, uint8_t **out, size_t *len)
 {
     if (cJSON_IsString(j))
-        return hex_bytes(j, out, len);
+        return rpc_decode_hex(j, out, len);
     if (!cJSON_IsArray(j))
         return FERRY_E_JSON;
     size_t n = (size_t)cJSON_GetArraySize(j);
@@ -104,7 +104,7 @@ static ferry_err flexible_bytes(const cJSON *j, uint8_t **out, size_t *len)
     return FERRY_OK;
 }
 
-static ferry_err bytes_list(const cJSON *arr, struct ferry_bytes_list *l)
+ferry_err rpc_decode_bytes_list(const cJSON *arr, struct ferry_bytes_list *l)
 {
     memset(l, 0, sizeof *l);
     if (!cJSON_IsArray(arr))
@@ -116,7 +116,7 @@ static ferry_err bytes_list(const cJSON *arr, struct ferry_bytes_list *l)
     const cJSON *v;
     cJSON_ArrayForEach(v, arr)
     {
-        ferry_err err = hex_bytes(v, &l->items[l->n].p, &l->items[l->n].len);
+        ferry_err err = rpc_decode_hex(v, &l->items[l->n].p, &l->items[l->n].len);
         if (err) {
             ferry_bytes_list_free(l);
             return err == FERRY_E_NOT_FOUND ? FERRY_E_JSON : err;
@@ -152,7 +152,7 @@ ferry_err ferry_rpc_get_block_hash(struct ferry_rpc *c, uint32_t number, uint8_t
     snprintf(params, sizeof params, "[%u]", number);
     ferry_err err = call(c, "chain_getBlockHash", params, &r, e);
     if (!err)
-        err = hash32(r, hash);
+        err = rpc_decode_hash32(r, hash);
     cJSON_Delete(r);
     return err;
 }
@@ -163,7 +163,7 @@ ferry_err ferry_rpc_get_finalized_head(struct ferry_rpc *c, uint8_t hash[32],
     cJSON *r = NULL;
     ferry_err err = call(c, "chain_getFinalizedHead", "[]", &r, e);
     if (!err)
-        err = hash32(r, hash);
+        err = rpc_decode_hash32(r, hash);
     cJSON_Delete(r);
     return err;
 }
@@ -226,6 +226,26 @@ static ferry_err block_justifications(const cJSON *js, struct ferry_block *b)
     return FERRY_OK;
 }
 
+ferry_err rpc_decode_block(const cJSON *r, struct ferry_block *b)
+{
+    memset(b, 0, sizeof *b);
+    if (cJSON_IsNull(r))
+        return FERRY_E_NOT_FOUND;
+    const cJSON *block = cJSON_GetObjectItemCaseSensitive(r, "block");
+    ferry_err err =
+        ferry_rpc_header_from_json(cJSON_GetObjectItemCaseSensitive(block, "header"), &b->header);
+    if (err == FERRY_E_NOT_FOUND)
+        err = FERRY_E_JSON;
+    if (!err)
+        err = rpc_decode_bytes_list(cJSON_GetObjectItemCaseSensitive(block, "extrinsics"),
+                                    &b->extrinsics);
+    if (!err)
+        err = block_justifications(cJSON_GetObjectItemCaseSensitive(r, "justifications"), b);
+    if (err)
+        ferry_block_free(b);
+    return err;
+}
+
 ferry_err ferry_rpc_get_block(struct ferry_rpc *c, const uint8_t *at, struct ferry_block *b,
                               struct ferry_rpc_error *e)
 {
@@ -234,23 +254,9 @@ ferry_err ferry_rpc_get_block(struct ferry_rpc *c, const uint8_t *at, struct fer
     memset(b, 0, sizeof *b);
     at_params(at, params);
     ferry_err err = call(c, "chain_getBlock", params, &r, e);
-    if (err)
-        return err;
-    if (cJSON_IsNull(r)) {
-        cJSON_Delete(r);
-        return FERRY_E_NOT_FOUND;
-    }
-    const cJSON *block = cJSON_GetObjectItemCaseSensitive(r, "block");
-    err = ferry_rpc_header_from_json(cJSON_GetObjectItemCaseSensitive(block, "header"), &b->header);
-    if (err == FERRY_E_NOT_FOUND)
-        err = FERRY_E_JSON;
     if (!err)
-        err = bytes_list(cJSON_GetObjectItemCaseSensitive(block, "extrinsics"), &b->extrinsics);
-    if (!err)
-        err = block_justifications(cJSON_GetObjectItemCaseSensitive(r, "justifications"), b);
+        err = rpc_decode_block(r, b);
     cJSON_Delete(r);
-    if (err)
-        ferry_block_free(b);
     return err;
 }
 
@@ -264,7 +270,7 @@ ferry_err ferry_rpc_prove_finality(struct ferry_rpc *c, uint32_t number, uint8_t
     snprintf(params, sizeof params, "[%u]", number);
     ferry_err err = call(c, "grandpa_proveFinality", params, &r, e);
     if (!err)
-        err = hex_bytes(r, proof, len);
+        err = rpc_decode_hex(r, proof, len);
     cJSON_Delete(r);
     return err;
 }
@@ -313,6 +319,21 @@ static char *join_params(const char *const *parts, size_t n)
     return out;
 }
 
+ferry_err rpc_decode_read_proof(const cJSON *r, struct ferry_bytes_list *proof, uint8_t at_out[32])
+{
+    memset(proof, 0, sizeof *proof);
+    if (!cJSON_IsObject(r))
+        return cJSON_IsNull(r) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
+    ferry_err err = FERRY_OK;
+    if (at_out)
+        err = rpc_decode_hash32(cJSON_GetObjectItemCaseSensitive(r, "at"), at_out);
+    if (err == FERRY_E_NOT_FOUND)
+        err = FERRY_E_JSON;
+    if (!err)
+        err = rpc_decode_bytes_list(cJSON_GetObjectItemCaseSensitive(r, "proof"), proof);
+    return err;
+}
+
 ferry_err ferry_rpc_get_read_proof(struct ferry_rpc *c, const struct ferry_bytes *keys,
                                    size_t n_keys, const uint8_t *at, struct ferry_bytes_list *proof,
                                    uint8_t at_out[32], struct ferry_rpc_error *e)
@@ -332,14 +353,8 @@ ferry_err ferry_rpc_get_read_proof(struct ferry_rpc *c, const struct ferry_bytes
     cJSON *r = NULL;
     ferry_err err = call(c, "state_getReadProof", params, &r, e);
     free(params);
-    if (!err && !cJSON_IsObject(r))
-        err = cJSON_IsNull(r) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
-    if (!err && at_out)
-        err = hash32(cJSON_GetObjectItemCaseSensitive(r, "at"), at_out);
-    if (err == FERRY_E_NOT_FOUND && r && cJSON_IsObject(r))
-        err = FERRY_E_JSON;
     if (!err)
-        err = bytes_list(cJSON_GetObjectItemCaseSensitive(r, "proof"), proof);
+        err = rpc_decode_read_proof(r, proof, at_out);
     cJSON_Delete(r);
     return err;
 }
@@ -373,7 +388,7 @@ ferry_err ferry_rpc_get_storage(struct ferry_rpc *c, const uint8_t *key, size_t 
     ferry_err err = call(c, "state_getStorage", params, &r, e);
     free(params);
     if (!err)
-        err = hex_bytes(r, value, len);
+        err = rpc_decode_hex(r, value, len);
     cJSON_Delete(r);
     return err;
 }
@@ -407,7 +422,7 @@ ferry_err ferry_rpc_get_keys_paged(struct ferry_rpc *c, const uint8_t *prefix, s
         goto out;
     err = call(c, "state_getKeysPaged", params, &r, e);
     if (!err)
-        err = bytes_list(r, keys);
+        err = rpc_decode_bytes_list(r, keys);
 out:
     free(ph);
     free(sh);
@@ -428,7 +443,7 @@ ferry_err ferry_rpc_get_metadata(struct ferry_rpc *c, const uint8_t *at, uint8_t
     at_params(at, params);
     ferry_err err = call(c, "state_getMetadata", params, &r, e);
     if (!err)
-        err = hex_bytes(r, metadata, len);
+        err = rpc_decode_hex(r, metadata, len);
     cJSON_Delete(r);
     return err;
 }
@@ -450,8 +465,16 @@ ferry_err ferry_rpc_get_runtime_version(struct ferry_rpc *c, const uint8_t *at,
     memset(v, 0, sizeof *v);
     at_params(at, params);
     ferry_err err = call(c, "state_getRuntimeVersion", params, &r, e);
-    if (err)
-        return err;
+    if (!err)
+        err = rpc_decode_runtime_version(r, v);
+    cJSON_Delete(r);
+    return err;
+}
+
+ferry_err rpc_decode_runtime_version(const cJSON *r, struct ferry_runtime_version *v)
+{
+    ferry_err err = FERRY_OK;
+    memset(v, 0, sizeof *v);
     const cJSON *sn = cJSON_GetObjectItemCaseSensitive(r, "specName");
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(r, "implName");
     if (!cJSON_IsObject(r) || !cJSON_IsString(sn))
@@ -467,8 +490,9 @@ ferry_err ferry_rpc_get_runtime_version(struct ferry_rpc *c, const uint8_t *at,
         snprintf(v->spec_name, sizeof v->spec_name, "%s", sn->valuestring);
         snprintf(v->impl_name, sizeof v->impl_name, "%s",
                  cJSON_IsString(in) ? in->valuestring : "");
+    } else {
+        memset(v, 0, sizeof *v);
     }
-    cJSON_Delete(r);
     return err;
 }
 
@@ -498,14 +522,28 @@ ferry_err ferry_rpc_system_properties(struct ferry_rpc *c, cJSON **props, int *s
     ferry_err err = call(c, "system_properties", "[]", &r, e);
     if (err)
         return err;
-    if (!cJSON_IsObject(r)) {
+    int format;
+    err = rpc_decode_properties(r, &format);
+    if (err) {
         cJSON_Delete(r);
-        return FERRY_E_JSON;
+        return err;
     }
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "ss58Format");
-    if (ss58_format && cJSON_IsNumber(f) && f->valuedouble >= 0 && f->valuedouble < 16384)
-        *ss58_format = f->valueint;
+    if (ss58_format)
+        *ss58_format = format;
     *props = r;
+    return FERRY_OK;
+}
+
+ferry_err rpc_decode_properties(const cJSON *r, int *ss58_format)
+{
+    *ss58_format = -1;
+    if (!cJSON_IsObject(r))
+        return FERRY_E_JSON;
+    /* An SS58 format is an integer 0..16383; anything else counts as absent. */
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "ss58Format");
+    if (cJSON_IsNumber(f) && f->valuedouble >= 0 && f->valuedouble < 16384 &&
+        f->valuedouble == (double)(int)f->valuedouble)
+        *ss58_format = (int)f->valuedouble;
     return FERRY_OK;
 }
 
@@ -523,14 +561,20 @@ ferry_err ferry_rpc_account_next_index(struct ferry_rpc *c, const char *account,
     snprintf(params, sizeof params, "[\"%s\"]", account);
     cJSON *r = NULL;
     ferry_err err = call(c, "system_accountNextIndex", params, &r, e);
-    if (!err) {
-        if (cJSON_IsNumber(r) && r->valuedouble >= 0 && r->valuedouble < 9007199254740992.0)
-            *nonce = (uint64_t)r->valuedouble;
-        else
-            err = FERRY_E_JSON;
-    }
+    if (!err)
+        err = rpc_decode_nonce(r, nonce);
     cJSON_Delete(r);
     return err;
+}
+
+ferry_err rpc_decode_nonce(const cJSON *r, uint64_t *nonce)
+{
+    *nonce = 0;
+    if (!cJSON_IsNumber(r) || !(r->valuedouble >= 0 && r->valuedouble < 9007199254740992.0) ||
+        r->valuedouble != (double)(uint64_t)r->valuedouble)
+        return FERRY_E_JSON;
+    *nonce = (uint64_t)r->valuedouble;
+    return FERRY_OK;
 }
 
 ferry_err ferry_rpc_submit_extrinsic(struct ferry_rpc *c, const uint8_t *xt, size_t len,
@@ -551,7 +595,7 @@ ferry_err ferry_rpc_submit_extrinsic(struct ferry_rpc *c, const uint8_t *xt, siz
     ferry_err err = call(c, "author_submitExtrinsic", params, &r, e);
     free(params);
     if (!err)
-        err = hash32(r, hash);
+        err = rpc_decode_hash32(r, hash);
     cJSON_Delete(r);
     return err;
 }

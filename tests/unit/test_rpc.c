@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ferry/rpc.h"
+#include "rpc/internal.h"
 #include "rpcserver.h"
 
 static int64_t ms_now(void)
@@ -1100,6 +1101,123 @@ START_TEST(hostile_frames_fail_only_what_they_answer)
 }
 END_TEST
 
+#define HDR                                                                                        \
+    "{\"parentHash\":\"0x1111111111111111111111111111111111111111111111111111111111111111\","      \
+    "\"number\":\"0x2a\","                                                                         \
+    "\"stateRoot\":\"0x2222222222222222222222222222222222222222222222222222222222222222\","        \
+    "\"extrinsicsRoot\":\"0x3333333333333333333333333333333333333333333333333333333333333333\","   \
+    "\"digest\":{\"logs\":[]}}"
+
+static ferry_err block_of(const char *json, struct ferry_block *b)
+{
+    cJSON *j = cJSON_Parse(json);
+    ck_assert_ptr_nonnull(j);
+    ferry_err err = rpc_decode_block(j, b);
+    cJSON_Delete(j);
+    if (err) /* outputs hold nothing on failure */
+        ck_assert(!b->justifications && !b->extrinsics.items && !b->n_justifications);
+    return err;
+}
+
+START_TEST(typed_decoders_refuse_wrong_shapes)
+{
+    struct ferry_block b;
+    ck_assert_int_eq(block_of("{\"block\":{\"header\":" HDR ",\"extrinsics\":[\"0x01\"]},"
+                              "\"justifications\":[[\"0x46524e4b\",\"0x0102\"],"
+                              "[[70,82,78,75],[255,0]],[\"FRNK\",[]]]}",
+                              &b),
+                     FERRY_OK);
+    ck_assert_uint_eq(b.n_justifications, 3);
+    ck_assert_mem_eq(b.justifications[1].engine, "FRNK", 4);
+    ck_assert_uint_eq(b.justifications[1].data.p[0], 255);
+    ferry_block_free(&b);
+    static const char *const bad_blocks[] = {
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[\"0x01\"]},\"justifications\":[[\"FRN\","
+        "\"0x\"]]}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[]},\"justifications\":[[[70,82,78],[1]]]}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[]},\"justifications\":[[\"FRNK\",[256]]]}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[]},\"justifications\":[[\"FRNK\",[1.5]]]}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[]},\"justifications\":[[\"FRNK\",[-1]]]}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[]},\"justifications\":[[\"FRNK\"]]}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[]},\"justifications\":{}}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[null]}}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":[\"0x0\"]}}",
+        "{\"block\":{\"header\":" HDR ",\"extrinsics\":\"0x\"}}",
+        "{\"block\":{\"header\":null,\"extrinsics\":[]}}",
+        "{\"block\":[]}",
+        "[]",
+        "7",
+    };
+    for (size_t i = 0; i < sizeof bad_blocks / sizeof bad_blocks[0]; i++)
+        ck_assert_msg(block_of(bad_blocks[i], &b) != FERRY_OK, "accepted %s", bad_blocks[i]);
+    ck_assert_int_eq(block_of("null", &b), FERRY_E_NOT_FOUND);
+
+    struct {
+        const char *json;
+        ferry_err want;
+    } proofs[] = {
+        {"{\"at\":null,\"proof\":[]}", FERRY_E_JSON},
+        {"{\"at\":5,\"proof\":[]}", FERRY_E_JSON},
+        {"{\"at\":\"0x00\",\"proof\":[]}", FERRY_E_HEX},
+        {"{\"at\":\"0x"
+         "abababababababababababababababababababababababababababababababab\","
+         "\"proof\":[\"0x01\",7]}",
+         FERRY_E_JSON},
+        {"{\"at\":\"0x"
+         "abababababababababababababababababababababababababababababababab\"}",
+         FERRY_E_JSON},
+        {"null", FERRY_E_NOT_FOUND},
+        {"[]", FERRY_E_JSON},
+    };
+    for (size_t i = 0; i < sizeof proofs / sizeof proofs[0]; i++) {
+        cJSON *j = cJSON_Parse(proofs[i].json);
+        struct ferry_bytes_list l;
+        uint8_t at[32];
+        ferry_err err = rpc_decode_read_proof(j, &l, at);
+        ck_assert_msg(err == proofs[i].want, "%s: %s", proofs[i].json, ferry_strerror(err));
+        ck_assert_ptr_null(l.items);
+        cJSON_Delete(j);
+    }
+
+    struct {
+        const char *json;
+        bool ok;
+    } versions[] = {
+        {"{\"specName\":\"x\",\"specVersion\":1,\"transactionVersion\":2}", true},
+        {"{\"specName\":5,\"specVersion\":1,\"transactionVersion\":2}", false},
+        {"{\"specName\":\"x\",\"specVersion\":-1,\"transactionVersion\":2}", false},
+        {"{\"specName\":\"x\",\"specVersion\":1e300,\"transactionVersion\":2}", false},
+        {"{\"specName\":\"x\",\"specVersion\":\"1\",\"transactionVersion\":2}", false},
+        {"{\"specName\":\"x\",\"specVersion\":1}", false},
+        {"[\"specName\"]", false},
+    };
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        cJSON *j = cJSON_Parse(versions[i].json);
+        struct ferry_runtime_version v;
+        ck_assert_msg((rpc_decode_runtime_version(j, &v) == FERRY_OK) == versions[i].ok, "%s",
+                      versions[i].json);
+        cJSON_Delete(j);
+    }
+
+    static const char *const nonces[] = {"-1", "1.5", "1e300", "\"7\"", "null", "9007199254740992"};
+    for (size_t i = 0; i < sizeof nonces / sizeof nonces[0]; i++) {
+        cJSON *j = cJSON_Parse(nonces[i]);
+        uint64_t nonce;
+        ck_assert_msg(rpc_decode_nonce(j, &nonce) == FERRY_E_JSON, "accepted %s", nonces[i]);
+        cJSON_Delete(j);
+    }
+    static const char *const formats[] = {"{\"ss58Format\":42.5}", "{\"ss58Format\":-1}",
+                                          "{\"ss58Format\":1e300}", "{\"ss58Format\":\"42\"}"};
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        cJSON *j = cJSON_Parse(formats[i]);
+        int f = 0;
+        ck_assert_int_eq(rpc_decode_properties(j, &f), FERRY_OK);
+        ck_assert_msg(f == -1, "%s gave %d", formats[i], f);
+        cJSON_Delete(j);
+    }
+}
+END_TEST
+
 START_TEST(http_transport_calls_and_batches)
 {
     struct fixture f;
@@ -1375,6 +1493,7 @@ Suite *rpc_suite(void)
     tcase_add_test(tc, unknown_subscription_ids_are_dropped_and_counted);
     tcase_add_test(tc, close_releases_waiting_calls_before_freeing);
     tcase_add_test(tc, hostile_frames_fail_only_what_they_answer);
+    tcase_add_test(tc, typed_decoders_refuse_wrong_shapes);
     tcase_add_test(tc, http_transport_calls_and_batches);
     tcase_add_test(tc, http_over_limit_answer_is_too_large);
     tcase_add_test(tc, typed_helpers_decode_answers);
