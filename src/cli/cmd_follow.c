@@ -18,10 +18,23 @@ extern const struct cli_command cli_cmd_follow;
 
 static volatile sig_atomic_t stop_requested;
 
+/* The first SIGINT/SIGTERM asks the loop to stop at its next step; a request already in flight
+ * may still wait up to --timeout for a node that does not answer. A second one quits at once:
+ * every step is one committed transaction and stdout is flushed after each batch, so nothing
+ * verified is lost (see the kill -9 notes in docs/operating.md). */
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     stop_requested = 1;
+    static const char msg[] = "follow: stopping; signal again to quit without waiting for the "
+                              "request in flight\n";
+    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+        /* nothing to do about it in a signal handler */
+    }
 }
 
 struct output {
@@ -217,7 +230,8 @@ const struct cli_command cli_cmd_follow = {
     "\n"
     "Progress goes to stderr: a live line on a terminal, log lines otherwise. A node that\n"
     "serves something that does not verify is logged with the reason and ferry moves to the\n"
-    "next --url. SIGINT/SIGTERM stop it cleanly; kill -9 loses nothing committed.\n"
+    "next --url. SIGINT/SIGTERM stop it cleanly (a second one quits at once, without waiting\n"
+    "for a request in flight); kill -9 loses nothing committed.\n"
     "\n"
     "exit status: 0 done (--until reached or stopped); 1 the trust root does not verify or the\n"
     "store/checkpoint belongs to another chain; 2 usage error; 3 store or I/O error.\n",

@@ -451,6 +451,8 @@ static ferry_err collect_back(struct follower *f, const uint8_t top_hash[32], ui
      * instead of scanning `known` once per header (which was ~45% of catch-up CPU). */
     size_t hint = n_known;
     for (size_t k = n; k-- > 0;) {
+        if (stopped(f))
+            return FERRY_E_RETRY; /* a walk can take 65 536 round trips: honour a stop */
         struct ferry_header *slot = &b->headers[k];
         size_t i = n_known;
         if (hint > 0 && known[hint - 1].encoded && memcmp(known[hint - 1].hash, want, 32) == 0)
@@ -732,6 +734,10 @@ static ferry_err para_step(struct follower *f, char *why, size_t whylen)
     }
     chain[n - 1] = head;
     for (size_t i = n - 1; !err && i-- > 0;) {
+        if (stopped(f)) {
+            err = FERRY_E_RETRY;
+            break;
+        }
         err = ferry_rpc_get_header(f->para_rpc, chain[i + 1].parent_hash, &chain[i], &re);
         ferry_rpc_error_clear(&re);
     }
@@ -951,6 +957,10 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
             f.backoff_ms = 0;
             report_progress(&f);
             continue;
+        }
+        if (stopped(&f)) {
+            err = FERRY_OK; /* a step cut short by a stop request is not a failure */
+            break;
         }
         if (err == FERRY_E_IO || err == FERRY_E_NOMEM) {
             snprintf(why, whylen, "%s", step_why[0] ? step_why : ferry_strerror(err));
