@@ -715,6 +715,14 @@ static ferry_err para_step(struct follower *f, char *why, size_t whylen)
         return err == FERRY_E_NOMEM ? err : FERRY_E_VERIFY;
     }
     if (f->has_para && head.number <= f->para_number) {
+        /* The relay chain itself (proven) says the para head is at or below what was reported:
+         * nothing new, or a para head that went back, which ferry cannot un-report. Say so. */
+        if (head.number < f->para_number ||
+            (head.number == f->para_number && memcmp(head.hash, f->para_hash, 32) != 0))
+            ferry_log_warn(LOG,
+                           "Paras::Heads(%u) at relay #%u is para #%u, not the verified para #%u; "
+                           "waiting for it to pass",
+                           f->cfg->para_id, f->verified, head.number, f->para_number);
         ferry_header_free(&head);
         return FERRY_OK;
     }
@@ -761,6 +769,8 @@ static ferry_err para_step(struct follower *f, char *why, size_t whylen)
                                    i + 1 == n ? f->verified : 0);
     if (!err && (err = ferry_store_commit(f->store)) != FERRY_OK)
         ferry_store_rollback(f->store);
+    if (err == FERRY_E_IO)
+        snprintf(why, whylen, "store %s: cannot commit verified para headers", f->cfg->db_path);
     if (!err) {
         f->has_para = true;
         f->para_number = chain[n - 1].number;
