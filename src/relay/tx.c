@@ -603,6 +603,18 @@ static bool retryable(const struct ferry_rpc_error *e)
     return false;
 }
 
+/* Whether the node now runs another runtime than the one we signed for. A transaction built for
+ * an older runtime can fail in ways no message names (renumbered calls, a new signed extension:
+ * the new runtime may not even decode it), so any rejection is followed by this check. */
+static bool runtime_changed(struct ferry_tx_client *c)
+{
+    struct ferry_runtime_version v;
+    struct ferry_rpc_error e = {0};
+    ferry_err err = ferry_rpc_get_runtime_version(c->rpc, NULL, &v, &e);
+    ferry_rpc_error_clear(&e);
+    return !err && (v.spec_version != c->spec_version || v.transaction_version != c->tx_version);
+}
+
 ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
                         struct ferry_tx_pending **out, char *why, size_t why_cap)
 {
@@ -633,7 +645,8 @@ ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted, const cJS
             rpc_why(why, why_cap, "the node rejected the transaction", err, &e);
         else
             rpc_why(why, why_cap, "author_submitAndWatchExtrinsic", err, &e);
-        bool again = err == FERRY_E_RPC && attempt == 0 && !c->opt.fixed_nonce && retryable(&e);
+        bool again = err == FERRY_E_RPC && attempt == 0 && !c->opt.fixed_nonce &&
+                     (retryable(&e) || runtime_changed(c));
         ferry_rpc_error_clear(&e);
         if (!again)
             break;
