@@ -94,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     run_all(j);
     /* The places the typed helpers look for nested answers. */
-    static const char *const fields[] = {"result", "block", "header", "proof", "error",
-                                         "justifications", "extrinsics"};
+    static const char *const fields[] = {"result", "block",          "header",    "proof",
+                                         "error",  "justifications", "extrinsics"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, fields[i]);
         if (f)
