@@ -911,8 +911,14 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
         }
         if (!initialised) {
             struct ferry_rpc_error re = {0};
+            if (whylen)
+                why[0] = 0;
             err = ferry_rpc_get_block_hash(f.rpc, 0, f.genesis, &re);
             ferry_rpc_error_clear(&re);
+            /* Only the node's answer is worth waiting for: everything load_state returns
+             * except FERRY_E_RETRY is final (FERRY_E_STATE there means another chain's store or
+             * checkpoint, not a client that is closing). */
+            bool node_failed = err != FERRY_OK;
             if (!err)
                 err = load_state(&f, why, whylen);
             if (!err) {
@@ -920,14 +926,17 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
                 f.backoff_ms = 0;
                 continue;
             }
-            if (err == FERRY_E_VERIFY && cfg->n_urls > 1) {
+            if ((err == FERRY_E_VERIFY || (node_failed && is_malformed(err))) && cfg->n_urls > 1) {
                 /* This node's trust root is a lie; another URL may tell the truth. */
-                penalise(&f, false, why);
+                penalise(&f, false, why[0] ? why : ferry_strerror(err));
                 backoff(&f);
                 continue;
             }
-            if (!is_network(err) && err != FERRY_E_RETRY)
+            if (node_failed ? !is_network(err) && !is_malformed(err) : err != FERRY_E_RETRY) {
+                if (!why[0])
+                    snprintf(why, whylen, "cannot read the genesis hash: %s", ferry_strerror(err));
                 break; /* a bad store, checkpoint or trust root needs the operator */
+            }
             char last[256];
             ferry_log_warn(LOG, "waiting for the node: %s (%s)", ferry_strerror(err),
                            ferry_rpc_last_error(f.rpc, last, sizeof last));
