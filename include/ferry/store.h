@@ -31,8 +31,11 @@ FERRY_WARN_UNUSED ferry_err ferry_store_open(const char *path, struct ferry_stor
                                              size_t whylen);
 void ferry_store_close(struct ferry_store *s);
 
-/* Transactions. Writes outside a transaction are each committed on their own. */
+/* Transactions. Writes outside a transaction are each committed on their own.
+ * begin takes the write lock at once; begin_read starts a read transaction (ended with commit or
+ * rollback) in which several reads see one consistent snapshot while another process writes. */
 FERRY_WARN_UNUSED ferry_err ferry_store_begin(struct ferry_store *s);
+FERRY_WARN_UNUSED ferry_err ferry_store_begin_read(struct ferry_store *s);
 FERRY_WARN_UNUSED ferry_err ferry_store_commit(struct ferry_store *s);
 void ferry_store_rollback(struct ferry_store *s);
 

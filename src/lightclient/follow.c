@@ -1022,18 +1022,35 @@ ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_pa
     uint32_t number = 0;
     uint8_t hash[32];
     uint64_t set_id = 0;
-    err = ferry_store_get_meta(s, "genesis_hash", &genesis, &gl);
+    /* One read transaction: a ferry following on this store commits header and authority set
+     * together, and the export must not take the header of one commit and the set of the next
+     * (such a checkpoint would be refused when loaded). */
+    err = ferry_store_begin_read(s);
+    if (!err)
+        err = ferry_store_get_meta(s, "genesis_hash", &genesis, &gl);
     if (!err)
         err = ferry_store_last_relay(s, &number, hash, &hdr, &hl, &set_id);
     if (!err)
         err = ferry_store_get_authorities(s, &state, &sl);
+    ferry_store_rollback(s);
     ferry_store_close(s);
     struct ferry_authority_set set = {0};
-    if (!err && (gl != 32 || ferry_authority_set_decode(&set, state, sl, NULL)))
+    bool bad = false;
+    if (!err && (gl != 32 || ferry_authority_set_decode(&set, state, sl, NULL) ||
+                 set.number != number || memcmp(set.hash, hash, 32) != 0)) {
+        bad = true;
         err = FERRY_E_IO;
+    }
     if (err) {
-        snprintf(why, whylen, "store %s holds no verified state to export (%s)", db_path,
-                 ferry_strerror(err));
+        if (bad)
+            snprintf(why, whylen,
+                     "store %s is inconsistent (its authority set is not at its last header "
+                     "#%u); not exporting it",
+                     db_path, number);
+        else
+            snprintf(why, whylen, "store %s holds no verified state to export (%s)", db_path,
+                     ferry_strerror(err));
+        ferry_authority_set_free(&set);
         free(genesis);
         free(hdr);
         free(state);

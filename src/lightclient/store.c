@@ -137,6 +137,11 @@ ferry_err ferry_store_begin(struct ferry_store *s)
     return exec(s, "BEGIN IMMEDIATE");
 }
 
+ferry_err ferry_store_begin_read(struct ferry_store *s)
+{
+    return exec(s, "BEGIN DEFERRED");
+}
+
 ferry_err ferry_store_commit(struct ferry_store *s)
 {
     return exec(s, "COMMIT");

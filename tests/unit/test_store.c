@@ -7,6 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ferry/follow.h"
+#include "ferry/grandpa.h"
+#include "ferry/scale.h"
 #include "ferry/store.h"
 #include "testutil.h"
 
@@ -159,6 +162,74 @@ START_TEST(unopenable_path_reports_why)
 }
 END_TEST
 
+/* A store whose authority set is at `set_at` and whose last header is `last`. */
+static void write_state(struct ferry_store *s, uint32_t set_at, uint32_t last)
+{
+    struct ferry_authority a = {{0}, 1};
+    memset(a.id, 9, 32);
+    uint8_t h[32], g[32];
+    memset(h, (int)set_at, 32);
+    memset(g, 0x45, 32);
+    struct ferry_authority_set set;
+    ck_assert_int_eq(ferry_authority_set_init(&set, 0, &a, 1, set_at, h), FERRY_OK);
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_authority_set_encode(&set, &w);
+    ck_assert_int_eq(ferry_scale_writer_error(&w), FERRY_OK);
+    ck_assert_int_eq(ferry_store_bind_genesis(s, g), FERRY_OK);
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    for (uint32_t n = set_at; n <= last; n++) {
+        memset(h, (int)n, 32);
+        ck_assert_int_eq(ferry_store_put_relay(s, n, h, (const uint8_t *)"hdr", 3, 0), FERRY_OK);
+    }
+    ck_assert_int_eq(ferry_store_put_authorities(s, w.buf, w.len), FERRY_OK);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    ferry_scale_writer_free(&w);
+    ferry_authority_set_free(&set);
+}
+
+/* A checkpoint pairs the last header with the authority set; a store where they disagree (as a
+ * torn read used to produce while ferry followed on the same store) must not be exported. */
+START_TEST(export_refuses_header_and_set_that_disagree)
+{
+    tmp_store();
+    struct ferry_store *s = open_ok();
+    write_state(s, 5, 7);
+    ferry_store_close(s);
+    char out[300], why[512] = "";
+    snprintf(out, sizeof out, "%s.json", path);
+    unlink(out);
+    ck_assert_int_eq(ferry_follow_export_checkpoint(path, out, why, sizeof why), FERRY_E_IO);
+    ck_assert_msg(strstr(why, "inconsistent") != NULL, "why: %s", why);
+    ck_assert_int_ne(access(out, F_OK), 0);
+    unlink(out);
+    tmp_store();
+}
+END_TEST
+
+/* A read transaction sees one snapshot while another connection commits. */
+START_TEST(read_transaction_is_a_snapshot)
+{
+    tmp_store();
+    struct ferry_store *w = open_ok(), *r = open_ok();
+    uint8_t hash[32] = {1};
+    ck_assert_int_eq(ferry_store_put_relay(w, 1, hash, hash, 32, 0), FERRY_OK);
+    ck_assert_int_eq(ferry_store_begin_read(r), FERRY_OK);
+    uint32_t number;
+    ck_assert_int_eq(ferry_store_last_relay(r, &number, hash, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, 1);
+    ck_assert_int_eq(ferry_store_put_relay(w, 2, hash, hash, 32, 0), FERRY_OK);
+    ck_assert_int_eq(ferry_store_last_relay(r, &number, hash, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, 1);
+    ferry_store_rollback(r);
+    ck_assert_int_eq(ferry_store_last_relay(r, &number, hash, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, 2);
+    ferry_store_close(r);
+    ferry_store_close(w);
+    tmp_store();
+}
+END_TEST
+
 Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -168,6 +239,8 @@ Suite *store_suite(void)
     tcase_add_test(tc, rollback_discards_the_whole_step);
     tcase_add_test(tc, kill_9_mid_transaction_keeps_last_commit);
     tcase_add_test(tc, unopenable_path_reports_why);
+    tcase_add_test(tc, export_refuses_header_and_set_that_disagree);
+    tcase_add_test(tc, read_transaction_is_a_snapshot);
     suite_add_tcase(s, tc);
     return s;
 }
