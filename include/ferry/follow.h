@@ -66,7 +66,8 @@ struct ferry_follow_config {
 /* Run the light client until cfg->until is reached or *cfg->stop is set.
  * why[whylen] receives the reason for a non-OK return.
  * Returns: FERRY_OK (until reached or stopped); FERRY_E_STATE (the store belongs to another
- *          chain, or the checkpoint does not match it); FERRY_E_IO (store or checkpoint file);
+ *          chain, or the checkpoint does not match it); FERRY_E_INVALID (the checkpoint is not
+ *          a ferry checkpoint); FERRY_E_IO (store, or checkpoint file unreadable);
  *          FERRY_E_VERIFY (the trust root itself failed: genesis header or its authority proof);
  *          FERRY_E_ARG (bad configuration). Network trouble and lying nodes are not returned:
  *          they are logged and retried. */

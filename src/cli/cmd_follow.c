@@ -190,7 +190,8 @@ static int run_follow(int argc, char **argv)
         fputc('\n', stderr);
     if (err) {
         cli_errorf("follow: %s", why[0] ? why : ferry_strerror(err));
-        return err == FERRY_E_VERIFY || err == FERRY_E_STATE ? CLI_INVALID : CLI_NET;
+        return err == FERRY_E_VERIFY || err == FERRY_E_STATE || err == FERRY_E_INVALID ? CLI_INVALID
+                                                                                       : CLI_NET;
     }
     return CLI_OK;
 }
@@ -233,6 +234,7 @@ const struct cli_command cli_cmd_follow = {
     "next --url. SIGINT/SIGTERM stop it cleanly (a second one quits at once, without waiting\n"
     "for a request in flight); kill -9 loses nothing committed.\n"
     "\n"
-    "exit status: 0 done (--until reached or stopped); 1 the trust root does not verify or the\n"
-    "store/checkpoint belongs to another chain; 2 usage error; 3 store or I/O error.\n",
+    "exit status: 0 done (--until reached or stopped); 1 the trust root does not verify, the\n"
+    "checkpoint is malformed, or the store/checkpoint belongs to another chain; 2 usage error;\n"
+    "3 store or I/O error.\n",
 };

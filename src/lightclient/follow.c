@@ -288,13 +288,18 @@ static ferry_err load_checkpoint(struct follower *f, char *why, size_t whylen)
                  strerror(errno));
         return FERRY_E_IO;
     }
+    /* A checkpoint of even a 1000-voter set is ~100 KB; anything past 16 MiB is not one. */
+    enum { MAX_CHECKPOINT = 16 << 20 };
     char *text = NULL;
     size_t cap = 0, len = 0;
+    bool oom = false;
     for (;;) {
         if (cap - len < 4096) {
-            char *nt = realloc(text, cap + 65536);
-            if (!nt)
+            char *nt = cap < MAX_CHECKPOINT ? realloc(text, cap + 65536) : NULL;
+            if (!nt) {
+                oom = cap < MAX_CHECKPOINT;
                 break;
+            }
             text = nt;
             cap += 65536;
         }
@@ -303,10 +308,15 @@ static ferry_err load_checkpoint(struct follower *f, char *why, size_t whylen)
         if (!got)
             break;
     }
+    bool too_big = !oom && text && !feof(fp);
     fclose(fp);
-    if (!text) {
-        snprintf(why, whylen, "out of memory reading checkpoint");
-        return FERRY_E_NOMEM;
+    if (oom || !text || too_big) {
+        free(text);
+        snprintf(why, whylen,
+                 too_big ? "checkpoint %s is larger than 16 MiB: not a checkpoint"
+                         : "out of memory reading checkpoint %s",
+                 f->cfg->checkpoint_path);
+        return too_big ? FERRY_E_INVALID : FERRY_E_NOMEM;
     }
     text[len] = 0;
     cJSON *j = cJSON_Parse(text);
@@ -326,7 +336,7 @@ static ferry_err load_checkpoint(struct follower *f, char *why, size_t whylen)
                  "checkpoint %s is not a ferry checkpoint (genesis_hash, header, "
                  "authority_set)",
                  f->cfg->checkpoint_path);
-        err = FERRY_E_IO;
+        err = FERRY_E_INVALID;
     }
     cJSON_Delete(j);
     struct ferry_header h = {0};
@@ -342,7 +352,7 @@ static ferry_err load_checkpoint(struct follower *f, char *why, size_t whylen)
                  "checkpoint %s: header or authority set is malformed or they do "
                  "not match",
                  f->cfg->checkpoint_path);
-        err = FERRY_E_IO;
+        err = FERRY_E_INVALID;
     }
     free(hb);
     free(sb);
@@ -385,6 +395,9 @@ static ferry_err load_state(struct follower *f, char *why, size_t whylen)
         snprintf(why, whylen, "store %s: cannot read the authority set", f->cfg->db_path);
         return err;
     }
+    if (f->cfg->checkpoint_path)
+        ferry_log_warn(LOG, "store %s already holds verified state; --checkpoint %s is ignored",
+                       f->cfg->db_path, f->cfg->checkpoint_path);
     err = ferry_authority_set_decode(&f->set, state, len, NULL);
     free(state);
     uint8_t *hdr = NULL;

@@ -59,7 +59,7 @@ python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["header"]="0x00";
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["authority_set"]=7; json.dump(c,open(sys.argv[2],"w"))' \
     "$T/cp.json" "$T/bad5.json"
 for i in 1 2 3 4 5; do
-    run_rc 3 "$F" follow --url "$DEVNET_URL" --checkpoint "$T/bad$i.json" --db "$T/d$i.db" --until 18
+    run_rc 1 "$F" follow --url "$DEVNET_URL" --checkpoint "$T/bad$i.json" --db "$T/d$i.db" --until 18
     grep -q "checkpoint" "$T/err" || fail "bad$i: no reason given: $(cat "$T/err")"
 done
 run_rc 3 "$F" follow --url "$DEVNET_URL" --checkpoint "$T/missing.json" --db "$T/e.db" --until 18
