@@ -13,7 +13,8 @@
  * covers); when a node cannot serve it, the justification stored with the block
  * (chain_getBlock) is used, found by walking back from the finalized head. Live, the finalized
  * head subscription wakes the loop; after any reconnect the loop continues by block number from
- * the last verified block, so nothing is skipped or reported twice.
+ * the last verified block, so nothing is skipped or reported twice. Where grandpa_proveFinality
+ * is missing, justifications pushed by grandpa_subscribeJustifications end batches too.
  *
  * A header, justification or proof that fails verification is logged with its reason, the
  * endpoint is abandoned for the next URL, and the step is retried with backoff.

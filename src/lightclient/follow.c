@@ -46,6 +46,16 @@ struct follower {
     uint8_t para_hash[32];
     uint64_t sub;
     bool subscribed;
+    /* grandpa_subscribeJustifications: the newest justification pushed by the node, kept (not
+     * trusted: it is verified like any other) so a node without grandpa_proveFinality can be
+     * followed live without waiting for a block that stores one. */
+    uint64_t just_sub;
+    bool just_subscribed;
+    bool just_unsupported;
+    uint8_t *live_just;
+    size_t live_just_len;
+    uint32_t live_just_number;
+    uint8_t live_just_hash[32];
     uint32_t para_checked_at; /* relay block whose Paras::Heads was last proven */
     bool para_checked;
     uint32_t backoff_ms;
@@ -109,6 +119,7 @@ static void close_clients(struct follower *f)
     f->rpc = NULL;
     f->para_rpc = NULL;
     f->subscribed = false;
+    f->just_subscribed = false;
 }
 
 static ferry_err connect_clients(struct follower *f)
@@ -590,6 +601,19 @@ static ferry_err batch_from_blocks(struct follower *f, struct batch *b)
     ferry_header_free(&top);
     if (!same)
         return FERRY_E_INVALID; /* the node answered with another header */
+    /* A pushed justification for a block between the last verified one and the head ends the
+     * batch there (it is checked against the headers and the set like any other). */
+    bool use_live =
+        f->live_just && f->live_just_number > f->verified && f->live_just_number <= top_number;
+    if (use_live) {
+        memcpy(head, f->live_just_hash, 32);
+        top_number = f->live_just_number;
+    }
+    ferry_log_debug(LOG, "fallback: finalized #%u, pushed justification %s#%u", top_number,
+                    use_live       ? "used, "
+                    : f->live_just ? "not usable, "
+                                   : "none, ",
+                    f->live_just ? f->live_just_number : 0);
     if (top_number <= f->verified)
         return FERRY_E_RETRY;
     if (top_number - f->verified > MAX_BATCH) {
@@ -617,9 +641,16 @@ static ferry_err batch_from_blocks(struct follower *f, struct batch *b)
         }
     }
     ferry_authority_set_free(&scratch);
+    bool whole = end + 1 == b->n;
     for (size_t i = end + 1; i < b->n; i++)
         ferry_header_free(&b->headers[i]);
     b->n = end + 1;
+    if (use_live && whole) {
+        b->justification = f->live_just;
+        b->justification_len = f->live_just_len;
+        f->live_just = NULL;
+        return FERRY_OK;
+    }
     return block_justification(f, b->headers[end].hash, &b->justification, &b->justification_len);
 }
 
@@ -847,27 +878,94 @@ static ferry_err refresh_target(struct follower *f, char *why, size_t whylen)
 }
 
 /* Wait for the next finalized-head notification (or a timeout, which polls). */
-static void wait_for_news(struct follower *f)
+/* Keep a justification pushed by grandpa_subscribeJustifications if it is newer than what is
+ * kept and beyond the verified height; its target is read from the (hostile) bytes, which only
+ * decides where a batch ends: verification proper happens later. */
+static void keep_live_justification(struct follower *f, const cJSON *result)
 {
-    if (!f->subscribed) {
-        struct ferry_rpc_error re = {0};
-        if (ferry_rpc_subscribe_finalized_heads(f->rpc, NULL, NULL, &f->sub, &re) == FERRY_OK)
-            f->subscribed = true;
+    uint8_t *bytes;
+    size_t len;
+    if (!cJSON_IsString(result) ||
+        ferry_hex_decode(result->valuestring, strlen(result->valuestring), &bytes, &len))
+        return;
+    struct ferry_grandpa_justification j;
+    if (ferry_grandpa_justification_decode(&j, bytes, len, NULL)) {
+        free(bytes);
+        return;
+    }
+    if (j.target_number > f->verified && (!f->live_just || j.target_number > f->live_just_number)) {
+        free(f->live_just);
+        f->live_just = bytes;
+        f->live_just_len = len;
+        f->live_just_number = j.target_number;
+        memcpy(f->live_just_hash, j.target_hash, 32);
+        bytes = NULL;
+    }
+    ferry_grandpa_justification_free(&j);
+    free(bytes);
+}
+
+static void subscribe_live(struct follower *f)
+{
+    struct ferry_rpc_error re = {0};
+    if (!f->subscribed &&
+        ferry_rpc_subscribe_finalized_heads(f->rpc, NULL, NULL, &f->sub, &re) == FERRY_OK)
+        f->subscribed = true;
+    ferry_rpc_error_clear(&re);
+    /* Only worth it where grandpa_proveFinality is missing; asked once per connection. */
+    if (f->no_prove_finality && !f->just_subscribed && !f->just_unsupported) {
+        ferry_err err = ferry_rpc_subscribe(
+            f->rpc, "grandpa_subscribeJustifications", "[]", "grandpa_unsubscribeJustifications", 0,
+            NULL, NULL, f->cfg->timeout_ms ? f->cfg->timeout_ms : 30000, &f->just_sub, &re);
+        if (!err)
+            f->just_subscribed = true;
+        else if (err == FERRY_E_RPC && re.code == -32601)
+            f->just_unsupported = true;
+        if (err)
+            ferry_log_debug(LOG, "grandpa_subscribeJustifications: %s",
+                            re.message ? re.message : ferry_strerror(err));
         ferry_rpc_error_clear(&re);
     }
+}
+
+/* Wait up to timeout_ms for an event, then drain what is queued (at most 64): finalized-head
+ * notifications only wake the loop; pushed justifications are kept. */
+static bool live_usable(const struct follower *f)
+{
+    return f->live_just && f->live_just_number > f->verified;
+}
+
+/* With want_justification, keep waiting (until timeout_ms in all) for a usable pushed
+ * justification instead of returning after the first event. */
+static void poll_events(struct follower *f, uint32_t timeout_ms, bool want_justification)
+{
+    double deadline = now_s() + timeout_ms / 1000.0;
+    for (int i = 0; i < 256 && !stopped(f); i++) {
+        if (want_justification && live_usable(f))
+            break;
+        double left = deadline - now_s();
+        uint32_t wait = i == 0 || want_justification ? (left > 0 ? (uint32_t)(left * 1000) : 0) : 0;
+        struct ferry_rpc_event ev;
+        if (ferry_rpc_next_event(f->rpc, wait, &ev) != FERRY_OK)
+            break;
+        if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == f->sub)
+            f->subscribed = false;
+        if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == f->just_sub)
+            f->just_subscribed = false;
+        if (ev.kind == FERRY_RPC_EV_NOTIFICATION && f->just_subscribed && ev.sub == f->just_sub)
+            keep_live_justification(f, ev.result);
+        ferry_rpc_event_clear(&ev);
+    }
+}
+
+static void wait_for_news(struct follower *f)
+{
+    subscribe_live(f);
     if (!f->subscribed) {
         pause_ms(f, 1000);
         return;
     }
-    /* Drain whatever is queued; any event is a reason to look again. */
-    for (int i = 0; i < 64 && !stopped(f); i++) {
-        struct ferry_rpc_event ev;
-        if (ferry_rpc_next_event(f->rpc, i == 0 ? 2000 : 0, &ev) != FERRY_OK)
-            break;
-        if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == f->sub)
-            f->subscribed = false;
-        ferry_rpc_event_clear(&ev);
-    }
+    poll_events(f, 2000, false);
 }
 
 static bool is_network(ferry_err err)
@@ -885,6 +983,12 @@ static ferry_err relay_step(struct follower *f, char *why, size_t whylen)
         err = batch_from_prove_finality(f, &b);
     if (err == FERRY_E_UNSUPPORTED) {
         batch_free(&b);
+        /* Without proofs, a justification the node pushes may be the only one to be had: a
+         * real node stores one only every few hundred blocks and at set changes. */
+        if (f->no_prove_finality) {
+            subscribe_live(f);
+            poll_events(f, f->just_subscribed ? 3000 : 0, true);
+        }
         err = batch_from_blocks(f, &b);
     }
     if (err == FERRY_E_INVALID || err == FERRY_E_NOT_FOUND) {
@@ -1016,6 +1120,7 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
     }
     close_clients(&f);
     ferry_authority_set_free(&f.set);
+    free(f.live_just);
     ferry_store_close(f.store);
     return err;
 }

@@ -7,7 +7,10 @@
 //                 unknown_headers inside grandpa_proveFinality)
 //   proof-root    answer state_getReadProof with a proof taken at the best block instead of the
 //                 block asked for (a valid proof, but against another root)
-//   withhold      grandpa_proveFinality answers null and chain_getBlock carries no justification
+//   withhold      grandpa_proveFinality answers null, chain_getBlock carries no justification and
+//                 grandpa_subscribeJustifications pushes nothing usable
+//   push-only     an honest node without grandpa_proveFinality (-32601) that stores no
+//                 justification with blocks: only grandpa_subscribeJustifications pushes them
 //   head-lie      chain_getHeader of the hash chain_getFinalizedHead last answered returns that
 //                 header with a made-up number (0x7ffffff0), so it no longer hashes to the head
 //   garbage-header  every chain_getHeader answer but genesis has a parentHash that is not hex
@@ -121,6 +124,10 @@ function tamperResult(method, result, params, conn) {
     case 'withhold':
       if (method === 'grandpa_proveFinality') { tampered++; return null; }
       if (method === 'chain_getBlock') { tampered++; result.justifications = null; }
+      if (method === 'grandpa_justifications') { tampered++; return null; }
+      return result;
+    case 'push-only':
+      if (method === 'chain_getBlock') { tampered++; result.justifications = null; }
       return result;
     default:
       return result;
@@ -145,6 +152,11 @@ server.on('connection', (client) => {
     let text = data.toString();
     try {
       const msg = JSON.parse(text);
+      if (mode === 'push-only' && !Array.isArray(msg) && msg.method === 'grandpa_proveFinality') {
+        tampered++;
+        client.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'Method not found' } }));
+        return;
+      }
       for (const m of Array.isArray(msg) ? msg : [msg]) {
         methods.set(m.id, m.method);
         params.set(m.id, m.params);
