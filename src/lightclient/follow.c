@@ -59,6 +59,7 @@ struct follower {
     uint32_t para_checked_at; /* relay block whose Paras::Heads was last proven */
     bool para_checked;
     uint32_t backoff_ms;
+    unsigned rpc_errors; /* steps in a row that failed with a node error */
     double rate_t0;
     uint32_t rate_n0;
     double rate;
@@ -1041,6 +1042,7 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
             if (!err) {
                 initialised = true;
                 f.backoff_ms = 0;
+                f.rpc_errors = 0;
                 continue;
             }
             if ((err == FERRY_E_VERIFY || (node_failed && is_malformed(err))) && cfg->n_urls > 1) {
@@ -1085,12 +1087,14 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
         }
         if (!err && at_tip) {
             f.backoff_ms = 0;
+            f.rpc_errors = 0;
             report_progress(&f);
             wait_for_news(&f);
             continue;
         }
         if (!err) {
             f.backoff_ms = 0;
+            f.rpc_errors = 0;
             report_progress(&f);
             continue;
         }
@@ -1109,8 +1113,18 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
                          ferry_strerror(err));
             err = FERRY_E_VERIFY;
         }
+        /* The RPC client rotates URLs on connection trouble by itself; a node that stays up
+         * but keeps answering with errors (a pruned node: "State already discarded") is left
+         * for the next URL after a few steps in a row. */
+        f.rpc_errors = err == FERRY_E_RPC ? f.rpc_errors + 1 : 0;
         if (err == FERRY_E_VERIFY) {
             penalise(&f, strncmp(step_why, "para", 4) == 0, step_why);
+        } else if (err == FERRY_E_RPC && f.rpc_errors >= 3 && cfg->n_urls > 1) {
+            char what[600];
+            snprintf(what, sizeof what, "%u errors in a row (%s)", f.rpc_errors,
+                     step_why[0] ? step_why : ferry_strerror(err));
+            f.rpc_errors = 0;
+            penalise(&f, false, what);
         } else {
             ferry_log_warn(LOG, "step at #%u failed: %s%s%s; retrying", f.verified + 1,
                            ferry_strerror(err), step_why[0] ? ": " : "", step_why);

@@ -24,7 +24,7 @@ start_proxy() { # MODE -> PROXY_URL
     PROXY_URL=ws://127.0.0.1:$port
 }
 
-for mode in forge-sig alter-header proof-root withhold head-lie garbage-header; do
+for mode in forge-sig alter-header proof-root withhold head-lie garbage-header discarded; do
     start_proxy "$mode"
     # The parachain check makes proof-root bite; the relay checks cover the rest.
     timeout 180 "$F" follow --url "$PROXY_URL" --url "$DEVNET_URL" \

@@ -16,6 +16,8 @@
 //   garbage-header  every chain_getHeader answer but genesis has a parentHash that is not hex
 //   stall         never answers anything after the first chain_getHeader of a non-genesis block
 //                 (the connection stays up and answers pings)
+//   discarded     a pruned node: chain_getHeader of any block but genesis answers the error
+//                 "State already discarded" (an honest answer, but useless)
 //   none          forward everything unchanged
 // Usage: node tamper-proxy.js --upstream ws://127.0.0.1:9944 --mode forge-sig [--port 0]
 // Prints "proxy ready ws://127.0.0.1:<port>" when listening. Binds 127.0.0.1 only.
@@ -187,6 +189,11 @@ server.on('connection', (client) => {
           return;
         }
         m.result = tamperResult(method, m.result, p, conn);
+        if (mode === 'discarded' && method === 'chain_getHeader' && m.result && parseInt(m.result.number, 16) > 0) {
+          tampered++;
+          delete m.result;
+          m.error = { code: -32000, message: 'State already discarded' };
+        }
       } else if (m.method && m.params) {
         m.params.result = tamperResult(m.method, m.params.result, undefined, conn);
       }
