@@ -13,6 +13,7 @@
 
 #include "ferry/hash.h"
 #include "ferry/keys.h"
+#include "src/crypto/hdkd.h"
 
 static secp256k1_context *shared_ctx;
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
@@ -133,12 +134,5 @@ void ferry_ecdsa_account_id(uint8_t out[32], const uint8_t pub[FERRY_ECDSA_PUBLI
 void ferry_ecdsa_derive_hard(uint8_t out[FERRY_SEED_LEN], const uint8_t secret[FERRY_SEED_LEN],
                              const uint8_t chain_code[32])
 {
-    /* SCALE("Secp256k1HDKD") = compact length 13 (0x34) ‖ the 13 bytes. */
-    uint8_t buf[1 + 13 + 32 + 32];
-    buf[0] = 13 << 2;
-    memcpy(buf + 1, "Secp256k1HDKD", 13);
-    memcpy(buf + 14, secret, 32);
-    memcpy(buf + 46, chain_code, 32);
-    ferry_blake2b_256(out, buf, sizeof buf);
-    sodium_memzero(buf, sizeof buf);
+    ferry_hdkd_hard(out, "Secp256k1HDKD", secret, chain_code);
 }

@@ -5,6 +5,7 @@
 
 #include "ferry/hash.h"
 #include "ferry/keys.h"
+#include "src/crypto/hdkd.h"
 
 /* sodium_init is idempotent and thread-safe; it selects the fastest implementations. The
  * signature functions work (with the portable code) even when it fails, so its result only
@@ -47,12 +48,5 @@ ferry_err ferry_ed25519_verify(const uint8_t sig[FERRY_ED25519_SIG_LEN],
 void ferry_ed25519_derive_hard(uint8_t out[FERRY_SEED_LEN], const uint8_t seed[FERRY_SEED_LEN],
                                const uint8_t chain_code[32])
 {
-    /* SCALE("Ed25519HDKD") = compact length 11 (0x2c) ‖ the 11 bytes. */
-    uint8_t buf[1 + 11 + 32 + 32];
-    buf[0] = 11 << 2;
-    memcpy(buf + 1, "Ed25519HDKD", 11);
-    memcpy(buf + 12, seed, 32);
-    memcpy(buf + 44, chain_code, 32);
-    ferry_blake2b_256(out, buf, sizeof buf);
-    sodium_memzero(buf, sizeof buf);
+    ferry_hdkd_hard(out, "Ed25519HDKD", seed, chain_code);
 }

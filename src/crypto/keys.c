@@ -20,6 +20,7 @@
 #include "ferry/keys.h"
 #include "ferry/scale.h"
 #include "src/crypto/bip39_english.h"
+#include "src/crypto/hdkd.h"
 
 #define KEYFILE_MAX 4096
 
@@ -571,4 +572,17 @@ ferry_err ferry_keyfile_generate(const char *path, const char **why)
         set_why(why, "cannot write key file");
     }
     return err;
+}
+
+void ferry_hdkd_hard(uint8_t out[32], const char *tag, const uint8_t secret[32],
+                     const uint8_t chain_code[32])
+{
+    size_t n = strlen(tag);
+    uint8_t buf[1 + 63 + 32 + 32];
+    buf[0] = (uint8_t)(n << 2);
+    memcpy(buf + 1, tag, n);
+    memcpy(buf + 1 + n, secret, 32);
+    memcpy(buf + 1 + n + 32, chain_code, 32);
+    ferry_blake2b_256(out, buf, 1 + n + 64);
+    sodium_memzero(buf, sizeof buf);
 }
