@@ -12,7 +12,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libwebsockets libcurl libsecp256k1 libb2 libcjson libsodium libxxhash sqlite3 libprotobuf-c
+PKGS    := libwebsockets libcurl libsecp256k1 libb2 libcjson libsodium libxxhash sqlite3 libprotobuf-c libcrypto
 VECTORS ?= $(abspath ../shared/vectors)
 
 ifeq ($(CI),true)

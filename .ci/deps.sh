@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev clang-format
       libwebsockets-dev libcurl4-openssl-dev libsecp256k1-dev libb2-dev libcjson-dev check
-      libsodium-dev libxxhash-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler
+      libsodium-dev libxxhash-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev
       nodejs npm python3)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -36,6 +36,36 @@ typedef enum ferry_err {
 /* Returns: a static, human-readable description of err (never NULL). */
 const char *ferry_strerror(ferry_err err);
 
+/* ---- failure reasons ---------------------------------------------------------------------------
+ *
+ * The one way a failure's reason crosses the library: a function that can fail returns a
+ * ferry_err and, when the caller passes a non-NULL `struct ferry_reason *why`, writes one
+ * sentence there saying what failed and where ("header 4812: parent hash does not match block
+ * 4811"). Callers that do not care pass NULL. The text is always NUL-terminated; on success it is
+ * left untouched. Decoders' cursors (scale.h) keep their offset and static reason and are turned
+ * into a ferry_reason with ferry_reason_from_scale(). */
+#define FERRY_REASON_MAX 256
+
+struct ferry_reason {
+    char text[FERRY_REASON_MAX];
+};
+
+/* Format a reason into *why (NULL allowed: nothing happens). Returns err, so that
+ *     return ferry_reason_set(why, FERRY_E_INVALID, "block %u: ...", n);
+ * reads as one statement. */
+ferry_err ferry_reason_set(struct ferry_reason *why, ferry_err err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Prefix an existing reason with context ("SyncHeader: " + reason). Returns err. */
+ferry_err ferry_reason_prefix(struct ferry_reason *why, ferry_err err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 #if defined(__GNUC__)
 #define FERRY_WARN_UNUSED __attribute__((warn_unused_result))
 #else
