@@ -1,9 +1,9 @@
 # ferry — build, test, fuzz and benchmark targets.
 #
 # Sources are found by wildcard, so a new module or test file needs no edit here:
-#   library code   scale/ rpc/ src/{util,crypto,chain,lightclient,relay}/
+#   library code   scale/ rpc/ src/{util,crypto,chain,lightclient,node,attest,worker,workerapi,relay}/
 #   the CLI        src/cli/        -> $(BUILD)/ferry
-#   the worker     src/worker/     -> $(BUILD)/ferry-worker
+#   the worker     src/workerd/    -> $(BUILD)/ferry-worker (a thin main; its logic is src/worker/)
 #   unit tests     tests/unit/test_<name>.c defines `Suite *<name>_suite(void)`
 #   fuzz targets   tests/fuzz/fuzz_<name>.c
 #   benchmarks     bench/bench_<name>.c
@@ -33,9 +33,10 @@ ALL_CFLAGS += -Werror
 endif
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS    := $(wildcard scale/*.c rpc/*.c src/util/*.c src/crypto/*.c src/chain/*.c src/lightclient/*.c src/relay/*.c)
+LIB_SRCS    := $(wildcard scale/*.c rpc/*.c src/util/*.c src/crypto/*.c src/chain/*.c src/lightclient/*.c \
+                          src/node/*.c src/attest/*.c src/worker/*.c src/workerapi/*.c src/relay/*.c)
 CLI_SRCS    := $(wildcard src/cli/*.c)
-WORKER_SRCS := $(wildcard src/worker/*.c)
+WORKER_SRCS := $(wildcard src/workerd/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRCS  := $(wildcard bench/bench_*.c)
