@@ -143,6 +143,27 @@ FERRY_WARN_UNUSED ferry_err ferry_lc_import_para(struct ferry_lc *lc, uint32_t r
                                                  struct ferry_lc_change *ch,
                                                  struct ferry_reason *why);
 
+/* Jump the para head to the one proven at relay_number without the para headers in between, for
+ * a driver that cannot fetch them (a head far ahead of the verified one): the proof vouches for
+ * the head alone, and the retained roots of older para blocks are dropped.
+ * Out: *head (when non-NULL) the proven head (free with ferry_header_free); zeroed on failure.
+ * Returns: as ferry_lc_import_para; FERRY_E_VERIFY when the proven head is not above the
+ *          verified one. */
+FERRY_WARN_UNUSED ferry_err ferry_lc_import_para_head(struct ferry_lc *lc, uint32_t relay_number,
+                                                      const struct ferry_trie_proof *proof,
+                                                      struct ferry_header *head,
+                                                      struct ferry_lc_change *ch,
+                                                      struct ferry_reason *why);
+
+/* Trust root for the parachain: take `head` as the last verified para header without a proof,
+ * the way a checkpoint is taken (a driver resuming from a store it trusts, so that the next para
+ * import must link to it). Only in parachain mode, before any para header was verified.
+ * Returns: FERRY_OK; FERRY_E_STATE (not parachain mode, or a para head already verified);
+ *          FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_lc_trust_para(struct ferry_lc *lc,
+                                                const struct ferry_header *head,
+                                                struct ferry_reason *why);
+
 /* ---- read proofs
  * ---------------------------------------------------------------------------------- */
 

@@ -144,7 +144,8 @@ static ferry_err lc_alloc(struct ferry_lc **out, const struct ferry_lc_config *c
 }
 
 /* Set the trust root (number, hash, root) once the set is in place. */
-static ferry_err lc_root(struct ferry_lc *lc, const struct ferry_header *h, struct ferry_reason *why)
+static ferry_err lc_root(struct ferry_lc *lc, const struct ferry_header *h,
+                         struct ferry_reason *why)
 {
     if (roots_reserve(&lc->relay, 1))
         return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
@@ -255,12 +256,12 @@ struct ferry_lc_batch {
     struct ferry_authority_set work; /* lc->set with the batch's headers applied */
     struct root_entry *e;            /* per header: hash and state root */
     size_t n, cap;
-    uint32_t first;      /* number of the first header */
-    uint8_t last[32];    /* hash of the last header added (lc->hash when none) */
+    uint32_t first;   /* number of the first header */
+    uint8_t last[32]; /* hash of the last header added (lc->hash when none) */
     uint32_t last_number;
-    bool dead;           /* a header was refused: only abort remains */
-    bool enacted;        /* the last header added enacted a set change */
-    bool forced;         /* ... a forced one (verified with the new set) */
+    bool dead;    /* a header was refused: only abort remains */
+    bool enacted; /* the last header added enacted a set change */
+    bool forced;  /* ... a forced one (verified with the new set) */
 };
 
 ferry_err ferry_lc_batch_begin(struct ferry_lc *lc, struct ferry_lc_batch **out,
@@ -301,7 +302,8 @@ ferry_err ferry_lc_batch_add(struct ferry_lc_batch *b, const struct ferry_header
                             h->number == b->last_number ? "repeats the previous block"
                                                         : "goes back below the previous block");
     if (h->number != b->last_number + 1)
-        return batch_refuse(b, why, FERRY_E_STATE, h->number, "skips blocks after the previous one");
+        return batch_refuse(b, why, FERRY_E_STATE, h->number,
+                            "skips blocks after the previous one");
     if (memcmp(h->parent_hash, b->last, 32) != 0)
         return batch_refuse(b, why, FERRY_E_VERIFY, h->number,
                             "parent hash is not the hash of the previous block");
@@ -429,6 +431,10 @@ ferry_err ferry_lc_import_relay(struct ferry_lc *lc, const struct ferry_header *
 
 /* ---- parachain ------------------------------------------------------------------------------- */
 
+static ferry_err prove_para_head(const struct ferry_lc *lc, uint32_t relay_number,
+                                 const struct ferry_trie_proof *proof, struct ferry_header *head,
+                                 struct ferry_reason *why);
+
 ferry_err ferry_lc_import_para(struct ferry_lc *lc, uint32_t relay_number,
                                const struct ferry_trie_proof *proof,
                                const struct ferry_header *headers, size_t n,
@@ -436,28 +442,11 @@ ferry_err ferry_lc_import_para(struct ferry_lc *lc, uint32_t relay_number,
 {
     if (ch)
         memset(ch, 0, sizeof *ch);
-    if (!lc->cfg.parachain)
-        return ferry_reason_set(why, FERRY_E_STATE, "not following a parachain");
-    const struct root_entry *at = roots_find(&lc->relay, relay_number);
-    if (!at)
-        return ferry_reason_set(why, FERRY_E_STATE,
-                                "relay block #%u is not a verified block this state retains",
-                                relay_number);
     struct ferry_header head;
     const char *reason = NULL;
-    ferry_err err = ferry_para_head_verify(proof, at->root, lc->cfg.para_id, &head, &reason);
-    if (err == FERRY_E_NOT_FOUND)
-        return ferry_reason_set(why, err, "Paras::Heads(%u) at relay #%u: %s", lc->cfg.para_id,
-                                relay_number, reason ? reason : "absent");
-    if (err) {
-        /* A proof against another root is indistinguishable from an incomplete one: both are
-         * a proof that does not prove the head at this block. */
-        if (err != FERRY_E_NOMEM)
-            err = FERRY_E_VERIFY;
-        return ferry_reason_set(why, err, "Paras::Heads(%u) at relay #%u not proven: %s",
-                                lc->cfg.para_id, relay_number,
-                                reason ? reason : ferry_strerror(err));
-    }
+    ferry_err err = prove_para_head(lc, relay_number, proof, &head, why);
+    if (err)
+        return err;
     uint32_t head_number = head.number;
     uint8_t head_hash[32];
     memcpy(head_hash, head.hash, 32);
@@ -497,11 +486,10 @@ ferry_err ferry_lc_import_para(struct ferry_lc *lc, uint32_t relay_number,
         bad = n - 1;
     }
     if (err)
-        return ferry_reason_set(why, FERRY_E_VERIFY,
-                                "para headers below the proven head #%u do not link (at %s%u): %s",
-                                head_number, bad < n ? "#" : "index ",
-                                bad < n ? headers[bad].number : (uint32_t)bad,
-                                reason ? reason : "broken chain");
+        return ferry_reason_set(
+            why, FERRY_E_VERIFY, "para headers below the proven head #%u do not link (at %s%u): %s",
+            head_number, bad < n ? "#" : "index ", bad < n ? headers[bad].number : (uint32_t)bad,
+            reason ? reason : "broken chain");
     if (roots_reserve(&lc->para, n))
         return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
@@ -515,6 +503,99 @@ ferry_err ferry_lc_import_para(struct ferry_lc *lc, uint32_t relay_number,
         ch->para_from = headers[0].number;
         ch->para_to = head_number;
     }
+    return FERRY_OK;
+}
+
+/* Prove the para head at relay_number. Returns as ferry_lc_import_para. */
+static ferry_err prove_para_head(const struct ferry_lc *lc, uint32_t relay_number,
+                                 const struct ferry_trie_proof *proof, struct ferry_header *head,
+                                 struct ferry_reason *why)
+{
+    memset(head, 0, sizeof *head);
+    if (!lc->cfg.parachain)
+        return ferry_reason_set(why, FERRY_E_STATE, "not following a parachain");
+    const struct root_entry *at = roots_find(&lc->relay, relay_number);
+    if (!at)
+        return ferry_reason_set(why, FERRY_E_STATE,
+                                "relay block #%u is not a verified block this state retains",
+                                relay_number);
+    const char *reason = NULL;
+    ferry_err err = ferry_para_head_verify(proof, at->root, lc->cfg.para_id, head, &reason);
+    if (err == FERRY_E_NOT_FOUND)
+        return ferry_reason_set(why, err, "Paras::Heads(%u) at relay #%u: %s", lc->cfg.para_id,
+                                relay_number, reason ? reason : "absent");
+    if (err) {
+        /* A proof against another root is indistinguishable from an incomplete one: both are
+         * a proof that does not prove the head at this block. */
+        if (err != FERRY_E_NOMEM)
+            err = FERRY_E_VERIFY;
+        return ferry_reason_set(why, err, "Paras::Heads(%u) at relay #%u not proven: %s",
+                                lc->cfg.para_id, relay_number,
+                                reason ? reason : ferry_strerror(err));
+    }
+    return FERRY_OK;
+}
+
+ferry_err ferry_lc_import_para_head(struct ferry_lc *lc, uint32_t relay_number,
+                                    const struct ferry_trie_proof *proof, struct ferry_header *head,
+                                    struct ferry_lc_change *ch, struct ferry_reason *why)
+{
+    if (ch)
+        memset(ch, 0, sizeof *ch);
+    struct ferry_header h;
+    ferry_err err = prove_para_head(lc, relay_number, proof, &h, why);
+    if (head)
+        memset(head, 0, sizeof *head);
+    if (err)
+        return err;
+    if (lc->has_para && h.number <= lc->para_number) {
+        err = ferry_reason_set(why, FERRY_E_VERIFY,
+                               "relay #%u proves para #%u, not above the verified para #%u",
+                               relay_number, h.number, lc->para_number);
+        ferry_header_free(&h);
+        return err;
+    }
+    if (roots_reserve(&lc->para, 1)) {
+        ferry_header_free(&h);
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+    }
+    if (lc->para.count && lc->para.lo + lc->para.count != h.number) {
+        lc->para.count = 0; /* a gap: the older roots no longer lead anywhere */
+        lc->para.start = 0;
+    }
+    roots_push(&lc->para, h.number, h.hash, h.state_root);
+    lc->has_para = true;
+    lc->para_number = h.number;
+    memcpy(lc->para_hash, h.hash, 32);
+    memcpy(lc->para_state_root, h.state_root, 32);
+    if (ch) {
+        ch->para_advanced = true;
+        ch->para_from = h.number;
+        ch->para_to = h.number;
+    }
+    if (head)
+        *head = h;
+    else
+        ferry_header_free(&h);
+    return FERRY_OK;
+}
+
+ferry_err ferry_lc_trust_para(struct ferry_lc *lc, const struct ferry_header *head,
+                              struct ferry_reason *why)
+{
+    if (!lc->cfg.parachain)
+        return ferry_reason_set(why, FERRY_E_STATE, "not following a parachain");
+    if (lc->has_para)
+        return ferry_reason_set(why, FERRY_E_STATE, "a para head is already verified");
+    if (roots_reserve(&lc->para, 1))
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+    lc->para.count = 0;
+    lc->para.start = 0;
+    roots_push(&lc->para, head->number, head->hash, head->state_root);
+    lc->has_para = true;
+    lc->para_number = head->number;
+    memcpy(lc->para_hash, head->hash, 32);
+    memcpy(lc->para_state_root, head->state_root, 32);
     return FERRY_OK;
 }
 
@@ -546,7 +627,8 @@ ferry_err ferry_lc_read(const struct ferry_lc *lc, enum ferry_lc_chain c, uint32
                                 "%s block #%u is not a verified block this state retains", name,
                                 number);
     const char *reason = NULL;
-    ferry_err err = ferry_trie_proof_lookup(proof, e->root, key, key_len, value, value_len, &reason);
+    ferry_err err =
+        ferry_trie_proof_lookup(proof, e->root, key, key_len, value, value_len, &reason);
     if (err)
         ferry_reason_set(why, err, "read at %s #%u: %s", name, number,
                          reason ? reason : ferry_strerror(err));

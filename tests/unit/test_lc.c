@@ -81,8 +81,8 @@ static void mk_header(struct ferry_header *h, const uint8_t parent[32], uint32_t
 
 /* Encoded justification of (hash, number) precommitted by the first `signers` voters of s,
  * signed for set id `set_id`. */
-static uint8_t *mk_just(const struct vset *s, size_t signers, uint64_t set_id, const uint8_t hash[32],
-                        uint32_t number, size_t *len)
+static uint8_t *mk_just(const struct vset *s, size_t signers, uint64_t set_id,
+                        const uint8_t hash[32], uint32_t number, size_t *len)
 {
     struct ferry_grandpa_justification j;
     memset(&j, 0, sizeof j);
@@ -671,8 +671,9 @@ END_TEST
 #define PARA 2000
 
 /* A relay state holding Paras::Heads(id) = HeadData(head) for each (id, head); root + proof. */
-static struct ferry_trie_proof *paras_state(const uint32_t *ids, const struct ferry_header *const *heads,
-                                            size_t n, uint8_t root[32])
+static struct ferry_trie_proof *paras_state(const uint32_t *ids,
+                                            const struct ferry_header *const *heads, size_t n,
+                                            uint8_t root[32])
 {
     uint8_t keys[4][FERRY_PARAS_HEADS_KEY_LEN];
     struct ferry_scale_writer vals[4];
@@ -894,6 +895,72 @@ START_TEST(parachain)
 }
 END_TEST
 
+/* Resuming from a trusted para head, and jumping the head without the headers in between. */
+START_TEST(para_trust_and_jump)
+{
+    struct vset a;
+    gen_set(&a, 1, 0);
+    struct ferry_lc_config cfg = {0};
+    cfg.parachain = true;
+    cfg.para_id = PARA;
+    struct ferry_header g;
+    struct ferry_lc *lc = lc_genesis(&cfg, &a, &g);
+    struct ferry_reason why;
+    struct ferry_lc_change ch;
+    struct run p;
+    uint8_t pgen[32] = {0x77};
+    mk_run(&p, pgen, 50, 10, 9); /* para #50..#59 */
+    uint32_t ids[1] = {PARA};
+    uint8_t root1[32], root2[32];
+    const struct ferry_header *h1[1] = {&p.h[4]};
+    const struct ferry_header *h2[1] = {&p.h[9]};
+    struct ferry_trie_proof *pr1 = paras_state(ids, h1, 1, root1);
+    struct ferry_trie_proof *pr2 = paras_state(ids, h2, 1, root2);
+    struct ferry_header r1, r2;
+    relay_block(lc, &a, root1, &r1);
+    relay_block(lc, &a, root2, &r2);
+
+    /* trusted para head #52: the next import must link to it */
+    ck_assert_int_eq(ferry_lc_trust_para(lc, &p.h[2], &why), FERRY_OK);
+    ck_assert_int_eq(ferry_lc_trust_para(lc, &p.h[2], &why), FERRY_E_STATE);
+    struct snap s = snap_take(lc);
+    ck_assert_int_eq(ferry_lc_import_para(lc, 1, pr1, p.h + 4, 1, &ch, &why), FERRY_E_VERIFY);
+    snap_same(lc, &s);
+    ck_assert_int_eq(ferry_lc_import_para(lc, 1, pr1, p.h + 3, 2, &ch, &why), FERRY_OK);
+    ck_assert_uint_eq(ch.para_from, 53);
+
+    /* jump to #59 on relay #2's proof alone */
+    struct ferry_header head;
+    ck_assert_int_eq(ferry_lc_import_para_head(lc, 2, pr2, &head, &ch, &why), FERRY_OK);
+    ck_assert_int_eq(memcmp(head.hash, p.h[9].hash, 32), 0);
+    ck_assert_uint_eq(ch.para_from, 59);
+    ck_assert_uint_eq(ch.para_to, 59);
+    ferry_header_free(&head);
+    uint8_t root[32];
+    ck_assert_int_eq(ferry_lc_state_root(lc, FERRY_LC_PARA, 59, root, NULL), FERRY_OK);
+    ck_assert_int_eq(ferry_lc_state_root(lc, FERRY_LC_PARA, 54, root, NULL), FERRY_E_NOT_FOUND);
+    /* not above: refused */
+    s = snap_take(lc);
+    ck_assert_int_eq(ferry_lc_import_para_head(lc, 2, pr2, &head, &ch, &why), FERRY_E_VERIFY);
+    ck_assert_int_eq(ferry_lc_import_para_head(lc, 1, pr1, NULL, &ch, &why), FERRY_E_VERIFY);
+    ck_assert_int_eq(ferry_lc_import_para_head(lc, 0, pr1, NULL, &ch, &why), FERRY_E_VERIFY);
+    snap_same(lc, &s);
+    struct snap all = snap_take(lc);
+    struct ferry_lc *lc2;
+    ck_assert_int_eq(ferry_lc_decode(&lc2, all.p, all.len, &why), FERRY_OK);
+    snap_same(lc2, &all);
+    ferry_lc_free(lc2);
+
+    ferry_trie_proof_free(pr1);
+    ferry_trie_proof_free(pr2);
+    ferry_header_free(&r1);
+    ferry_header_free(&r2);
+    free_run(&p);
+    ferry_header_free(&g);
+    ferry_lc_free(lc);
+}
+END_TEST
+
 /* keep_roots bounds what is retained; the oldest go first. */
 START_TEST(retention)
 {
@@ -1049,6 +1116,7 @@ Suite *lc_suite(void)
     tcase_add_test(tc, relay_lies);
     tcase_add_test(tc, trust_roots);
     tcase_add_test(tc, parachain);
+    tcase_add_test(tc, para_trust_and_jump);
     tcase_add_test(tc, retention);
     tcase_add_test(tc, serialised_state);
     tcase_add_test(tc, serialised_inconsistent);
