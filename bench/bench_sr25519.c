@@ -41,8 +41,7 @@ int main(void)
     static const uint8_t ctx[] = "substrate";
 
     double ed_sign = RATE(secs, crypto_sign_detached(esig, NULL, msg, sizeof msg, esk));
-    double ed_verify =
-        RATE(secs, sink += crypto_sign_verify_detached(esig, msg, sizeof msg, epk));
+    double ed_verify = RATE(secs, sink += crypto_sign_verify_detached(esig, msg, sizeof msg, epk));
     double sr_sign = RATE(secs, sink += ferry_sr25519_sign(&kp, ctx, 9, msg, sizeof msg, sig));
     double sr_verify =
         RATE(secs, sink += ferry_sr25519_verify(kp.public_key, ctx, 9, msg, sizeof msg, sig));
@@ -55,8 +54,8 @@ int main(void)
     uint8_t env[1024 + FERRY_ENVELOPE_OVERHEAD], out[1024];
     size_t en = 0, n = 0;
     struct ferry_envelope_session s, ws;
-    double seal = RATE(secs, sink += ferry_envelope_seal(&s, env, sizeof env, &en,
-                                                         peer.public_key, out, 1024, NULL));
+    double seal = RATE(secs, sink += ferry_envelope_seal(&s, env, sizeof env, &en, peer.public_key,
+                                                         out, 1024, NULL));
     double open =
         RATE(secs, sink += ferry_envelope_open(&ws, out, sizeof out, &n, &peer, env, en, NULL));
 

@@ -20,8 +20,7 @@ void ferry_merlin_init(struct ferry_merlin *t, const char *label)
     ferry_merlin_append(t, "dom-sep", (const uint8_t *)label, strlen(label));
 }
 
-void ferry_merlin_append(struct ferry_merlin *t, const char *label, const uint8_t *msg,
-                         size_t len)
+void ferry_merlin_append(struct ferry_merlin *t, const char *label, const uint8_t *msg, size_t len)
 {
     uint8_t n[4];
     le32(n, len);

@@ -23,8 +23,7 @@ struct ferry_merlin_rng {
 /* Transcript::new(label). */
 void ferry_merlin_init(struct ferry_merlin *t, const char *label);
 /* append_message(label, msg[len]); len must fit u32 (ferry never appends more). */
-void ferry_merlin_append(struct ferry_merlin *t, const char *label, const uint8_t *msg,
-                         size_t len);
+void ferry_merlin_append(struct ferry_merlin *t, const char *label, const uint8_t *msg, size_t len);
 /* append_u64(label, x): the 8 little-endian bytes of x. */
 void ferry_merlin_append_u64(struct ferry_merlin *t, const char *label, uint64_t x);
 /* challenge_bytes(label, out[len]). */

@@ -205,8 +205,8 @@ static ferry_err env_seal(uint8_t *out, size_t cap, size_t *out_len, uint8_t kin
         return ferry_reason_set(why, FERRY_E_ARG, "envelope: NULL argument");
     if (len > SIZE_MAX - FERRY_ENVELOPE_OVERHEAD || cap < len + FERRY_ENVELOPE_OVERHEAD)
         return ferry_reason_set(why, FERRY_E_ARG,
-                                "envelope: output buffer of %zu bytes cannot hold %zu + %d",
-                                cap, len, FERRY_ENVELOPE_OVERHEAD);
+                                "envelope: output buffer of %zu bytes cannot hold %zu + %d", cap,
+                                len, FERRY_ENVELOPE_OVERHEAD);
     out[0] = kind;
     memcpy(out + 1, eph, 32);
     randombytes_buf(out + HDR_LEN, 12);
@@ -259,8 +259,9 @@ ferry_err ferry_envelope_seal(struct ferry_envelope_session *session, uint8_t *o
     ferry_sr25519_keypair_wipe(&eph);
     if (err) {
         ferry_envelope_session_wipe(session);
-        return ferry_reason_set(why, err, "envelope: the worker's key is not a valid ristretto255 "
-                                          "point");
+        return ferry_reason_set(why, err,
+                                "envelope: the worker's key is not a valid ristretto255 "
+                                "point");
     }
     err = env_seal(out, cap, out_len, FERRY_ENVELOPE_VERSION, session->key,
                    session->ephemeral_public, msg, len, why);
@@ -306,8 +307,8 @@ ferry_err ferry_envelope_seal_reply(const struct ferry_envelope_session *session
 }
 
 ferry_err ferry_envelope_open_reply(const struct ferry_envelope_session *session, uint8_t *out,
-                                    size_t cap, size_t *out_len, const uint8_t *env,
-                                    size_t env_len, struct ferry_reason *why)
+                                    size_t cap, size_t *out_len, const uint8_t *env, size_t env_len,
+                                    struct ferry_reason *why)
 {
     if (!session || !out_len)
         return ferry_reason_set(why, FERRY_E_ARG, "envelope: NULL argument");

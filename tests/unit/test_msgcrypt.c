@@ -129,9 +129,8 @@ START_TEST(envelope_round_trip_and_tampering)
 
     /* The reply: same key, fresh IV, readable by the sender only. */
     const char *reply = "done";
-    ck_assert_int_eq(ferry_envelope_seal_reply(&ws, ans, sizeof ans, &an, (const uint8_t *)reply,
-                                               4, &why),
-                     0);
+    ck_assert_int_eq(
+        ferry_envelope_seal_reply(&ws, ans, sizeof ans, &an, (const uint8_t *)reply, 4, &why), 0);
     ck_assert_uint_eq(ans[0], FERRY_ENVELOPE_REPLY);
     ck_assert(memcmp(ans + 33, env + 33, 12) != 0);
     ck_assert_int_eq(ferry_envelope_open_reply(&s, out, sizeof out, &n, ans, an, &why), 0);

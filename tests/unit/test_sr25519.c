@@ -247,8 +247,8 @@ START_TEST(sr25519_sign_verify_and_alterations)
         ck_assert(memcmp(sig, sig2, 64) != 0);
         ck_assert(ferry_sr25519_verify(kp.public_key, CTX, CTXLEN, msg, len, sig2));
         ck_assert(!ferry_sr25519_verify(other.public_key, CTX, CTXLEN, msg, len, sig));
-        ck_assert(!ferry_sr25519_verify(kp.public_key, (const uint8_t *)"substrat", 8, msg, len,
-                                        sig));
+        ck_assert(
+            !ferry_sr25519_verify(kp.public_key, (const uint8_t *)"substrat", 8, msg, len, sig));
         if (len) {
             msg[len - 1] ^= 1;
             ck_assert(!ferry_sr25519_verify(kp.public_key, CTX, CTXLEN, msg, len, sig));
