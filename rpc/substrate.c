@@ -37,7 +37,8 @@ static ferry_err call(struct ferry_rpc *c, const char *method, const char *param
                       struct ferry_rpc_error *e)
 {
     struct ferry_rpc_error local;
-    ferry_err err = ferry_rpc_call(c, method, params, rpc_request_timeout(c), res, e ? e : &local);
+    ferry_err err =
+        ferry_rpc_call(c, method, params, ferry_rpc_request_timeout(c), res, e ? e : &local);
     if (!e)
         ferry_rpc_error_clear(&local);
     return err;
@@ -605,5 +606,5 @@ ferry_err ferry_rpc_subscribe_finalized_heads(struct ferry_rpc *c, ferry_rpc_eve
 {
     return ferry_rpc_subscribe(c, "chain_subscribeFinalizedHeads", "[]",
                                "chain_unsubscribeFinalizedHeads", 0, fn, user,
-                               rpc_request_timeout(c), sub, e);
+                               ferry_rpc_request_timeout(c), sub, e);
 }
