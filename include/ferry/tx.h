@@ -150,8 +150,4 @@ FERRY_WARN_UNUSED ferry_err ferry_tx_submit(struct ferry_tx_client *c, const cha
                                             const cJSON *args, enum ferry_tx_wait wait,
                                             struct ferry_tx_result *res, char *why, size_t why_cap);
 
-/* Render a result as {"hash","block","number","result": "ExtrinsicSuccess" | {"error": …}}
- * (block/number/result only when included). Returns: a new cJSON, or NULL (OOM). */
-cJSON *ferry_tx_result_json(const struct ferry_tx_result *r);
-
 #endif

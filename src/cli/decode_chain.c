@@ -11,6 +11,7 @@
 #include "ferry/rpc.h"
 #include "ferry/scale.h"
 #include "ferry/chain_view.h"
+#include "ferry/dyncodec.h"
 #include "src/cli/cli.h"
 #include "src/cli/decode_chain.h"
 

@@ -8,6 +8,7 @@
 
 #include "ferry/chain_view.h"
 #include "ferry/hash.h"
+#include "ferry/dyncodec.h"
 #include "src/node/internal.h"
 
 void node_setwhy(char *why, size_t cap, const char *fmt, ...)

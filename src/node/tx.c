@@ -807,26 +807,3 @@ ferry_err ferry_tx_submit(struct ferry_tx_client *c, const char *dotted, const c
         return err;
     return ferry_tx_wait(c, p, wait, res, why, why_cap);
 }
-
-cJSON *ferry_tx_result_json(const struct ferry_tx_result *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    char hex[67];
-    cJSON_AddStringToObject(o, "hash", ferry_hex_encode(r->hash, 32, hex));
-    if (r->included) {
-        cJSON_AddStringToObject(o, "block", ferry_hex_encode(r->block, 32, hex));
-        cJSON_AddNumberToObject(o, "number", r->number);
-        cJSON_AddNumberToObject(o, "index", r->index);
-        if (r->success) {
-            cJSON_AddStringToObject(o, "result", "ExtrinsicSuccess");
-        } else {
-            cJSON *res = cJSON_AddObjectToObject(o, "result");
-            if (res)
-                cJSON_AddItemToObject(res, "error",
-                                      r->error ? cJSON_Duplicate(r->error, 1) : cJSON_CreateNull());
-        }
-    }
-    return o;
-}
