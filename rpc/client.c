@@ -12,16 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rpc/client.h"
-
-int64_t rpc_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* A caller thread enters/leaves a section that may wait or touch c after dropping mu. Called with
  * mu held. ferry_rpc_close frees c only once users is back to 0. */
@@ -215,11 +207,7 @@ ferry_err ferry_rpc_open(const struct ferry_rpc_config *cfg, struct ferry_rpc **
     c->tr = ws ? &rpc_transport_ws : &rpc_transport_http;
     c->next_id = 1;
     c->next_sub = 1;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    ferry_cond_init_monotonic(&c->cv);
     pthread_mutex_init(&c->mu, NULL);
     c->urls = calloc(cfg->n_urls, sizeof *c->urls);
     if (!c->urls) {
@@ -241,19 +229,6 @@ ferry_err ferry_rpc_open(const struct ferry_rpc_config *cfg, struct ferry_rpc **
     }
     *out = c;
     return FERRY_OK;
-}
-
-int64_t rpc_deadline_after(uint32_t timeout_ms)
-{
-    return rpc_now_us() + (int64_t)timeout_ms * 1000;
-}
-
-void rpc_cond_wait_until(struct ferry_rpc *c, int64_t deadline)
-{
-    struct timespec ts;
-    ts.tv_sec = deadline / 1000000;
-    ts.tv_nsec = (deadline % 1000000) * 1000;
-    pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 }
 
 void ferry_rpc_close(struct ferry_rpc *c)
@@ -286,7 +261,7 @@ void ferry_rpc_close(struct ferry_rpc *c)
 
 ferry_err ferry_rpc_wait_connected(struct ferry_rpc *c, uint32_t timeout_ms)
 {
-    int64_t deadline = rpc_deadline_after(timeout_ms);
+    int64_t deadline = ferry_deadline_ms(timeout_ms);
     ferry_err err = FERRY_E_TIMEOUT;
     pthread_mutex_lock(&c->mu);
     rpc_user_enter(c);
@@ -303,9 +278,9 @@ ferry_err ferry_rpc_wait_connected(struct ferry_rpc *c, uint32_t timeout_ms)
             err = FERRY_E_STATE;
             break;
         }
-        if (rpc_now_us() >= deadline)
+        if (ferry_clock_us() >= deadline)
             break;
-        rpc_cond_wait_until(c, deadline);
+        ferry_cond_wait_until(&c->cv, &c->mu, deadline);
     }
     rpc_user_leave(c);
     pthread_mutex_unlock(&c->mu);
@@ -330,7 +305,7 @@ void ferry_rpc_get_stats(struct ferry_rpc *c, struct ferry_rpc_stats *out)
 /* Hand a built request to the transport; its deadline starts now. */
 static ferry_err submit(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint32_t timeout_ms)
 {
-    r->deadline_us = rpc_deadline_after(timeout_ms);
+    r->deadline_us = ferry_deadline_ms(timeout_ms);
     return c->tr->submit(c, r, timeout_ms);
 }
 
@@ -339,8 +314,8 @@ static void wait_done(struct ferry_rpc *c, struct ferry_rpc_pending *r)
 {
     pthread_mutex_lock(&c->mu);
     rpc_user_enter(c);
-    while (!r->done && rpc_now_us() < r->deadline_us)
-        rpc_cond_wait_until(c, r->deadline_us);
+    while (!r->done && ferry_clock_us() < r->deadline_us)
+        ferry_cond_wait_until(&c->cv, &c->mu, r->deadline_us);
     if (!r->done) {
         bool never_sent = r->where == WHERE_QUEUED && c->conn != CONN_OPEN;
         rpc_list_unlink(c, r);
@@ -557,17 +532,18 @@ ferry_err ferry_rpc_unsubscribe(struct ferry_rpc *c, uint64_t handle, uint32_t t
     pthread_mutex_unlock(&c->mu);
     ferry_err err = FERRY_OK;
     if (tell_node) {
-        size_t n = strlen(s->remote_id) + 3;
-        char *params = malloc(n);
-        if (!params) {
+        struct ferry_rpc_params params;
+        ferry_rpc_params_init(&params);
+        ferry_rpc_params_raw(&params, s->remote_id); /* compact JSON text of the node's id */
+        const char *text = ferry_rpc_params_text(&params);
+        if (!text) {
             err = FERRY_E_NOMEM;
         } else {
-            snprintf(params, n, "[%s]", s->remote_id);
             cJSON *res = NULL;
-            err = ferry_rpc_call(c, s->unsub_method, params, timeout_ms, &res, NULL);
+            err = ferry_rpc_call(c, s->unsub_method, text, timeout_ms, &res, NULL);
             cJSON_Delete(res);
-            free(params);
         }
+        ferry_rpc_params_free(&params);
         pthread_mutex_lock(&c->mu);
         rpc_user_leave(c);
         pthread_mutex_unlock(&c->mu);
@@ -581,7 +557,7 @@ ferry_err ferry_rpc_next_event(struct ferry_rpc *c, uint32_t timeout_ms, struct 
     memset(ev, 0, sizeof *ev);
     if (!c->tr->streams)
         return FERRY_E_UNSUPPORTED;
-    int64_t deadline = rpc_deadline_after(timeout_ms);
+    int64_t deadline = ferry_deadline_ms(timeout_ms);
     ferry_err err = FERRY_E_TIMEOUT;
     pthread_mutex_lock(&c->mu);
     rpc_user_enter(c);
@@ -601,9 +577,9 @@ ferry_err ferry_rpc_next_event(struct ferry_rpc *c, uint32_t timeout_ms, struct 
             err = FERRY_E_STATE;
             break;
         }
-        if (rpc_now_us() >= deadline)
+        if (ferry_clock_us() >= deadline)
             break;
-        rpc_cond_wait_until(c, deadline);
+        ferry_cond_wait_until(&c->cv, &c->mu, deadline);
     }
     rpc_user_leave(c);
     pthread_mutex_unlock(&c->mu);

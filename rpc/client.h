@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ferry/clock.h"
 #include "ferry/jsonrpc.h"
 
 #define DEFAULT_MAX_MESSAGE        ((size_t)64 << 20)
@@ -176,12 +177,8 @@ extern const struct rpc_transport rpc_transport_http; /* http://, https:// (http
 
 /* A caller thread enters/leaves a section that may wait or touch c after dropping mu. mu held.
  * ferry_rpc_close frees c only once users is back to 0. */
-int64_t rpc_now_us(void);                        /* CLOCK_MONOTONIC in µs */
-int64_t rpc_deadline_after(uint32_t timeout_ms); /* rpc_now_us() + timeout */
 void rpc_user_enter(struct ferry_rpc *c);
 void rpc_user_leave(struct ferry_rpc *c);
-/* Wait on c->cv (mu held) until the monotonic deadline (µs) at the latest. */
-void rpc_cond_wait_until(struct ferry_rpc *c, int64_t deadline_us);
 const char *rpc_url(const struct ferry_rpc *c, size_t i); /* urls[i % n_urls] */
 /* Record the last connection failure: _set_ with mu held, _note_ from any thread without it. */
 void rpc_set_last_error(struct ferry_rpc *c, const char *fmt, ...)

@@ -114,7 +114,7 @@ static void rx_keep_tail(struct ferry_rpc *c, const char *in, size_t len)
 static void on_receive(struct ferry_rpc *c, struct lws *wsi, const char *in, size_t len)
 {
     size_t max = c->cfg.max_message_bytes;
-    W(c)->last_rx_us = rpc_now_us();
+    W(c)->last_rx_us = ferry_clock_us();
     c->stats.bytes_in += len;
     if (!W(c)->rx_discard && W(c)->rx_len + len > max) {
         /* Over the limit: keep the head to identify the message, drop the rest as it comes. */
@@ -175,7 +175,7 @@ static void on_receive(struct ferry_rpc *c, struct lws *wsi, const char *in, siz
         rpc_dispatch_text(c, (const char *)W(c)->rx, W(c)->rx_len, NULL);
     }
     /* Time spent parsing a large message here is not silence of the peer. */
-    W(c)->last_rx_us = rpc_now_us();
+    W(c)->last_rx_us = ferry_clock_us();
     rx_reset(c);
 }
 
@@ -200,7 +200,7 @@ static void conn_lost(struct ferry_rpc *c, ferry_err why)
 {
     if (c->conn == CONN_WAIT)
         return;
-    int64_t now = rpc_now_us();
+    int64_t now = ferry_clock_us();
     bool was_open = c->conn == CONN_OPEN;
     c->conn = CONN_WAIT;
     W(c)->wsi = NULL;
@@ -270,7 +270,7 @@ static void conn_lost(struct ferry_rpc *c, ferry_err why)
 
 static void on_established(struct ferry_rpc *c)
 {
-    int64_t now = rpc_now_us();
+    int64_t now = ferry_clock_us();
     c->conn = CONN_OPEN;
     c->stats.connects++;
     c->fail_streak = 0;
@@ -398,7 +398,7 @@ static void start_connect(struct ferry_rpc *c)
     const char *url = rpc_url(c, c->url_index);
     W(c)->gen++;
     c->conn = CONN_CONNECTING;
-    W(c)->attempt_started_us = rpc_now_us();
+    W(c)->attempt_started_us = ferry_clock_us();
     W(c)->kill_requested = false;
     if (parse_ws_url(url, &u) != 0) { /* validated at open; defensive */
         rpc_set_last_error(c, "%s: malformed URL", url);
@@ -445,7 +445,7 @@ static void kill_connection(struct ferry_rpc *c, const char *why)
         return;
     rpc_set_last_error(c, "%s: %s", rpc_url(c, c->url_index), why);
     W(c)->kill_requested = true;
-    W(c)->kill_at_us = rpc_now_us();
+    W(c)->kill_at_us = ferry_clock_us();
     lws_set_timeout(W(c)->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
@@ -453,7 +453,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 {
     struct ferry_rpc *c = lws_container_of(sul, struct ws_state, tick)->c;
     pthread_mutex_lock(&c->mu);
-    int64_t now = rpc_now_us();
+    int64_t now = ferry_clock_us();
     if (W(c)->kill_requested && now - W(c)->kill_at_us > KILL_GRACE_US)
         conn_lost(c, FERRY_E_NET); /* lws never reported the close: abandon the wsi */
     switch (c->conn) {
@@ -534,7 +534,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
         pthread_mutex_lock(&c->mu);
         if (is_current(c, wsi))
-            W(c)->last_rx_us = rpc_now_us();
+            W(c)->last_rx_us = ferry_clock_us();
         pthread_mutex_unlock(&c->mu);
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -628,7 +628,7 @@ static ferry_err ws_open(struct ferry_rpc *c)
     if (!w)
         return FERRY_E_NOMEM;
     w->c = c;
-    w->rng = (unsigned)rpc_now_us() ^ (unsigned)(uintptr_t)c;
+    w->rng = (unsigned)ferry_clock_us() ^ (unsigned)(uintptr_t)c;
     if (!w->rng)
         w->rng = 1;
     c->tp = w;
@@ -673,10 +673,10 @@ static void ws_close(struct ferry_rpc *c)
         /* Close the connection on the service thread first: a TLS connection torn down by
          * lws_context_destroy from here leaks its OpenSSL state (lws 4.1). */
         lws_cancel_service(w->ctx);
-        int64_t deadline = rpc_now_us() + 1000 * 1000;
+        int64_t deadline = ferry_clock_us() + 1000 * 1000;
         pthread_mutex_lock(&c->mu);
-        while (c->conn != CONN_WAIT && rpc_now_us() < deadline)
-            rpc_cond_wait_until(c, deadline);
+        while (c->conn != CONN_WAIT && ferry_clock_us() < deadline)
+            ferry_cond_wait_until(&c->cv, &c->mu, deadline);
         pthread_mutex_unlock(&c->mu);
         atomic_store(&w->stop, true);
         lws_cancel_service(w->ctx);

@@ -177,6 +177,43 @@ FERRY_WARN_UNUSED ferry_err ferry_rpc_batch(struct ferry_rpc *c, struct ferry_rp
 /* Release the outcomes of a batch (results and errors); the inputs are left alone. */
 void ferry_rpc_batch_clear(struct ferry_rpc_batch_item *items, size_t n);
 
+/* ---- params -------------------------------------------------------------------------------------
+ * The one way to build a params array: init, append values in order, take the text, free.
+ *
+ *     struct ferry_rpc_params p;
+ *     ferry_rpc_params_init(&p);
+ *     ferry_rpc_params_hex(&p, key, key_len);       // "0x…"
+ *     ferry_rpc_params_u64(&p, count);
+ *     const char *params = ferry_rpc_params_text(&p); // "[\"0x…\",5]", NULL when out of memory
+ *     ...call...
+ *     ferry_rpc_params_free(&p);
+ *
+ * Small arrays (a hash, a number) need no allocation. The text is valid until the next append or
+ * ferry_rpc_params_free; taking it closes any array left open. */
+struct ferry_rpc_params {
+    char *buf;
+    size_t len, cap;
+    unsigned depth;  /* nested arrays open */
+    bool need_comma; /* a value was appended at this level */
+    bool oom;        /* an allocation failed: _text returns NULL */
+    char small[160];
+};
+
+void ferry_rpc_params_init(struct ferry_rpc_params *p);
+void ferry_rpc_params_free(struct ferry_rpc_params *p);
+void ferry_rpc_params_u64(struct ferry_rpc_params *p, uint64_t v);
+/* "0x" + lower-case hex of bytes[len]. */
+void ferry_rpc_params_hex(struct ferry_rpc_params *p, const uint8_t *bytes, size_t len);
+/* A JSON string (escaped). */
+void ferry_rpc_params_string(struct ferry_rpc_params *p, const char *s);
+void ferry_rpc_params_null(struct ferry_rpc_params *p);
+/* A value given as JSON text, appended as is (the caller vouches that it is one JSON value). */
+void ferry_rpc_params_raw(struct ferry_rpc_params *p, const char *json);
+void ferry_rpc_params_array_begin(struct ferry_rpc_params *p);
+void ferry_rpc_params_array_end(struct ferry_rpc_params *p);
+/* Returns: the params text "[…]", or NULL when an allocation failed. */
+const char *ferry_rpc_params_text(struct ferry_rpc_params *p);
+
 /* ---- subscriptions and events ---------------------------------------------------------------- */
 
 enum ferry_rpc_event_kind {

@@ -17,6 +17,7 @@
 #include "ferry/hex.h"
 #include "ferry/log.h"
 #include "ferry/chain_view.h"
+#include "ferry/clock.h"
 #include "ferry/tx.h"
 #include "src/node/internal.h"
 
@@ -60,8 +61,6 @@ struct ferry_tx_pending {
     char terminal[256]; /* non-empty: dropped / invalid / usurped / subscription ended */
     ferry_err end_err;
 };
-
-static void deadline_after(struct timespec *ts, uint32_t ms);
 
 static bool scheme_signable(const struct ferry_xt_format *f, enum ferry_scheme s)
 {
@@ -177,11 +176,7 @@ ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair
     if (!c->opt.timeout_ms)
         c->opt.timeout_ms = DEFAULT_TIMEOUT_MS;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->rv_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    ferry_cond_init_monotonic(&c->rv_cv);
 
     struct ferry_rpc_error e = {0};
     ferry_err err = ferry_rpc_get_block_hash(rpc, 0, c->genesis, &e);
@@ -212,10 +207,9 @@ ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair
         } else {
             /* Nodes send the current version at once. Waiting for it closes the window between
              * load_runtime and the subscription: an upgrade in between is caught here. */
-            struct timespec end;
-            deadline_after(&end, 1000);
+            int64_t end = ferry_deadline_ms(1000);
             pthread_mutex_lock(&c->mu);
-            while (!c->rv_seen && pthread_cond_timedwait(&c->rv_cv, &c->mu, &end) == 0)
+            while (!c->rv_seen && ferry_cond_wait_until(&c->rv_cv, &c->mu, end) == 0)
                 ;
             pthread_mutex_unlock(&c->mu);
             err = refresh_if_upgraded(c, why, why_cap);
@@ -424,11 +418,7 @@ static struct ferry_tx_pending *pending_new(void)
     if (!p)
         return NULL;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    ferry_cond_init_monotonic(&p->cv);
     return p;
 }
 
@@ -445,21 +435,16 @@ static void pending_free(struct ferry_tx_pending *p)
 static ferry_err submit_watch(struct ferry_tx_client *c, const uint8_t *xt, size_t len,
                               struct ferry_tx_pending *p, struct ferry_rpc_error *e)
 {
-    char *hex = ferry_hex_alloc(xt, len);
-    if (!hex)
-        return FERRY_E_NOMEM;
-    size_t plen = strlen(hex) + 8;
-    char *params = malloc(plen);
-    if (!params) {
-        free(hex);
-        return FERRY_E_NOMEM;
-    }
-    snprintf(params, plen, "[\"%s\"]", hex);
-    free(hex);
-    ferry_err err = ferry_rpc_subscribe(c->rpc, "author_submitAndWatchExtrinsic", params,
-                                        "author_unwatchExtrinsic", FERRY_RPC_SUB_NO_RESUBSCRIBE,
-                                        watch_cb, p, c->opt.timeout_ms, &p->sub, e);
-    free(params);
+    struct ferry_rpc_params params;
+    ferry_rpc_params_init(&params);
+    ferry_rpc_params_hex(&params, xt, len);
+    const char *text = ferry_rpc_params_text(&params);
+    ferry_err err =
+        !text ? FERRY_E_NOMEM
+              : ferry_rpc_subscribe(c->rpc, "author_submitAndWatchExtrinsic", text,
+                                    "author_unwatchExtrinsic", FERRY_RPC_SUB_NO_RESUBSCRIBE,
+                                    watch_cb, p, c->opt.timeout_ms, &p->sub, e);
+    ferry_rpc_params_free(&params);
     return err;
 }
 
@@ -575,17 +560,6 @@ void ferry_tx_result_clear(struct ferry_tx_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static void deadline_after(struct timespec *ts, uint32_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static bool reached(const struct ferry_tx_pending *p, enum ferry_tx_wait w)
 {
     switch (w) {
@@ -599,20 +573,13 @@ static bool reached(const struct ferry_tx_pending *p, enum ferry_tx_wait w)
     return false;
 }
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Some nodes (chopsticks) announce "finalized" as soon as a block is built. Confirm against
  * the chain's finalized head: the block must be canonical at its height and the finalized head
  * at or beyond it. */
 static ferry_err confirm_finalized(struct ferry_tx_client *c, const uint8_t block[32],
                                    uint32_t number, char *why, size_t cap)
 {
-    struct timespec end, now;
-    deadline_after(&end, c->opt.timeout_ms);
+    int64_t end = ferry_deadline_ms(c->opt.timeout_ms);
     for (;;) {
         struct ferry_rpc_error e = {0};
         uint8_t fin[32];
@@ -643,13 +610,12 @@ static ferry_err confirm_finalized(struct ferry_tx_client *c, const uint8_t bloc
             }
             return FERRY_OK;
         }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec)) {
+        if (ferry_deadline_passed(end)) {
             node_setwhy(why, cap, "block #%u was not finalized in time (finalized head #%u)",
                         number, fin_n);
             return FERRY_E_TIMEOUT;
         }
-        sleep_ms(250);
+        ferry_sleep_ms(250);
     }
 }
 
@@ -755,12 +721,11 @@ ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferry_tx_pending *p,
     memset(res, 0, sizeof *res);
     memcpy(res->hash, p->hash, 32);
     res->nonce = p->nonce;
-    struct timespec end;
-    deadline_after(&end, c->opt.timeout_ms);
+    int64_t end = ferry_deadline_ms(c->opt.timeout_ms);
     ferry_err err = FERRY_OK;
     pthread_mutex_lock(&p->mu);
     while (!reached(p, wait) && !p->terminal[0] && !p->ended) {
-        if (pthread_cond_timedwait(&p->cv, &p->mu, &end) != 0 && !reached(p, wait)) {
+        if (ferry_cond_wait_until(&p->cv, &p->mu, end) != 0 && !reached(p, wait)) {
             err = FERRY_E_TIMEOUT;
             break;
         }
