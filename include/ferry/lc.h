@@ -152,7 +152,7 @@ FERRY_WARN_UNUSED ferry_err ferry_lc_state_root(const struct ferry_lc *lc, enum 
                                                 uint8_t hash[32]);
 
 /* Look key up in proof against the state root of verified block `number` of chain c.
- * Out: *value/*value_len (owned by proof) when present.
+ * Out: *value and *value_len (owned by proof) when present.
  * Returns: FERRY_OK present; FERRY_E_NOT_FOUND proven absent; FERRY_E_INCOMPLETE; FERRY_E_STATE
  *          (block not verified or no longer retained); FERRY_E_INVALID. */
 FERRY_WARN_UNUSED ferry_err ferry_lc_read(const struct ferry_lc *lc, enum ferry_lc_chain c,
