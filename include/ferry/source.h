@@ -89,7 +89,8 @@ bool ferry_source_is_malformed(ferry_err err);
 /* Text of the RPC client's last error, for logs ("" when none). */
 const char *ferry_source_last_error(struct ferry_source *s, char *buf, size_t cap);
 
-/* ---- queries ------------------------------------------------------------------------------------ */
+/* ---- queries ------------------------------------------------------------------------------------
+ */
 
 /* The genesis hash (chain_getBlockHash(0)). */
 FERRY_WARN_UNUSED ferry_err ferry_source_genesis(struct ferry_source *s, uint8_t hash[32],
@@ -122,7 +123,8 @@ FERRY_WARN_UNUSED ferry_err ferry_source_headers_back(struct ferry_source *s,
                                                       struct ferry_header **out, size_t *n,
                                                       struct ferry_reason *why);
 
-/* ---- relay batches ---------------------------------------------------------------------------- */
+/* ---- relay batches ----------------------------------------------------------------------------
+ */
 
 /* Headers from the block after the last verified one to a block with a justification. */
 struct ferry_source_batch {
@@ -146,7 +148,8 @@ FERRY_WARN_UNUSED ferry_err ferry_source_relay_batch(struct ferry_source *s,
                                                      struct ferry_source_batch *b,
                                                      struct ferry_reason *why);
 
-/* ---- live ----------------------------------------------------------------------------------------- */
+/* ---- live
+ * ----------------------------------------------------------------------------------------- */
 
 /* At the tip: subscribe to finalized heads (once per connection) and wait up to about two
  * seconds for news (one second without a subscription). */
