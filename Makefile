@@ -54,6 +54,9 @@ CLI_OBJS    := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 WORKER_OBJS := $(WORKER_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS   := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 LIBFERRY    := $(BUILD)/libferry.a
+# The CLI's code but its main, for tests of what the CLI renders (src/cli/md_render.c).
+CLILIB      := $(BUILD)/libferry-cli.a
+CLILIB_OBJS := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJS))
 FERRY       := $(BUILD)/ferry
 UNIT        := $(BUILD)/unit-tests
 BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -86,6 +89,10 @@ $(LIBFERRY): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(CLILIB): $(CLILIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(FERRY): $(CLI_OBJS) $(LIBFERRY)
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(LIBFERRY) $(LDLIBS)
 
@@ -113,8 +120,8 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/tests/unit/suites.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes -I$(BUILD)/tests/unit -c $< -o $@
 
-$(UNIT): $(UNIT_OBJS) $(LIBFERRY)
-	$(CC) $(SAN) -o $@ $(UNIT_OBJS) $(LIBFERRY) $(CHECK_LIBS) $(LDLIBS)
+$(UNIT): $(UNIT_OBJS) $(CLILIB) $(LIBFERRY)
+	$(CC) $(SAN) -o $@ $(UNIT_OBJS) $(CLILIB) $(LIBFERRY) $(CHECK_LIBS) $(LDLIBS)
 
 unit: $(UNIT)
 	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) $(UNIT)
@@ -148,8 +155,8 @@ FUZZ_SECONDS ?= 10
 fuzz:
 	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) OPT=-O1 SAN="$(FUZZ_SAN)" $(FUZZ_BINS)
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIBFERRY) | $(PROTO_GEN_H)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBFERRY) $(LDLIBS)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(CLILIB) $(LIBFERRY) | $(PROTO_GEN_H)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(CLILIB) $(LIBFERRY) $(LDLIBS)
 
 fuzz-smoke: fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh $(FUZZ_BINS)

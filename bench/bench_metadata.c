@@ -10,6 +10,7 @@
 #include "ferry/hex.h"
 #include "ferry/metadata.h"
 #include "ferry/scale.h"
+#include "ferry/dyncodec.h"
 
 #define FIXDIR "tests/unit/fixtures/metadata/"
 

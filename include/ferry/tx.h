@@ -18,7 +18,8 @@
  * extrinsic of the block with ours, and System.Events at that block is decoded with the
  * metadata of the runtime that executed the block (its parent's: a block that enacts a runtime
  * upgrade still runs the old code) to find ExtrinsicSuccess / ExtrinsicFailed for
- * ApplyExtrinsic(index); a module error is named "Pallet.Error" from that metadata.
+ * ApplyExtrinsic(index); a module error is named "Pallet.Error" from that metadata (the reading
+ * half is the chain view, chain_view.h).
  *
  * Thread safety: one client is used by one thread at a time (the subscription callbacks it
  * installs synchronise with it internally).
@@ -148,37 +149,5 @@ FERRY_WARN_UNUSED ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferr
 FERRY_WARN_UNUSED ferry_err ferry_tx_submit(struct ferry_tx_client *c, const char *dotted,
                                             const cJSON *args, enum ferry_tx_wait wait,
                                             struct ferry_tx_result *res, char *why, size_t why_cap);
-
-/* Render a result as {"hash","block","number","result": "ExtrinsicSuccess" | {"error": …}}
- * (block/number/result only when included). Returns: a new cJSON, or NULL (OOM). */
-cJSON *ferry_tx_result_json(const struct ferry_tx_result *r);
-
-/* ---- reading chain data with the right metadata (used by `ferry decode events|storage`) ----- */
-
-/* Metadata fetched for some runtime version, kept to avoid fetching it again. */
-struct ferry_md_cache {
-    struct ferry_metadata *md; /* owned; NULL when empty */
-    uint32_t spec_version;
-};
-
-void ferry_md_cache_clear(struct ferry_md_cache *cache);
-
-/* The metadata valid in the state of block `at` (NULL = best): the cache when its spec version
- * matches state_getRuntimeVersion(at), else fetched at `at` into the cache.
- * Out: *md (a view into the cache). Returns: rpc and metadata errors. */
-FERRY_WARN_UNUSED ferry_err ferry_chain_metadata_at(struct ferry_rpc *rpc, const uint8_t *at,
-                                                    struct ferry_md_cache *cache,
-                                                    const struct ferry_metadata **md, char *why,
-                                                    size_t why_cap);
-
-/* Read and decode System.Events of block `block` with the metadata of the runtime that executed
- * it: the parent's (a block enacting an upgrade was built by the old code). Genesis (no parent)
- * uses its own.
- * Out: *events (JSON array as ferry_metadata_decode_events; [] when the storage is empty),
- *      *number (optional) the block number.
- * Returns: rpc, metadata and decode errors. */
-FERRY_WARN_UNUSED ferry_err ferry_chain_block_events(struct ferry_rpc *rpc, const uint8_t block[32],
-                                                     struct ferry_md_cache *cache, cJSON **events,
-                                                     uint32_t *number, char *why, size_t why_cap);
 
 #endif

@@ -13,6 +13,7 @@
 #include "ferry/grandpa.h"
 #include "ferry/hash.h"
 #include "ferry/trie.h"
+#include "ferry/authority_set.h"
 
 #define AUTHORITY_SIZE (32 + 8)
 

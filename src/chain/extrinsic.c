@@ -13,6 +13,7 @@
 #include "ferry/extrinsic.h"
 #include "ferry/hash.h"
 #include "ferry/metadata.h"
+#include "ferry/dyncodec.h"
 
 /* ---- eras -------------------------------------------------------------------------------------
  */

@@ -8,6 +8,7 @@
 
 #include "ferry/hash.h"
 #include "ferry/trie.h"
+#include "ferry/para_head.h"
 
 static ferry_err set_why(const char **why, const char *text, ferry_err err)
 {

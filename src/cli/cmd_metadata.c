@@ -9,6 +9,8 @@
 #include "ferry/hex.h"
 #include "ferry/metadata.h"
 #include "ferry/scale.h"
+#include "ferry/dyncodec.h"
+#include "src/cli/md_render.h"
 #include "src/cli/cli.h"
 
 extern const struct cli_command cli_cmd_metadata;
@@ -257,16 +259,16 @@ static int run(int argc, char **argv)
         rc = encode_call(md, enc, enc_args);
     } else if (calls) {
         if (json)
-            rc = cli_print_json(ferry_md_calls_json(md, p));
+            rc = cli_print_json(cli_md_calls_json(md, p));
         else
             print_calls(md, p);
     } else if (storage) {
         if (json)
-            rc = cli_print_json(ferry_md_storage_json(md, p));
+            rc = cli_print_json(cli_md_storage_json(md, p));
         else
             print_storage(md, p);
     } else if (json) {
-        rc = cli_print_json(ferry_md_summary_json(md));
+        rc = cli_print_json(cli_md_summary_json(md));
     } else {
         print_summary(md, pallets);
     }

@@ -28,6 +28,31 @@ struct tx_args {
     bool dry_run;
 };
 
+/* A result as {"hash","block","number","index","result": "ExtrinsicSuccess" | {"error": …}}
+ * (block/number/index/result only when included). Returns: a new cJSON, or NULL (OOM). */
+static cJSON *result_json(const struct ferry_tx_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    char hex[67];
+    cJSON_AddStringToObject(o, "hash", ferry_hex_encode(r->hash, 32, hex));
+    if (r->included) {
+        cJSON_AddStringToObject(o, "block", ferry_hex_encode(r->block, 32, hex));
+        cJSON_AddNumberToObject(o, "number", r->number);
+        cJSON_AddNumberToObject(o, "index", r->index);
+        if (r->success) {
+            cJSON_AddStringToObject(o, "result", "ExtrinsicSuccess");
+        } else {
+            cJSON *res = cJSON_AddObjectToObject(o, "result");
+            if (res)
+                cJSON_AddItemToObject(res, "error",
+                                      r->error ? cJSON_Duplicate(r->error, 1) : cJSON_CreateNull());
+        }
+    }
+    return o;
+}
+
 static int parse_args(int argc, char **argv, struct tx_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -231,7 +256,7 @@ static int follow(struct ferry_tx_client *tc, const struct tx_args *a, struct fe
             print_rejection(res.hash, why);
         rc = exit_for(err);
     } else {
-        cJSON *o = ferry_tx_result_json(&res);
+        cJSON *o = result_json(&res);
         if (!a->raw)
             cJSON_AddNumberToObject(o, "nonce", (double)res.nonce);
         if (a->wait == FERRY_TX_WAIT_READY)

@@ -13,21 +13,11 @@
 #include "ferry/digest.h"
 #include "ferry/hex.h"
 #include "ferry/trie.h"
+#include "ferry/para_head.h"
 #include "src/cli/cli.h"
 #include "src/cli/verify.h"
 
 extern const struct cli_command cli_cmd_verify;
-
-/* Until verify_justification.c is linked in, `ferry verify justification` says so; the strong
- * definition in that file replaces this one at link time. */
-__attribute__((weak)) int cli_verify_justification(int argc, char **argv)
-{
-    cli_errorf("verify justification: not built into this binary");
-    return CLI_USAGE;
-}
-
-/* Optional: resolves to NULL when verify_justification.c does not define it. */
-extern const char *const cli_verify_justification_usage __attribute__((weak));
 
 /* Read and parse the proof file. Returns a CLI status; *out is set on CLI_OK. */
 static int load_proof(const char *path, struct ferry_trie_proof **out)
@@ -239,8 +229,7 @@ static int verify_para_head(int argc, char **argv)
 static int run(int argc, char **argv)
 {
     if (argc < 2) {
-        if (&cli_verify_justification_usage != NULL && cli_verify_justification_usage)
-            fprintf(stderr, "%s\n", cli_verify_justification_usage);
+        fprintf(stderr, "%s\n", cli_verify_justification_usage);
         return cli_usage_error(&cli_cmd_verify,
                                "missing what to verify (proof, para-head or justification)");
     }

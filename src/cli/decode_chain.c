@@ -10,7 +10,8 @@
 #include "ferry/metadata.h"
 #include "ferry/rpc.h"
 #include "ferry/scale.h"
-#include "ferry/tx.h"
+#include "ferry/chain_view.h"
+#include "ferry/dyncodec.h"
 #include "src/cli/cli.h"
 #include "src/cli/decode_chain.h"
 

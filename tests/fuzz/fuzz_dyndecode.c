@@ -11,6 +11,7 @@
 
 #include "ferry/metadata.h"
 #include "ferry/scale.h"
+#include "ferry/dyncodec.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

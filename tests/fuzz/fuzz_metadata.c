@@ -9,19 +9,21 @@
 #include "ferry/extrinsic.h"
 #include "ferry/metadata.h"
 #include "ferry/scale.h"
+#include "ferry/dyncodec.h"
+#include "src/cli/md_render.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void poke(const struct ferry_metadata *md)
 {
-    cJSON_Delete(ferry_md_summary_json(md));
+    cJSON_Delete(cli_md_summary_json(md));
     char name[256];
     for (size_t i = 0; i < ferry_md_type_count(md); i++)
         ferry_md_type_name(md, (uint32_t)i, name, sizeof name);
     for (size_t i = 0; i < ferry_md_pallet_count(md); i++) {
         const struct ferry_md_pallet *p = ferry_md_pallet_at(md, i);
-        cJSON_Delete(ferry_md_calls_json(md, p));
-        cJSON_Delete(ferry_md_storage_json(md, p));
+        cJSON_Delete(cli_md_calls_json(md, p));
+        cJSON_Delete(cli_md_storage_json(md, p));
         if (ferry_md_pallet_by_index(md, p->index) != p)
             abort();
         for (size_t k = 0; k < p->n_constants; k++) {

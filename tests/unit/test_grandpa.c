@@ -16,6 +16,7 @@
 #include "ferry/hash.h"
 #include "ferry/hex.h"
 #include "ferry/trie.h"
+#include "ferry/authority_set.h"
 #include "testutil.h"
 
 /* ---- helpers --------------------------------------------------------------------------------- */

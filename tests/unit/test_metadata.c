@@ -9,6 +9,8 @@
 #include "ferry/hex.h"
 #include "ferry/metadata.h"
 #include "ferry/scale.h"
+#include "ferry/dyncodec.h"
+#include "src/cli/md_render.h"
 #include "testutil.h"
 
 #define FIXDIR "tests/unit/fixtures/metadata/"
@@ -240,7 +242,7 @@ static void check_against_oracle(const char *fixture, const char *oracle_name, u
     ck_assert_int_gt(n, 25);
 
     /* summaries do not crash and name the pallets */
-    cJSON *sum = ferry_md_summary_json(md);
+    cJSON *sum = cli_md_summary_json(md);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sum, "pallets")),
                      (int)ferry_md_pallet_count(md));
     cJSON_Delete(sum);
@@ -761,7 +763,7 @@ START_TEST(type_name_of_a_wide_recursive_tuple_is_bounded)
     char name[256];
     ck_assert_ptr_eq(ferry_md_type_name(md, 24, name, sizeof name), name);
     ck_assert_msg(name[0] == '(' && strlen(name) < sizeof name, "%s", name);
-    cJSON *calls = ferry_md_summary_json(md);
+    cJSON *calls = cli_md_summary_json(md);
     ck_assert_ptr_nonnull(calls);
     cJSON_Delete(calls);
     ferry_metadata_free(md);

@@ -11,6 +11,7 @@
 #include "ferry/grandpa.h"
 #include "ferry/scale.h"
 #include "ferry/store.h"
+#include "ferry/authority_set.h"
 #include "testutil.h"
 
 static char path[256];

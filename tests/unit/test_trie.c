@@ -13,6 +13,7 @@
 #include "ferry/hex.h"
 #include "ferry/scale.h"
 #include "ferry/trie.h"
+#include "ferry/para_head.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
