@@ -26,7 +26,7 @@
 #define LOCK_FILE         "lock"
 #define SEAL_MAGIC        "FERRYWS\x01"
 #define SEAL_MAGIC_LEN    8
-#define KEEP_ROOTS        4096
+#define KEEP_ROOTS        0 /* lc default (65536): headers may run far ahead of dispatch */
 #define WORKER_VERSION    ((0u << 16) | (1u << 8) | 0u) /* ferry 0.1.0, as compat_app_version */
 #define MAX_CONSENSUS_VER 0u                            /* pRuntime's MAX_SUPPORTED_CONSENSUS */
 #define MAX_QUOTE         (64u * 1024)
@@ -1162,9 +1162,9 @@ ferry_err ferry_worker_dispatch_blocks(struct ferry_worker *w, const uint8_t *en
             if (e == FERRY_OK)
                 present[k] = true;
             else if (e == FERRY_E_STATE)
-                err =
-                    ferry_reason_set(why, e, "block %u is not validated yet (%s)", number,
-                                     w->s.parachain ? "SyncParaHeader first" : "SyncHeader first");
+                err = ferry_reason_set(
+                    why, e, "block %u is not validated yet or no longer retained (%s)", number,
+                    w->s.parachain ? "SyncParaHeader first" : "SyncHeader first");
             else if (e != FERRY_E_NOT_FOUND)
                 err = ferry_reason_prefix(why, e, "block %u: %s: ", number, names[k]);
         }
