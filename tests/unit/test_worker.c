@@ -16,6 +16,7 @@
 #include "ferry/hash.h"
 #include "ferry/header.h"
 #include "ferry/msgcrypt.h"
+#include "ferry/para_head.h"
 #include "ferry/scale.h"
 #include "ferry/sr25519.h"
 #include "ferry/trie.h"
@@ -946,6 +947,144 @@ START_TEST(sealed_state_lock_and_refusals)
 }
 END_TEST
 
+/* Relay blocks 0..n-1: authorities and (for blocks with head_of[i] >= 0) Paras::Heads(PARA_ID)
+ * = the para header head_of[i]. */
+static void relay_build(struct chain *relay, const struct chain *para, const int *head_of, size_t n)
+{
+    uint8_t parent[32] = {0};
+    uint8_t k_auth[32], k_heads[FERRY_PARAS_HEADS_KEY_LEN];
+    ferry_storage_prefix(k_auth, "Grandpa", "Authorities");
+    ferry_paras_heads_key(PARA_ID, k_heads);
+    for (size_t i = 0; i < n; i++) {
+        struct ferry_scale_writer av, hv;
+        authorities_value(&av);
+        ferry_scale_writer_init(&hv);
+        struct ferry_trie_kv kv[3];
+        size_t k = 0;
+        kv[k++] = (struct ferry_trie_kv){k_auth, 32, av.buf, av.len};
+        uint8_t salt[5] = {'r', (uint8_t)i};
+        static const uint8_t salt_key[] = ":relay_salt";
+        kv[k++] = (struct ferry_trie_kv){salt_key, sizeof salt_key - 1, salt, sizeof salt};
+        if (head_of[i] >= 0) {
+            const struct ferry_header *ph = &para->h[head_of[i]];
+            ferry_scale_put_byte_vec(&hv, ph->encoded, ph->encoded_len);
+            kv[k++] = (struct ferry_trie_kv){k_heads, sizeof k_heads, hv.buf, hv.len};
+        }
+        uint8_t root[32];
+        trie_make(kv, k, root, &relay->proof[i]);
+        make_header(&relay->h[i], parent, (uint32_t)i, root, 0x77);
+        memcpy(parent, relay->h[i].hash, 32);
+        ferry_scale_writer_free(&av);
+        ferry_scale_writer_free(&hv);
+    }
+    relay->n = n;
+}
+
+static int para_sync(struct tw *t, const struct chain *para, uint32_t from, uint32_t to,
+                     uint32_t skip, const struct nodes *proof, struct ferry_workerapi_response *r)
+{
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_compact(&w, to - from + 1 - (skip >= from && skip <= to ? 1 : 0));
+    for (uint32_t i = from; i <= to; i++)
+        if (i != skip)
+            ferry_scale_put_bytes(&w, para->h[i].encoded, para->h[i].encoded_len);
+    PruntimeRpc__ParaHeadersToSync req = PRUNTIME_RPC__PARA_HEADERS_TO_SYNC__INIT;
+    req.encoded_headers = (ProtobufCBinaryData){w.len, w.buf};
+    ProtobufCBinaryData nodes[256];
+    for (size_t i = 0; i < proof->n; i++)
+        nodes[i] = (ProtobufCBinaryData){proof->len[i], proof->data[i]};
+    req.n_proof = proof->n;
+    req.proof = nodes;
+    int st;
+    if (r) {
+        st = call(t, "SyncParaHeader", &req.base, r);
+    } else {
+        st = 0;
+        expect_refused(t, "SyncParaHeader", &req.base, 409, "para headers at relay block 2");
+    }
+    ferry_scale_writer_free(&w);
+    return st;
+}
+
+START_TEST(parachain_mode)
+{
+    make_voters();
+    struct tw t;
+    tw_open(&t, FERRY_WORKER_ATTEST_NONE, NULL);
+    static struct chain para, relay;
+    memset(&para, 0, sizeof para);
+    memset(&relay, 0, sizeof relay);
+    memcpy(para.worker_pk, t.info.public_key, 32);
+    para.st[2].has_ingress = true;
+    para.st[2].ingress = 0;
+    para.st[3].registered = true;
+    chain_build(&para, 6);
+    int head_of[4] = {-1, 1, 3, 5};
+    relay_build(&relay, &para, head_of, 4);
+    /* InitRuntime in parachain mode from relay genesis */
+    struct ferry_scale_writer gi;
+    genesis_info(&gi, &relay, 0);
+    PruntimeRpc__InitRuntimeRequest ir = PRUNTIME_RPC__INIT_RUNTIME_REQUEST__INIT;
+    ir.encoded_genesis_info = (ProtobufCBinaryData){gi.len, gi.buf};
+    ir.is_parachain = true;
+    ir.para_id = PARA_ID;
+    struct ferry_workerapi_response r;
+    ck_assert_int_eq(call(&t, "InitRuntime", &ir.base, &r), 200);
+    ferry_workerapi_response_free(&r);
+    ferry_scale_writer_free(&gi);
+    ferry_worker_get_info(t.w, &t.info);
+    ck_assert(t.info.waiting_for_paraheaders);
+    ck_assert_uint_eq(t.info.para_headernum, 0);
+    /* dispatch before any para header */
+    {
+        struct ferry_scale_writer w;
+        blocks_req(&w, &para, 1, 1, -1);
+        PruntimeRpc__Blocks req = PRUNTIME_RPC__BLOCKS__INIT;
+        req.encoded_blocks = (ProtobufCBinaryData){w.len, w.buf};
+        expect_refused(&t, "DispatchBlocks", &req.base, 409, "no para header validated yet");
+        ferry_scale_writer_free(&w);
+    }
+    ck_assert_uint_eq(sync_headers(&t, &relay, 1, 2), 2);
+    /* hostile: the proof of relay block 1 (another root), a gap in the para headers */
+    para_sync(&t, &para, 0, 3, UINT32_MAX, &relay.proof[1], NULL);
+    para_sync(&t, &para, 0, 3, 2, &relay.proof[2], NULL);
+    /* valid: para headers 0..3 proven by Paras::Heads at relay block 2 */
+    ck_assert_int_eq(para_sync(&t, &para, 0, 3, UINT32_MAX, &relay.proof[2], &r), 200);
+    PruntimeRpc__SyncedTo *st = pruntime_rpc__synced_to__unpack(NULL, r.len, r.body);
+    ck_assert_uint_eq(st->synced_to, 3);
+    pruntime_rpc__synced_to__free_unpacked(st, NULL);
+    ferry_workerapi_response_free(&r);
+    ferry_worker_get_info(t.w, &t.info);
+    ck_assert(!t.info.waiting_for_paraheaders);
+    ck_assert_uint_eq(t.info.para_headernum, 4);
+    ck_assert_uint_eq(t.info.blocknum, 1);
+    /* para blocks 1..3 dispatch against para state roots; 4 is not validated yet */
+    ck_assert_int_eq(dispatch(&t, &para, 1, 3, &r), 200);
+    ferry_workerapi_response_free(&r);
+    ferry_worker_get_info(t.w, &t.info);
+    ck_assert_uint_eq(t.info.blocknum, 4);
+    ck_assert(t.info.registered);
+    {
+        struct ferry_scale_writer w;
+        blocks_req(&w, &para, 4, 4, -1);
+        PruntimeRpc__Blocks req = PRUNTIME_RPC__BLOCKS__INIT;
+        req.encoded_blocks = (ProtobufCBinaryData){w.len, w.buf};
+        expect_refused(&t, "DispatchBlocks", &req.base, 409, "block 4 is not validated yet");
+        ferry_scale_writer_free(&w);
+    }
+    /* next relay block, next para headers 4..5 */
+    ck_assert_uint_eq(sync_headers(&t, &relay, 3, 3), 3);
+    ck_assert_int_eq(para_sync(&t, &para, 4, 5, UINT32_MAX, &relay.proof[3], &r), 200);
+    ferry_workerapi_response_free(&r);
+    ck_assert_int_eq(dispatch(&t, &para, 4, 5, &r), 200);
+    ferry_workerapi_response_free(&r);
+    chain_free(&para);
+    chain_free(&relay);
+    tw_close(&t);
+}
+END_TEST
+
 /* ---- over real HTTP ----------------------------------------------------------------------------
  */
 
@@ -1026,6 +1165,7 @@ Suite *worker_suite(void)
     tcase_add_test(tc, hostile_header_batches_leave_state_unchanged);
     tcase_add_test(tc, runtime_info_none_and_gramine);
     tcase_add_test(tc, sealed_state_lock_and_refusals);
+    tcase_add_test(tc, parachain_mode);
     tcase_add_test(tc, http_transport);
     suite_add_tcase(s, tc);
     return s;
