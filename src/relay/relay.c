@@ -261,7 +261,7 @@ static ferry_err require_methods(struct ferry_source *s, const char *const *meth
         return err;
     cJSON *res = NULL;
     struct ferry_rpc_error e = {0};
-    err = ferry_rpc_call(rpc, "rpc_methods", "[]", 0, &res, &e);
+    err = ferry_rpc_call(rpc, "rpc_methods", "[]", 30000, &res, &e);
     if (err) {
         ferry_err out = ferry_reason_set(why, err, "%s node %s: rpc_methods failed: %s", which,
                                          ferry_source_url(s), e.message ? e.message : "");
@@ -395,7 +395,29 @@ static ferry_err preflight_nodes(struct relay *r, enum ferry_fault_class *fault,
     if (err)
         return fail(r, fault,
                     err == FERRY_E_UNSUPPORTED ? FERRY_FAULT_CHAIN : FERRY_FAULT_TRANSIENT, err);
-    return check_runtime(r, why, fault);
+    err = check_runtime(r, why, fault);
+    if (err || r->parachain || r->para_id)
+        return err;
+    /* solo mode: the registration info carries the runtime's ParachainInfo::ParachainId (the
+     * pallet checks it); read it once (unverified: the chain checks it again) */
+    struct ferry_rpc *rpc;
+    err = ferry_source_rpc(r->rs, &rpc, why);
+    if (err)
+        return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
+    uint8_t key[32];
+    ferry_storage_prefix(key, "ParachainInfo", "ParachainId");
+    uint8_t *v = NULL;
+    size_t vl = 0;
+    struct ferry_rpc_error e = {0};
+    err = ferry_rpc_get_storage(rpc, key, 32, NULL, &v, &vl, &e);
+    ferry_rpc_error_clear(&e);
+    if (!err && vl == 4)
+        r->para_id = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 |
+                     (uint32_t)v[3] << 24;
+    free(v);
+    if (err && err != FERRY_E_NOT_FOUND)
+        return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
+    return FERRY_OK;
 }
 
 /* The outbox belongs to one chain; the worker must serve this chain in this mode. */
@@ -1108,7 +1130,7 @@ static ferry_err e_in_pool(void *user, const uint8_t hash[32], bool *present,
         return err;
     cJSON *res = NULL;
     struct ferry_rpc_error e = {0};
-    err = ferry_rpc_call(rpc, "author_pendingExtrinsics", "[]", 0, &res, &e);
+    err = ferry_rpc_call(rpc, "author_pendingExtrinsics", "[]", r->cfg->rpc_timeout_ms, &res, &e);
     ferry_rpc_error_clear(&e);
     if (err)
         return ferry_reason_set(why, err, "author_pendingExtrinsics");
