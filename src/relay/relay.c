@@ -1381,6 +1381,11 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
         ferry_reason_set(why, FERRY_E_ARG, "tip: not a decimal u128");
         return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_ARG);
     }
+    if (c->checkpoint) {
+        ferry_reason_set(why, FERRY_E_UNSUPPORTED, "checkpoint: ferry relay initialises workers "
+                                                   "at genesis only in this version");
+        return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_UNSUPPORTED);
+    }
     if (r->parachain && !r->para_id) {
         ferry_reason_set(why, FERRY_E_ARG,
                          "para_id: reading ParachainInfo::ParachainId is not "
