@@ -412,8 +412,8 @@ static ferry_err preflight_nodes(struct relay *r, enum ferry_fault_class *fault,
     err = ferry_rpc_get_storage(rpc, key, 32, NULL, &v, &vl, &e);
     ferry_rpc_error_clear(&e);
     if (!err && vl == 4)
-        r->para_id = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 |
-                     (uint32_t)v[3] << 24;
+        r->para_id =
+            (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
     free(v);
     if (err && err != FERRY_E_NOT_FOUND)
         return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
@@ -943,7 +943,9 @@ static ferry_err step_register(struct relay *r, enum ferry_fault_class *fault,
         ferry_outbox_kv_get(r->ob, "registered_info", &known, &known_len, NULL) == FERRY_OK &&
         known_len == 32 && !memcmp(known, fp, 32);
     free(known);
-    if (r->info.registered && same) {
+    /* registered with this very info: by this process (the worker sees it once it dispatches
+     * that block), or earlier and the worker confirms it */
+    if (same && (r->info.registered || r->registered_now)) {
         free(info);
         free(report);
         r->registered_now = true;
@@ -1382,8 +1384,9 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
         return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_ARG);
     }
     if (c->checkpoint) {
-        ferry_reason_set(why, FERRY_E_UNSUPPORTED, "checkpoint: ferry relay initialises workers "
-                                                   "at genesis only in this version");
+        ferry_reason_set(why, FERRY_E_UNSUPPORTED,
+                         "checkpoint: ferry relay initialises workers "
+                         "at genesis only in this version");
         return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_UNSUPPORTED);
     }
     if (r->parachain && !r->para_id) {
