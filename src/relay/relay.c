@@ -956,14 +956,23 @@ static ferry_err step_register(struct relay *r, enum ferry_fault_class *fault,
         ferry_log_info(LOG, "the worker has no attestation yet; registering at a later round");
         return FERRY_OK;
     }
-    if (report_len >= 2 && report[0] == 1 && report[1] == 1 && report[report_len - 1] == 0) {
-        free(info);
+    if (ferry_relay_dcap_needs_collateral(report, report_len)) {
+        /* as pherry: collateral from the PCCS; unlike pherry: verified before any fee is spent */
+        uint8_t *full = NULL;
+        size_t full_len = 0;
+        err = ferry_relay_dcap_complete(report, report_len, info, info_len, r->cfg->pccs_url,
+                                        (long)r->cfg->pccs_timeout_s * 1000, &full, &full_len, why);
         free(report);
-        ferry_reason_set(why, FERRY_E_UNSUPPORTED,
-                         "the worker's DCAP report has no collateral and fetching it from the "
-                         "PCCS (%s) is not wired into ferry relay yet: not registering",
-                         r->cfg->pccs_url);
-        return fail(r, fault, FERRY_FAULT_ATTEST, FERRY_E_UNSUPPORTED);
+        if (err) {
+            free(info);
+            return fail(r, fault,
+                        err == FERRY_E_NET || err == FERRY_E_TIMEOUT || err == FERRY_E_RPC
+                            ? FERRY_FAULT_TRANSIENT
+                            : FERRY_FAULT_ATTEST,
+                        err);
+        }
+        report = full;
+        report_len = full_len;
     }
     struct ferry_tx_client *tx;
     err = tx_client(r, &tx, why);
