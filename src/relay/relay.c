@@ -117,6 +117,8 @@ static void declare_metrics(struct ferry_metrics *m)
          "Egress submissions by result (submitted, rebroadcast, expired, rejected, finalized)"},
         {"ferry_relay_steps_total", FERRY_METRIC_COUNTER, "Loop steps by kind"},
         {"ferry_relay_worker_calls_total", FERRY_METRIC_COUNTER, "Worker API calls"},
+        {"ferry_relay_seconds_total", FERRY_METRIC_COUNTER,
+         "Seconds spent waiting, by part (worker: worker API calls)"},
         {"ferry_relay_reconnects_total", FERRY_METRIC_COUNTER,
          "Endpoints abandoned for the next one (lying or failing nodes)"},
         {"ferry_relay_errors_total", FERRY_METRIC_COUNTER, "Failures by class"},
@@ -189,6 +191,7 @@ static void publish(struct relay *r, const char *phase)
     ferry_metrics_set(r->m, "ferry_relay_set_id", NULL, (double)ls.set_id);
     ferry_metrics_set(r->m, "ferry_relay_registered", NULL, p->registered ? 1 : 0);
     ferry_metrics_set(r->m, "ferry_relay_worker_calls_total", NULL, (double)r->wc.calls);
+    ferry_metrics_set(r->m, "ferry_relay_seconds_total", "part=\"worker\"", r->wc.seconds);
     char reason[160];
     bool ready = r->info.initialized && r->finalized && lag <= r->cfg->ready_lag;
     snprintf(reason, sizeof reason, "worker at relay #%u, finalized #%u (lag %u, limit %u)",
@@ -395,7 +398,9 @@ static ferry_err preflight_nodes(struct relay *r, enum ferry_fault_class *fault,
     if (err)
         return fail(r, fault,
                     err == FERRY_E_UNSUPPORTED ? FERRY_FAULT_CHAIN : FERRY_FAULT_TRANSIENT, err);
-    err = check_runtime(r, why, fault);
+    /* the Phala pallets are needed to register and to carry messages, not to sync a worker */
+    if (r->have_key && (r->cfg->do_register || r->cfg->egress))
+        err = check_runtime(r, why, fault);
     if (err || r->parachain || r->para_id)
         return err;
     /* solo mode: the registration info carries the runtime's ParachainInfo::ParachainId (the
