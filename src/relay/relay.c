@@ -1350,6 +1350,19 @@ static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class 
             return node_fault(r, r->rs, err, fault, why);
     }
     refresh_finalized(r);
+    /* 0. ferry's own light client behind the worker (a restart: it starts again from genesis):
+     * catch up first, verifying; the blocks and para steps read proofs at blocks it must hold */
+    struct ferry_lc_status ls;
+    ferry_lc_status(r->lc, &ls);
+    if (ls.number + 1 < r->info.headernum) {
+        publish(r, "catch-up");
+        err = step_headers(r, fault, why);
+        if (err == FERRY_E_RETRY) { /* the node is behind the worker: wait for it */
+            *at_tip = true;
+            return FERRY_OK;
+        }
+        return err;
+    }
     /* 1. blocks whose headers the worker validated */
     uint32_t next_block_limit = r->parachain ? r->info.para_headernum : r->info.headernum;
     if (r->info.blocknum < next_block_limit && !(r->parachain && !r->info.para_headernum)) {
