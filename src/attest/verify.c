@@ -716,7 +716,7 @@ static int level_svns(const cJSON *lvl, uint8_t comps[16], long *pcesvn)
         if (arr) {
             v = cJSON_GetArraySize(arr) == 16 ? jint(cJSON_GetArrayItem(arr, i), "svn", 255) : -1;
         } else {
-            char name[20];
+            char name[32];
             snprintf(name, sizeof name, "sgxtcbcomp%02dsvn", i + 1);
             v = jint(tcb, name, 255);
         }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# `ferry attest verify` on the Phala DCAP sample: from the collateral file at the three times of
+# the independent verifier's verdicts, and with --pccs-url against a local PCCS stand-in
+# (tests/integration/pccs_standin.py) that serves the sample's collateral at the PCCS paths —
+# the fetched collateral must re-assemble byte-for-byte — or answers 404, garbage, or another
+# FMSPC's TCB info.
+. "$(dirname "$0")/lib.sh"
+P=$FERRY_VECTORS/../chain/phala
+[ -f "$P/dcap_quote.bin" ] || skip "Phala DCAP sample not found at $P"
+command -v python3 >/dev/null || skip "python3 not installed"
+F=$FERRY_BIN
+Q=$P/dcap_quote.bin
+C=$P/dcap_quote_collateral.scale
+here=$(cd "$(dirname "$0")" && pwd)
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_pccs MODE — start a stand-in, set $url.
+start_pccs() {
+    python3 "$here/pccs_standin.py" --collateral "$C" --mode "$1" --lifetime 120 \
+        >"$tmp/$1.out" 2>"$tmp/$1.err" &
+    pids+=($!)
+    local port=
+    for _ in $(seq 100); do
+        port=$(awk '/^port /{print $2}' "$tmp/$1.out" 2>/dev/null)
+        [ -n "$port" ] && break
+        kill -0 "${pids[-1]}" 2>/dev/null || fail "PCCS stand-in ($1) exited: $(cat "$tmp/$1.err")"
+        sleep 0.1
+    done
+    [ -n "$port" ] || fail "PCCS stand-in ($1) did not start"
+    url=http://127.0.0.1:$port/sgx/certification/v4
+}
+ferry() { timeout 30 "$F" "$@"; }
+
+# ---- the collateral file at the three times
+expect_exit 0 ferry attest verify --quote "$Q" --collateral "$C" --at 2023-12-01T00:00:00Z
+[ "$(json_get "$out" '["valid"]')" = true ] || fail "valid: $out"
+[ "$(json_get "$out" '["status"]')" = ConfigurationAndSWHardeningNeeded ] || fail "status: $out"
+[ "$(json_get "$out" '["advisory_ids"]')" = '["INTEL-SA-00289", "INTEL-SA-00615"]' ] || fail "advisories: $out"
+[ "$(json_get "$out" '["mrenclave"]')" = 0x33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb ] || fail "mrenclave: $out"
+expect_exit 1 ferry attest verify --quote "$Q" --collateral "$C" --at 2023-11-06T20:03:20Z
+[[ $(json_get "$out" '["reason"]') == *"TCB info issue date"*"in the future"* ]] || fail "2023-11-06: $out"
+[[ $err == *"TCB info issue date"* ]] || fail "2023-11-06 stderr: $err"
+expect_exit 1 ferry attest verify --quote "$Q" --collateral "$C" --at 2024-01-01T00:00:00Z
+[[ $(json_get "$out" '["reason"]') == *"TCB info expired"* ]] || fail "2024-01-01: $out"
+
+# ---- policy flags and usage
+expect_exit 0 ferry attest verify --quote "$Q" --collateral "$C" --at 2023-12-01T00:00:00Z \
+    --expect-report-data 0x48656c6c6f2c20776f726c642100000000000000000000000000000000000000
+expect_exit 1 ferry attest verify --quote "$Q" --collateral "$C" --at 2023-12-01T00:00:00Z \
+    --expect-report-data 0x0000000000000000000000000000000000000000000000000000000000000000
+[ "$(json_get "$out" '["step"]')" = "enclave policy" ] || fail "report data step: $out"
+expect_exit 1 ferry attest verify --quote "$Q" --collateral "$C" --at 2023-12-01T00:00:00Z \
+    --mrenclave 0x0000000000000000000000000000000000000000000000000000000000000000
+[[ $(json_get "$out" '["reason"]') == *"MRENCLAVE"* ]] || fail "mrenclave policy: $out"
+expect_exit 2 ferry attest verify --quote "$Q"
+expect_exit 2 ferry attest verify --quote "$Q" --collateral "$C" --at yesterday
+expect_exit 2 ferry attest verify --quote "$Q" --collateral "$C" --insecure
+expect_exit 3 ferry attest verify --quote "$tmp/missing" --collateral "$C"
+expect_exit 0 ferry attest --help
+[[ $out == *"--pccs-url URL"* && $out == *"exit status"* ]] || fail "help: $out"
+
+# ---- PCCS stand-in serving the sample
+start_pccs ok
+expect_exit 0 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01T00:00:00Z \
+    --save-collateral "$tmp/fetched.scale"
+[ "$(json_get "$out" '["status"]')" = ConfigurationAndSWHardeningNeeded ] || fail "pccs status: $out"
+cmp -s "$tmp/fetched.scale" "$C" || fail "collateral assembled from the PCCS differs from the sample"
+grep -q 'GET /sgx/certification/v4/pckcrl?ca=processor' "$tmp/ok.err" || fail "no pckcrl request"
+grep -q 'GET /sgx/certification/v4/tcb?fmspc=00A067110000' "$tmp/ok.err" || fail "no tcb request"
+expect_exit 1 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2024-01-01T00:00:00Z
+[[ $(json_get "$out" '["reason"]') == *"TCB info expired"* ]] || fail "pccs 2024: $out"
+
+# ---- PCCS answering 404, garbage, another FMSPC's TCB info: exit 3, reason names the request
+start_pccs 404
+expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01T00:00:00Z
+[[ $err == *"pckcrl?ca=processor answered HTTP 404"* ]] || fail "404: $err"
+[ "$(json_get "$out" '["valid"]')" = false ] || fail "404 json: $out"
+start_pccs garbage
+expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01T00:00:00Z
+[[ $err == *"pckcrl response is not a CRL"* ]] || fail "garbage: $err"
+start_pccs other-fmspc
+expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01T00:00:00Z
+[[ $err == *"TCB info for FMSPC 00906ED50000, not the platform's 00A067110000"* ]] || fail "fmspc: $err"
+# Nothing listens: a connection failure is exit 3 as well.
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
+expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "http://127.0.0.1:1/sgx/certification/v4"
+echo "attest pccs: ok"
