@@ -3,7 +3,8 @@
  * from the project root) it is also spliced into the sample quote (first two bytes = offset) and
  * verified against the sample collateral, which reaches the PEM chain, the SGX extension and the
  * signature checks with mostly-valid data. Nothing may crash, leak or read out of bounds; a parsed
- * quote's borrowed pointers must lie inside the input. */
+ * quote's borrowed pointers must lie inside the input. The input is also tried as a worker's
+ * attestation report (ferry_attest_prepare_report, no PCCS). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_quote(data, size);
     struct ferry_attest_verdict v;
+    /* The same bytes as a worker's SCALE Option<AttestationReport> (no PCCS: no network). */
+    static const uint8_t rd[32];
+    uint8_t *out = NULL;
+    size_t out_len;
+    enum ferry_attest_kind kind;
+    if (ferry_attest_prepare_report(data, size, NULL, 1701388800, rd, &out, &out_len, &kind, &v,
+                                    NULL) == FERRY_OK &&
+        kind != FERRY_ATTEST_KIND_DCAP && (out_len != size || memcmp(out, data, size) != 0))
+        abort();
+    free(out);
     (void)ferry_attest_verify_dcap(data, size, sample_coll, sample_coll_len, 1701388800, NULL, NULL,
                                    &v);
     if (sample_quote && size >= 2) {

@@ -3,7 +3,7 @@
 # the independent verifier's verdicts, and with --pccs-url against a local PCCS stand-in
 # (tests/integration/pccs_standin.py) that serves the sample's collateral at the PCCS paths —
 # the fetched collateral must re-assemble byte-for-byte — or answers 404, garbage, or another
-# FMSPC's TCB info.
+# FMSPC's TCB info; `attest prepare` fills a DCAP report's collateral from the stand-in.
 . "$(dirname "$0")/lib.sh"
 P=$FERRY_VECTORS/../chain/phala
 [ -f "$P/dcap_quote.bin" ] || skip "Phala DCAP sample not found at $P"
@@ -77,6 +77,30 @@ grep -q 'GET /sgx/certification/v4/tcb?fmspc=00A067110000' "$tmp/ok.err" || fail
 expect_exit 1 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2024-01-01T00:00:00Z
 [[ $(json_get "$out" '["reason"]') == *"TCB info expired"* ]] || fail "pccs 2024: $out"
 
+# ---- attest prepare (the relayer's step): pRuntime's SgxDcap report without collateral gets
+# it from the PCCS, is verified against the expected report data, and comes out ready to submit.
+python3 - "$Q" "$C" "$tmp" <<'PY'
+import sys
+q, c, d = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read(), sys.argv[3]
+def compact(n):
+    return bytes([n << 2]) if n < 64 else ((n << 2) | 1).to_bytes(2, "little") if n < 1 << 14 else ((n << 2) | 2).to_bytes(4, "little")
+dcap = b"\x01\x01" + compact(len(q)) + q
+open(d + "/report.bin", "wb").write(dcap + b"\x00")                          # collateral: None
+open(d + "/expected.hex", "w").write("0x" + (dcap + b"\x01\x00" + c).hex())  # Some(SgxV30(..))
+PY
+RD=0x48656c6c6f2c20776f726c642100000000000000000000000000000000000000
+expect_exit 0 ferry attest prepare --report "$tmp/report.bin" --pccs-url "$url" \
+    --expect-report-data "$RD" --at 2023-12-01T00:00:00Z
+[ "$(json_get "$out" '["kind"]')" = dcap ] && [ "$(json_get "$out" '["ready"]')" = true ] || fail "prepare: $out"
+[ "$(json_get "$out" '["report"]')" = "$(cat "$tmp/expected.hex")" ] || fail "prepared report differs"
+expect_exit 1 ferry attest prepare --report "$tmp/report.bin" --pccs-url "$url" \
+    --expect-report-data 0x"$(printf '%064d' 0)" --at 2023-12-01T00:00:00Z
+[ "$(json_get "$out" '["ready"]')" = false ] && [[ $err == *"enclave policy"* ]] || fail "prepare wrong data: $out $err"
+expect_exit 2 ferry attest prepare --report "$tmp/report.bin" --expect-report-data "$RD"
+printf '\x00' > "$tmp/none.bin"
+expect_exit 0 ferry attest prepare --report "$tmp/none.bin" --expect-report-data "$RD"
+[ "$(json_get "$out" '["kind"]')" = none ] || fail "prepare none: $out"
+
 # ---- PCCS answering 404, garbage, another FMSPC's TCB info: exit 3, reason names the request
 start_pccs 404
 expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01T00:00:00Z
@@ -88,6 +112,8 @@ expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01
 start_pccs other-fmspc
 expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01T00:00:00Z
 [[ $err == *"TCB info for FMSPC 00906ED50000, not the platform's 00A067110000"* ]] || fail "fmspc: $err"
+expect_exit 3 ferry attest prepare --report "$tmp/report.bin" --pccs-url "$url" \
+    --expect-report-data "$RD" --at 2023-12-01T00:00:00Z
 # Nothing listens: a connection failure is exit 3 as well.
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
 expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "http://127.0.0.1:1/sgx/certification/v4"

@@ -19,6 +19,7 @@
 
 #include "ferry/attest.h"
 #include "ferry/hex.h"
+#include "ferry/scale.h"
 #include "testutil.h"
 
 /* ---- the sample ------------------------------------------------------------------------------ */
@@ -855,6 +856,102 @@ START_TEST(tcb_and_qe_identity_rules)
 }
 END_TEST
 
+/* SCALE Some(SgxDcap{quote, collateral}) with collateral Some(SgxV30(sample)) or None. */
+static uint8_t *dcap_report(int with_collateral, size_t *len)
+{
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_u8(&w, 1);
+    ferry_scale_put_u8(&w, 1);
+    ferry_scale_put_compact(&w, g_quote_len);
+    ferry_scale_put_bytes(&w, g_quote, g_quote_len);
+    ferry_scale_put_u8(&w, with_collateral ? 1 : 0);
+    if (with_collateral) {
+        ferry_scale_put_u8(&w, 0);
+        ferry_scale_put_bytes(&w, g_coll, g_coll_len);
+    }
+    uint8_t *r = ferry_scale_writer_take(&w, len);
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
+
+START_TEST(prepare_report_verifies_dcap_and_passes_none_and_ias_through)
+{
+    SAMPLE_OR_SKIP();
+    uint8_t rd[32] = "Hello, world!";
+    uint8_t *out;
+    size_t out_len, len;
+    enum ferry_attest_kind kind;
+    struct ferry_attest_verdict v;
+    struct ferry_reason why = {{0}};
+    uint8_t *rep = dcap_report(1, &len);
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, NULL, at(GOOD_TIME), rd, &out, &out_len,
+                                                 &kind, &v, &why),
+                     FERRY_OK);
+    ck_assert_int_eq(kind, FERRY_ATTEST_KIND_DCAP);
+    ck_assert(v.valid);
+    ck_assert_uint_eq(out_len, len);
+    ck_assert_mem_eq(out, rep, len);
+    free(out);
+    /* Expired collateral or another worker's report data: nothing to submit. */
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, NULL, at("2024-01-01T00:00:00Z"), rd,
+                                                 &out, &out_len, &kind, &v, &why),
+                     FERRY_E_VERIFY);
+    ck_assert_ptr_null(out);
+    ck_assert_ptr_nonnull(strstr(why.text, "step \"TCB info\""));
+    uint8_t other[32] = {1};
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, NULL, at(GOOD_TIME), other, &out,
+                                                 &out_len, &kind, &v, &why),
+                     FERRY_E_VERIFY);
+    ck_assert_int_eq(v.step, FERRY_ATTEST_POLICY);
+    /* Trailing bytes after the collateral are not a collateral. */
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, rep, len);
+    longer[len] = 0;
+    ck_assert_int_eq(ferry_attest_prepare_report(longer, len + 1, NULL, at(GOOD_TIME), rd, &out,
+                                                 &out_len, &kind, &v, &why),
+                     FERRY_E_VERIFY);
+    ck_assert_int_eq(v.step, FERRY_ATTEST_COLLATERAL_FORMAT);
+    free(longer);
+    free(rep);
+    /* No collateral: a PCCS is needed; an unreachable one is a network error. */
+    rep = dcap_report(0, &len);
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, NULL, at(GOOD_TIME), rd, &out, &out_len,
+                                                 &kind, &v, &why),
+                     FERRY_E_ARG);
+    struct ferry_pccs_opts closed = {.base_url = "http://127.0.0.1:1/sgx/certification/v4",
+                                     .timeout_ms = 5000};
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, &closed, at(GOOD_TIME), rd, &out,
+                                                 &out_len, &kind, &v, &why),
+                     FERRY_E_NET);
+    ck_assert_ptr_nonnull(
+        strstr(why.text, "PCCS GET http://127.0.0.1:1/sgx/certification/v4/pckcrl"));
+    free(rep);
+    /* None and IAS pass through; a bad variant or a truncated IAS report does not. */
+    static const uint8_t none[] = {0x00}, ias[] = {0x01, 0x00, 0x04, 'a', 0x00, 0x00},
+                         bad[] = {0x01, 0x02}, cut[] = {0x01, 0x00, 0x08, 'a'};
+    ck_assert_int_eq(
+        ferry_attest_prepare_report(none, 1, NULL, 0, rd, &out, &out_len, &kind, &v, &why),
+        FERRY_OK);
+    ck_assert_int_eq(kind, FERRY_ATTEST_KIND_NONE);
+    ck_assert_uint_eq(out_len, 1);
+    free(out);
+    ck_assert_int_eq(
+        ferry_attest_prepare_report(ias, sizeof ias, NULL, 0, rd, &out, &out_len, &kind, &v, &why),
+        FERRY_OK);
+    ck_assert_int_eq(kind, FERRY_ATTEST_KIND_IAS);
+    ck_assert_mem_eq(out, ias, sizeof ias);
+    free(out);
+    ck_assert_int_ne(
+        ferry_attest_prepare_report(bad, sizeof bad, NULL, 0, rd, &out, &out_len, &kind, &v, &why),
+        FERRY_OK);
+    ck_assert_int_ne(
+        ferry_attest_prepare_report(cut, sizeof cut, NULL, 0, rd, &out, &out_len, &kind, &v, &why),
+        FERRY_OK);
+    ck_assert_ptr_null(out);
+}
+END_TEST
+
 START_TEST(cli_attest_verify_prints_the_verdict)
 {
     SAMPLE_OR_SKIP();
@@ -907,6 +1004,7 @@ Suite *attest_suite(void)
     tcase_add_test(tc, revoked_pck_fails_the_pck_chain);
     tcase_add_test(tc, debug_enclave_fails_the_policy_unless_allowed);
     tcase_add_test(tc, tcb_and_qe_identity_rules);
+    tcase_add_test(tc, prepare_report_verifies_dcap_and_passes_none_and_ias_through);
     tcase_add_test(tc, cli_attest_verify_prints_the_verdict);
     suite_add_tcase(s, tc);
     return s;
