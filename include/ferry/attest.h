@@ -170,6 +170,7 @@ enum ferry_attest_step {
     FERRY_ATTEST_QE_IDENTITY_MATCH, /* the QE is not the one the QE identity describes */
     FERRY_ATTEST_TCB_LEVEL,         /* the platform's TCB level */
     FERRY_ATTEST_POLICY,            /* report data, MRENCLAVE or debug policy */
+    FERRY_ATTEST_COLLATERAL_FETCH,  /* set by callers: the collateral could not be obtained */
 };
 
 /* Returns: the step's operator name ("TCB info", "PCK chain", ...; "ok" for FERRY_ATTEST_OK). */

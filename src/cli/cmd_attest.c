@@ -144,7 +144,7 @@ static int fetch(const struct args *a, const uint8_t *quote, size_t qlen, uint8_
     struct ferry_pccs_opts o = {.base_url = a->pccs_url, .insecure = a->insecure};
     ferry_err err = ferry_pccs_fetch_collateral(&o, &pck, coll, clen, &why);
     if (err) {
-        v->step = FERRY_ATTEST_COLLATERAL_FORMAT;
+        v->step = FERRY_ATTEST_COLLATERAL_FETCH;
         snprintf(v->reason, sizeof v->reason, "could not get the collateral from the PCCS: %s",
                  why.text[0] ? why.text : ferry_strerror(err));
         v->have_report = true;

@@ -127,6 +127,15 @@ START_TEST(sample_invalid_on_2024_01_01_tcb_info_expired)
 }
 END_TEST
 
+START_TEST(sample_between_the_tcb_info_and_qe_identity_issue_dates)
+{
+    SAMPLE_OR_SKIP();
+    expect_invalid(g_quote, g_quote_len, g_coll, g_coll_len, at("2023-11-21T00:20:00Z"), NULL, NULL,
+                   FERRY_ATTEST_QE_IDENTITY,
+                   "QE identity issue date 2023-11-21T00:39:26Z is in the future");
+}
+END_TEST
+
 START_TEST(sample_quote_fields_and_pck_extension)
 {
     SAMPLE_OR_SKIP();
@@ -615,7 +624,9 @@ static uint8_t *pki_quote(struct pki *k, int attributes0, size_t *len)
     return r;
 }
 
-static char *crl_hex(X509 *issuer, EVP_PKEY *key, long revoked_serial)
+static const char *pck_crl_next_update = "2024-06-01T00:00:00Z";
+
+static char *crl_hex(X509 *issuer, EVP_PKEY *key, long revoked_serial, const char *next)
 {
     X509_CRL *crl = X509_CRL_new();
     X509_CRL_set_version(crl, 1);
@@ -623,7 +634,7 @@ static char *crl_hex(X509 *issuer, EVP_PKEY *key, long revoked_serial)
     ASN1_TIME *t = ASN1_TIME_new();
     ASN1_TIME_set(t, at("2023-11-01T00:00:00Z"));
     X509_CRL_set1_lastUpdate(crl, t);
-    ASN1_TIME_set(t, at("2024-06-01T00:00:00Z"));
+    ASN1_TIME_set(t, at(next));
     X509_CRL_set1_nextUpdate(crl, t);
     if (revoked_serial) {
         X509_REVOKED *r = X509_REVOKED_new();
@@ -656,8 +667,8 @@ static uint8_t *pki_collateral(struct pki *k, long revoked_pck_serial, const cha
     size_t l1, l2;
     char *pck_chain = pem_chain(k->pck_ca, k->root, NULL, &l1);
     char *tcb_chain = pem_chain(k->tcb, k->root, NULL, &l2);
-    char *root_crl = crl_hex(k->root, k->root_key, 0);
-    char *pck_crl = crl_hex(k->pck_ca, k->pck_ca_key, revoked_pck_serial);
+    char *root_crl = crl_hex(k->root, k->root_key, 0, "2030-01-01T00:00:00Z");
+    char *pck_crl = crl_hex(k->pck_ca, k->pck_ca_key, revoked_pck_serial, pck_crl_next_update);
     const char *tcb = tcb_json ? tcb_json : (const char *)NULL;
     const char *qe = qe_json ? qe_json : (const char *)NULL;
     struct ferry_bytes tcb_b =
@@ -750,6 +761,41 @@ START_TEST(revoked_pck_fails_the_pck_chain)
                      FERRY_OK);
     free(q);
     free(c);
+    pki_free(&k);
+}
+END_TEST
+
+static void valid_until_2030(cJSON *j)
+{
+    cJSON_ReplaceItemInObject(j, "nextUpdate", cJSON_CreateString("2030-01-01T00:00:00Z"));
+}
+
+START_TEST(expired_pck_crl_fails_the_pck_chain)
+{
+    SAMPLE_OR_SKIP();
+    struct pki k;
+    pki_init(&k);
+    size_t ql, cl;
+    uint8_t *q = pki_quote(&k, -1, &ql);
+    char *tcb = edited_json(4, valid_until_2030), *qe = edited_json(7, valid_until_2030);
+    uint8_t *c = pki_collateral(&k, 0, tcb, qe, &cl);
+    struct ferry_attest_verdict v;
+    ck_assert_int_eq(
+        ferry_attest_verify_dcap(q, ql, c, cl, at("2024-05-01T00:00:00Z"), NULL, trust_of(&k), &v),
+        FERRY_OK);
+    expect_invalid(q, ql, c, cl, at("2024-07-01T00:00:00Z"), NULL, trust_of(&k),
+                   FERRY_ATTEST_PCK_CHAIN,
+                   "the CRL that covers \"Intel SGX PCK Certificate\" expired (next update was "
+                   "2024-06-01T00:00:00Z)");
+    /* Before the CRLs were issued the TCB signing chain's CRL is the first thing to fail. */
+    expect_invalid(q, ql, c, cl, at("2023-10-01T00:00:00Z"), NULL, trust_of(&k),
+                   FERRY_ATTEST_TCB_INFO,
+                   "the CRL that covers \"Intel SGX TCB Signing\" is not valid before "
+                   "2023-11-01T00:00:00Z");
+    free(c);
+    cJSON_free(tcb);
+    cJSON_free(qe);
+    free(q);
     pki_free(&k);
 }
 END_TEST
@@ -990,6 +1036,7 @@ Suite *attest_suite(void)
     tcase_add_test(tc, sample_valid_on_2023_12_01_with_status_and_advisories);
     tcase_add_test(tc, sample_invalid_on_2023_11_06_tcb_info_from_the_future);
     tcase_add_test(tc, sample_invalid_on_2024_01_01_tcb_info_expired);
+    tcase_add_test(tc, sample_between_the_tcb_info_and_qe_identity_issue_dates);
     tcase_add_test(tc, sample_quote_fields_and_pck_extension);
     tcase_add_test(tc, quote_parser_rejects_every_truncation_and_extension);
     tcase_add_test(tc, collateral_decodes_reencodes_and_rejects_truncations);
@@ -1002,6 +1049,7 @@ Suite *attest_suite(void)
     tcase_add_test(tc, times_parse_as_rfc3339);
     tcase_add_test(tc, test_pki_positive_control_and_pinning);
     tcase_add_test(tc, revoked_pck_fails_the_pck_chain);
+    tcase_add_test(tc, expired_pck_crl_fails_the_pck_chain);
     tcase_add_test(tc, debug_enclave_fails_the_policy_unless_allowed);
     tcase_add_test(tc, tcb_and_qe_identity_rules);
     tcase_add_test(tc, prepare_report_verifies_dcap_and_passes_none_and_ias_through);
