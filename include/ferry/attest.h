@@ -25,6 +25,7 @@
  *                       status and advisory ids merged with the QE's as Intel's QVL does
  *   enclave policy      optional: report_data[0..32], MRENCLAVE, the debug attribute
  * Collateral dates are checked before the quote so that a stale collateral is reported as such.
+ * ("collateral fetch" is set by callers that could not get the collateral from a PCCS.)
  *
  * The trust anchor is a pinned public key: Intel SGX Root CA's P-256 key (see
  * FERRY_INTEL_SGX_ROOT_PUBKEY and docs/attestation.md). Every root certificate met (in the quote

@@ -8,10 +8,11 @@
                                      SGX-Enclave-Identity-Issuer-Chain
 Issuer chains are URL-encoded, as a PCCS sends them. --mode changes the answers: ok, 404 (every
 path), garbage (every body is junk), other-fmspc (the TCB info names another FMSPC).
-Binds 127.0.0.1 on an OS-picked port, prints "port N" and exits by itself after --lifetime s.
+Binds 127.0.0.1 on an OS-picked port (HTTPS with --tls-cert/--tls-key), prints "port N" and exits by itself after --lifetime s.
 """
 import argparse
 import http.server
+import ssl
 import sys
 import threading
 import urllib.parse
@@ -42,6 +43,8 @@ def main():
     ap.add_argument("--collateral", required=True)
     ap.add_argument("--mode", default="ok", choices=["ok", "404", "garbage", "other-fmspc"])
     ap.add_argument("--lifetime", type=float, default=120)
+    ap.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (and --tls-key)")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     c = decode_collateral(open(args.collateral, "rb").read())
     tcb_info = c["tcb_info"]
@@ -79,6 +82,10 @@ def main():
             sys.stderr.write("pccs-standin: " + (fmt % a) + "\n")
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Timer(args.lifetime, srv.shutdown).start()
     print("port %d" % srv.server_address[1], flush=True)
     srv.serve_forever()

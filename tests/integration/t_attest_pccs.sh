@@ -21,20 +21,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_pccs MODE — start a stand-in, set $url.
+# start_pccs MODE [stand-in options] — start a stand-in, set $url (http, or https with --tls-cert).
 start_pccs() {
-    python3 "$here/pccs_standin.py" --collateral "$C" --mode "$1" --lifetime 120 \
-        >"$tmp/$1.out" 2>"$tmp/$1.err" &
+    local scheme=http log=$tmp/pccs${#pids[@]}
+    [[ " $* " == *" --tls-cert "* ]] && scheme=https
+    python3 "$here/pccs_standin.py" --collateral "$C" --mode "$1" --lifetime 120 "${@:2}" \
+        >"$log.out" 2>"$log.err" &
     pids+=($!)
     local port=
     for _ in $(seq 100); do
-        port=$(awk '/^port /{print $2}' "$tmp/$1.out" 2>/dev/null)
+        port=$(awk '/^port /{print $2}' "$log.out" 2>/dev/null)
         [ -n "$port" ] && break
-        kill -0 "${pids[-1]}" 2>/dev/null || fail "PCCS stand-in ($1) exited: $(cat "$tmp/$1.err")"
+        kill -0 "${pids[-1]}" 2>/dev/null || fail "PCCS stand-in ($1) exited: $(cat "$log.err")"
         sleep 0.1
     done
     [ -n "$port" ] || fail "PCCS stand-in ($1) did not start"
-    url=http://127.0.0.1:$port/sgx/certification/v4
+    url=$scheme://127.0.0.1:$port/sgx/certification/v4
 }
 ferry() { timeout 30 "$F" "$@"; }
 
@@ -72,8 +74,8 @@ expect_exit 0 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01
     --save-collateral "$tmp/fetched.scale"
 [ "$(json_get "$out" '["status"]')" = ConfigurationAndSWHardeningNeeded ] || fail "pccs status: $out"
 cmp -s "$tmp/fetched.scale" "$C" || fail "collateral assembled from the PCCS differs from the sample"
-grep -q 'GET /sgx/certification/v4/pckcrl?ca=processor' "$tmp/ok.err" || fail "no pckcrl request"
-grep -q 'GET /sgx/certification/v4/tcb?fmspc=00A067110000' "$tmp/ok.err" || fail "no tcb request"
+grep -q 'GET /sgx/certification/v4/pckcrl?ca=processor' "$tmp/pccs0.err" || fail "no pckcrl request"
+grep -q 'GET /sgx/certification/v4/tcb?fmspc=00A067110000' "$tmp/pccs0.err" || fail "no tcb request"
 expect_exit 1 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2024-01-01T00:00:00Z
 [[ $(json_get "$out" '["reason"]') == *"TCB info expired"* ]] || fail "pccs 2024: $out"
 
@@ -100,6 +102,20 @@ expect_exit 2 ferry attest prepare --report "$tmp/report.bin" --expect-report-da
 printf '\x00' > "$tmp/none.bin"
 expect_exit 0 ferry attest prepare --report "$tmp/none.bin" --expect-report-data "$RD"
 [ "$(json_get "$out" '["kind"]')" = none ] || fail "prepare none: $out"
+
+# ---- TLS is verified unless --insecure: a self-signed PCCS certificate is refused.
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=127.0.0.1 -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null || fail "openssl req"
+    ok_url=$url
+    start_pccs ok --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key"
+    expect_exit 3 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01T00:00:00Z
+    [[ $err == *"PCCS GET https://"*"failed"* ]] || fail "self-signed TLS accepted or wrong reason: $err"
+    expect_exit 0 ferry attest verify --quote "$Q" --pccs-url "$url" --at 2023-12-01T00:00:00Z --insecure
+    url=$ok_url
+else
+    echo "openssl CLI missing: TLS verification case skipped"
+fi
 
 # ---- PCCS answering 404, garbage, another FMSPC's TCB info: exit 3, reason names the request
 start_pccs 404
