@@ -136,6 +136,44 @@ START_TEST(sample_between_the_tcb_info_and_qe_identity_issue_dates)
 }
 END_TEST
 
+/* The pinned constant is the key of the root certificate that ends every chain of the sample. */
+static void root_key_is_pinned(const uint8_t *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509 *x, *last = NULL;
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        X509_free(last);
+        last = x;
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    ck_assert_ptr_nonnull(last);
+    char cn[64];
+    X509_NAME_get_text_by_NID(X509_get_subject_name(last), NID_commonName, cn, sizeof cn);
+    ck_assert_str_eq(cn, "Intel SGX Root CA");
+    uint8_t point[65];
+    size_t n;
+    ck_assert(EVP_PKEY_get_octet_string_param(X509_get0_pubkey(last),
+                                              OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, 65, &n));
+    ck_assert_uint_eq(n, 65);
+    ck_assert_mem_eq(point, FERRY_INTEL_SGX_ROOT_PUBKEY, 65);
+    X509_free(last);
+}
+
+START_TEST(pinned_key_is_the_root_of_every_sample_chain)
+{
+    SAMPLE_OR_SKIP();
+    struct ferry_dcap_quote q;
+    ck_assert_int_eq(ferry_dcap_quote_parse(g_quote, g_quote_len, &q, NULL), FERRY_OK);
+    root_key_is_pinned(q.cert_data, q.cert_len);
+    struct ferry_dcap_collateral c;
+    ck_assert_int_eq(ferry_dcap_collateral_decode(g_coll, g_coll_len, &c, NULL), FERRY_OK);
+    root_key_is_pinned(c.pck_crl_issuer_chain.p, c.pck_crl_issuer_chain.len);
+    root_key_is_pinned(c.tcb_info_issuer_chain.p, c.tcb_info_issuer_chain.len);
+    root_key_is_pinned(c.qe_identity_issuer_chain.p, c.qe_identity_issuer_chain.len);
+}
+END_TEST
+
 START_TEST(sample_quote_fields_and_pck_extension)
 {
     SAMPLE_OR_SKIP();
@@ -1037,6 +1075,7 @@ Suite *attest_suite(void)
     tcase_add_test(tc, sample_invalid_on_2023_11_06_tcb_info_from_the_future);
     tcase_add_test(tc, sample_invalid_on_2024_01_01_tcb_info_expired);
     tcase_add_test(tc, sample_between_the_tcb_info_and_qe_identity_issue_dates);
+    tcase_add_test(tc, pinned_key_is_the_root_of_every_sample_chain);
     tcase_add_test(tc, sample_quote_fields_and_pck_extension);
     tcase_add_test(tc, quote_parser_rejects_every_truncation_and_extension);
     tcase_add_test(tc, collateral_decodes_reencodes_and_rejects_truncations);
