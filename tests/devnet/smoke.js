@@ -418,10 +418,18 @@ async function main() {
       const pb = reg.createType('Header', compactStripLength(hexToU8a(vb[K.paraHead(paraId)]))[1]);
       ok(pb.hash.toHex() === (await prpc.call('chain_getBlockHash', [])), `relay best #${rb.number.toNumber()}: Paras::Heads(${paraId}) = the para chain's best head #${pb.number.toNumber()}`);
     }
-    // para headers hash-link, extrinsics roots are real, state roots verify
+    // para headers hash-link; extrinsics roots and state roots verify (genesis and the last 6,
+    // to keep the run short)
     let pprev = null;
-    for (let n = 0; n <= ph.number.toNumber(); n++) {
+    const top = ph.number.toNumber();
+    for (let n = 0; n <= top; n++) {
       const hh = await prpc.call('chain_getBlockHash', [n]);
+      if (n > 0 && n < top - 5) {
+        const hd = headerFromJson(await prpc.call('chain_getHeader', [hh]));
+        ok(hd.hash.toHex() === hh && hd.parentHash.toHex() === pprev, `para #${n}: hash, links`);
+        pprev = hh;
+        continue;
+      }
       const blk = await prpc.call('chain_getBlock', [hh]);
       const h = headerFromJson(blk.block.header);
       ok(h.hash.toHex() === hh, `para #${n}: hash`);
