@@ -105,8 +105,7 @@ START_TEST(queries_refuse_other_answers)
     ferry_header_free(&chain[0]);
     free(chain);
     /* one below: the parent the server answers is #42 again, not the parent */
-    ck_assert_int_eq(ferry_source_headers_back(f.s, &fixed, 41, &chain, &cn, &why),
-                     FERRY_E_VERIFY);
+    ck_assert_int_eq(ferry_source_headers_back(f.s, &fixed, 41, &chain, &cn, &why), FERRY_E_VERIFY);
     ck_assert_ptr_null(chain);
 
     /* read proof: the server's two entries */
