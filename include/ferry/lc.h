@@ -33,15 +33,16 @@ struct ferry_lc;
 
 /* Fixed choices for the life of a state (persisted with it). */
 struct ferry_lc_config {
-    bool parachain;       /* follow para_id's heads through Paras::Heads proofs */
-    uint32_t para_id;     /* parachain mode only */
-    bool accept_forced;   /* see ferry_authority_set: forced changes refused unless set */
-    unsigned threads;     /* signature-checking threads per justification (0/1 = caller's) */
-    uint32_t keep_roots;  /* state roots retained per chain (0 = default 65536); older are
-                           * dropped first. ferry_lc_forget_below drops explicitly. */
+    bool parachain;      /* follow para_id's heads through Paras::Heads proofs */
+    uint32_t para_id;    /* parachain mode only */
+    bool accept_forced;  /* see ferry_authority_set: forced changes refused unless set */
+    unsigned threads;    /* signature-checking threads per justification (0/1 = caller's) */
+    uint32_t keep_roots; /* state roots retained per chain (0 = default 65536); older are
+                          * dropped first. ferry_lc_forget_below drops explicitly. */
 };
 
-/* ---- trust roots ------------------------------------------------------------------------------ */
+/* ---- trust roots ------------------------------------------------------------------------------
+ */
 
 /* Start from a genesis header (block 0) and a read proof of the authority set against its state
  * root: Grandpa::Authorities (or the well-known :grandpa_authorities) and, when present,
@@ -67,19 +68,21 @@ FERRY_WARN_UNUSED ferry_err ferry_lc_new_checkpoint(struct ferry_lc **out,
 
 void ferry_lc_free(struct ferry_lc *lc);
 
-/* ---- what an operation changed ------------------------------------------------------------------ */
+/* ---- what an operation changed ------------------------------------------------------------------
+ */
 
 struct ferry_lc_change {
     uint32_t finalized_from; /* first newly finalized relay block (0 with finalized_count 0) */
     uint32_t finalized_count;
-    bool set_enacted;        /* the authority set changed; new_set_id is the new id */
+    bool set_enacted; /* the authority set changed; new_set_id is the new id */
     uint64_t new_set_id;
-    size_t signatures;       /* valid justification signatures checked */
+    size_t signatures; /* valid justification signatures checked */
     bool para_advanced;
     uint32_t para_from, para_to; /* para blocks newly verified: para_from..para_to */
 };
 
-/* ---- relay headers ------------------------------------------------------------------------------- */
+/* ---- relay headers
+ * ------------------------------------------------------------------------------- */
 
 /* A batch: headers that link to the last verified header one by one, the last of which is the
  * target of a justification verified against the set in force. Set changes signalled in the
@@ -122,7 +125,8 @@ FERRY_WARN_UNUSED ferry_err ferry_lc_import_relay(struct ferry_lc *lc,
                                                   struct ferry_lc_change *ch,
                                                   struct ferry_reason *why);
 
-/* ---- parachain headers --------------------------------------------------------------------------- */
+/* ---- parachain headers
+ * --------------------------------------------------------------------------- */
 
 /* Advance the parachain: proof is a read proof of Paras::Heads(para_id) at relay block
  * relay_number (a block this state verified and still retains); headers[n] are the para headers
@@ -130,16 +134,38 @@ FERRY_WARN_UNUSED ferry_err ferry_lc_import_relay(struct ferry_lc *lc,
  * child of the previous (the first para import may start at any number: linkage back from the
  * proven head proves them all). n = 0 is allowed when the proven head is the current one.
  * Returns: FERRY_OK; FERRY_E_STATE (not parachain mode, relay block unknown); FERRY_E_VERIFY
- *          (proof against another root, head mismatch, broken linkage, para head going back);
- *          FERRY_E_NOT_FOUND (the proof shows no head for para_id); FERRY_E_INCOMPLETE;
- *          FERRY_E_NOMEM. */
+ *          (proof against another root or missing the head's nodes, proven value not a header,
+ *          head mismatch, broken linkage, para head going back); FERRY_E_NOT_FOUND (the proof
+ *          shows no head for para_id); FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_lc_import_para(struct ferry_lc *lc, uint32_t relay_number,
                                                  const struct ferry_trie_proof *proof,
                                                  const struct ferry_header *headers, size_t n,
                                                  struct ferry_lc_change *ch,
                                                  struct ferry_reason *why);
 
-/* ---- read proofs ---------------------------------------------------------------------------------- */
+/* Jump the para head to the one proven at relay_number without the para headers in between, for
+ * a driver that cannot fetch them (a head far ahead of the verified one): the proof vouches for
+ * the head alone, and the retained roots of older para blocks are dropped.
+ * Out: *head (when non-NULL) the proven head (free with ferry_header_free); zeroed on failure.
+ * Returns: as ferry_lc_import_para; FERRY_E_VERIFY when the proven head is not above the
+ *          verified one. */
+FERRY_WARN_UNUSED ferry_err ferry_lc_import_para_head(struct ferry_lc *lc, uint32_t relay_number,
+                                                      const struct ferry_trie_proof *proof,
+                                                      struct ferry_header *head,
+                                                      struct ferry_lc_change *ch,
+                                                      struct ferry_reason *why);
+
+/* Trust root for the parachain: take `head` as the last verified para header without a proof,
+ * the way a checkpoint is taken (a driver resuming from a store it trusts, so that the next para
+ * import must link to it). Only in parachain mode, before any para header was verified.
+ * Returns: FERRY_OK; FERRY_E_STATE (not parachain mode, or a para head already verified);
+ *          FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_lc_trust_para(struct ferry_lc *lc,
+                                                const struct ferry_header *head,
+                                                struct ferry_reason *why);
+
+/* ---- read proofs
+ * ---------------------------------------------------------------------------------- */
 
 enum ferry_lc_chain {
     FERRY_LC_RELAY = 0, /* the relay (or solo) chain */
@@ -152,20 +178,20 @@ FERRY_WARN_UNUSED ferry_err ferry_lc_state_root(const struct ferry_lc *lc, enum 
                                                 uint8_t hash[32]);
 
 /* Look key up in proof against the state root of verified block `number` of chain c.
- * Out: *value/*value_len (owned by proof) when present.
+ * Out: *value, *value_len (owned by proof) when present.
  * Returns: FERRY_OK present; FERRY_E_NOT_FOUND proven absent; FERRY_E_INCOMPLETE; FERRY_E_STATE
  *          (block not verified or no longer retained); FERRY_E_INVALID. */
 FERRY_WARN_UNUSED ferry_err ferry_lc_read(const struct ferry_lc *lc, enum ferry_lc_chain c,
                                           uint32_t number, const struct ferry_trie_proof *proof,
-                                          const uint8_t *key, size_t key_len,
-                                          const uint8_t **value, size_t *value_len,
-                                          struct ferry_reason *why);
+                                          const uint8_t *key, size_t key_len, const uint8_t **value,
+                                          size_t *value_len, struct ferry_reason *why);
 
 /* Drop retained state roots below the given numbers (a driver calls it once it no longer needs
  * to check proofs there). */
 void ferry_lc_forget_below(struct ferry_lc *lc, uint32_t relay_number, uint32_t para_number);
 
-/* ---- accessors ---------------------------------------------------------------------------------- */
+/* ---- accessors ----------------------------------------------------------------------------------
+ */
 
 struct ferry_lc_status {
     uint8_t genesis_hash[32];
@@ -187,7 +213,11 @@ void ferry_lc_status(const struct ferry_lc *lc, struct ferry_lc_status *st);
 /* The authority set in force (owned by lc; valid until the next change). */
 const struct ferry_authority_set *ferry_lc_authority_set(const struct ferry_lc *lc);
 
-/* ---- persistence -------------------------------------------------------------------------------- */
+/* The configuration the state was created with (keep_roots with its default applied). */
+void ferry_lc_config_get(const struct ferry_lc *lc, struct ferry_lc_config *cfg);
+
+/* ---- persistence --------------------------------------------------------------------------------
+ */
 
 /* Serialise the whole state: SCALE, versioned, ending in blake2b-256 of everything before it, so
  * a truncated or altered blob is refused by ferry_lc_decode. */
