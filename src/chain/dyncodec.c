@@ -892,7 +892,7 @@ static ferry_err json_bytes(struct enc *e, const cJSON *v, size_t want, uint8_t 
     const char *s = v->valuestring;
     if (want == 32 && !(s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
         struct ferry_ss58 a;
-        if (ferry_ss58_decode(s, &a, NULL, 0) == FERRY_OK && a.len == 32) {
+        if (ferry_ss58_decode(s, &a, NULL) == FERRY_OK && a.len == 32) {
             *out = malloc(32);
             if (!*out)
                 return enc_fail(e, FERRY_E_NOMEM, "out of memory");
