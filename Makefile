@@ -104,7 +104,7 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/tests/unit/suites.h
 $(UNIT): $(UNIT_OBJS) $(CLILIB) $(LIBFERRY)
 	$(CC) $(SAN) -o $@ $(UNIT_OBJS) $(CLILIB) $(LIBFERRY) $(CHECK_LIBS) $(LDLIBS)
 
-unit: $(UNIT)
+unit: $(UNIT) $(FERRY)
 	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) $(UNIT)
 
 integration: all $(BUILD)/rpcserver
