@@ -138,7 +138,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY:
-        if (c->too_large || c->out)
+        if (c->too_large || c->out || !len)
             return 0;
         if (c->len + len > c->limit) {
             c->too_large = true;
@@ -159,7 +159,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             c->body = b;
             c->cap = cap;
         }
-        memcpy(c->body + c->len, in, len);
+        if (len)
+            memcpy(c->body + c->len, in, len);
         c->len += len;
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
