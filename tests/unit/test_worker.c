@@ -546,14 +546,13 @@ START_TEST(init_sync_dispatch_echo_round_trip)
     put_message(&b3->outbound, topic, sizeof topic, p1.buf, p1.len);
     put_message(&b3->outbound, (const uint8_t *)"other/topic", 11, p1.buf, p1.len);
     put_message(&b3->outbound, topic, sizeof topic, p2.buf, p2.len);
-    c.st[5].has_ingress = true;
-    c.st[5].ingress = 1;
-    c.st[5].registered = true;
-    c.st[6].has_ingress = true;
-    c.st[6].ingress = 1;
-    c.st[6].registered = true;
-    c.st[7].has_ingress = true;
-    c.st[7].ingress = 1;
+    /* the chain already took 5 messages from this worker key before block 1 (sequences start
+     * at the proven value), and the reply (sequence 5) lands before block 5 */
+    for (int i = 1; i < 8; i++) {
+        c.st[i].has_ingress = true;
+        c.st[i].ingress = i < 5 ? 5 : 6;
+        c.st[i].registered = i >= 5;
+    }
     chain_build(&c, 8);
     do_init(&t, &c);
     ferry_worker_get_info(t.w, &t.info);
@@ -610,7 +609,7 @@ START_TEST(init_sync_dispatch_echo_round_trip)
     size_t signed_end = rd.pos;
     ferry_scale_byte_vec(&rd, &sig, &sl);
     ck_assert_int_eq(ferry_scale_finish(&rd), FERRY_OK);
-    ck_assert_uint_eq(seq, 0);
+    ck_assert_uint_eq(seq, 5);
     ck_assert_uint_eq(sl, 64);
     uint8_t rtopic[FERRY_WORKER_REPLY_TOPIC_LEN];
     ferry_worker_reply_topic(s1.ephemeral_public, rtopic);
@@ -657,7 +656,7 @@ START_TEST(init_sync_dispatch_echo_round_trip)
         expect_refused(&t, "DispatchBlocks", &req.base, 400, "encoded_blocks");
         ferry_scale_writer_free(&w);
     }
-    /* block 5: OffchainIngress 1 → the reply is confirmed and leaves the queue */
+    /* block 5: OffchainIngress 6 → the reply is confirmed and leaves the queue */
     ck_assert_int_eq(dispatch(&t, &c, 5, 6, &r), 200);
     ferry_workerapi_response_free(&r);
     ferry_worker_get_info(t.w, &t.info);
