@@ -1093,6 +1093,24 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* A client thread: 10 GetInfo calls; returns the number answered 200. */
+static void *client_thread(void *arg)
+{
+    const char *url = arg;
+    uintptr_t ok = 0;
+    for (int i = 0; i < 10; i++) {
+        int status = 0;
+        uint8_t *resp = NULL;
+        size_t rl = 0;
+        if (ferry_workerapi_call(url, "GetInfo", NULL, 0, false, 10000, &status, &resp, &rl,
+                                 NULL) == FERRY_OK &&
+            status == 200)
+            ok++;
+        free(resp);
+    }
+    return (void *)ok;
+}
+
 START_TEST(http_transport)
 {
     struct tw t;
@@ -1141,6 +1159,15 @@ START_TEST(http_transport)
                      FERRY_OK);
     ck_assert_int_eq(status, 400);
     free(resp);
+    /* concurrent clients are served one request at a time, all answered */
+    pthread_t cl[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&cl[i], NULL, client_thread, url), 0);
+    for (int i = 0; i < 4; i++) {
+        void *ok;
+        pthread_join(cl[i], &ok);
+        ck_assert_uint_eq((uintptr_t)ok, 10);
+    }
     /* unknown method */
     ck_assert_int_eq(
         ferry_workerapi_call(url, "Nope", NULL, 0, false, 5000, &status, &resp, &rl, &why),
