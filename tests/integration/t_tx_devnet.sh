@@ -52,7 +52,7 @@ acct() { json_get "$("$F" rpc --url "$U" devnet_info)" "['accounts'][$1]['accoun
 ALICE=$(acct 0) BOB=$(acct 1) CHARLIE=$(acct 2) DAVE=$(acct 3)
 [ "$ALICE" = 0x01e552298e47454041ea31273b4b630c64c104e4514aa3643490b8aaca9cf8ed ] ||
     fail "unexpected //Alice account $ALICE"
-T="--timeout 60"
+T="--timeout 60 --scheme ecdsa" # the dev chain endows only ECDSA dev accounts
 
 # 1. remark_with_event, signed with a key file (mode 0600), finalized
 printf '//Bob\n' >"$tmp/bob.key"
