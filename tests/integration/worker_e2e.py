@@ -333,6 +333,48 @@ def main():
         fail(f"no decrypted reply: {r.stdout} {r.stderr}")
     print("reply decrypted:", replies[0]["reply"])
 
+    # registration: GetRuntimeInfo's WorkerRegistrationInfoV2 and None attestation are what
+    # PhalaRegistry.register_worker_v2 takes; the worker then proves itself registered
+    ri = call("GetRuntimeInfo", pb_bytes(2, bytes(32)))
+    b = ri[1][0]
+    att = pb_parse(ri[5][0])
+    if att[5][0] != b"\x00":
+        fail(f"attestation report for provider none: {att}")
+    ver = int.from_bytes(b[0:4], "little")
+    ml, j = read_compact(b, 4)
+    mid, j = b[j:j + ml], j + ml
+    pkb, epk, gh = b[j:j + 32], b[j + 32:j + 64], b[j + 64:j + 96]
+    j += 96
+    nf, j = read_compact(b, j)
+    feats = [int.from_bytes(b[j + 4 * k:j + 4 * k + 4], "little") for k in range(nf)]
+    j += 4 * nf
+    op = None
+    if b[j] == 1:
+        op, j = "0x" + b[j + 1:j + 33].hex(), j + 33
+    else:
+        j += 1
+    para_id = int.from_bytes(b[j:j + 4], "little")
+    mcv = int.from_bytes(b[j + 4:j + 8], "little")
+    if j + 8 != len(b) or para_id != 2035:
+        fail(f"WorkerRegistrationInfoV2 layout: {b.hex()}")
+    info_json = {"version": ver, "machine_id": "0x" + mid.hex(), "pubkey": "0x" + pkb.hex(),
+                 "ecdh_pubkey": "0x" + epk.hex(), "genesis_block_hash": "0x" + gh.hex(),
+                 "features": feats, "operator": op, "para_id": para_id,
+                 "max_consensus_version": mcv}
+    p = run_bg([FERRY, "tx", "--url", NODE, "--key", "//Alice", "--wait", "in-block",
+                "PhalaRegistry.register_worker_v2", json.dumps(info_json), "null"])
+    res = json.loads(finish_bg(p, "register_worker_v2").strip().splitlines()[-1])
+    if res.get("result") != "ExtrinsicSuccess":
+        fail(f"register_worker_v2: {res}")
+    print("registered on chain in block", res["number"])
+    for _ in range(10):
+        catch_up(keys)
+        if info()["registered"]:
+            break
+    if not info()["registered"]:
+        fail(f"worker does not prove itself registered: {info()}")
+    print("worker reports registered at block", info()["blocknum"] - 1)
+
 
 if __name__ == "__main__":
     main()
