@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ferry/attest.h"
 #include "ferry/grandpa.h"
 #include "ferry/hash.h"
 #include "ferry/header.h"
@@ -779,9 +780,17 @@ START_TEST(runtime_info_none_and_gramine)
     ck_assert_ptr_nonnull(mkdtemp(adir));
     char qp[128];
     snprintf(qp, sizeof qp, "%s/quote", adir);
+    /* Gramine's quote file: the real DCAP sample (../shared/chain/phala) when present. */
     static const uint8_t fake_quote[] = {3, 0, 2, 0, 'q', 'u', 'o', 't', 'e'};
+    const char *vec = getenv("FERRY_VECTORS");
+    char sp[512];
+    snprintf(sp, sizeof sp, "%s/../chain/phala/dcap_quote.bin", vec ? vec : "../shared/vectors");
+    size_t sample_len = 0;
+    uint8_t *sample = read_file(sp, &sample_len);
+    const uint8_t *quote = sample ? sample : fake_quote;
+    size_t quote_len = sample ? sample_len : sizeof fake_quote;
     FILE *f = fopen(qp, "wb");
-    fwrite(fake_quote, 1, sizeof fake_quote, f);
+    fwrite(quote, 1, quote_len, f);
     fclose(f);
     for (int mode = 0; mode < 2; mode++) {
         struct tw t;
@@ -848,12 +857,21 @@ START_TEST(runtime_info_none_and_gramine)
         } else {
             ck_assert_str_eq(resp->attestation->provider, "gramine");
             /* Some(SgxDcap{quote, collateral: None}) */
-            ck_assert_uint_eq(rep.len, 2 + 1 + sizeof fake_quote + 1);
-            ck_assert_uint_eq(rep.data[0], 1);
-            ck_assert_uint_eq(rep.data[1], 1);
-            ck_assert_uint_eq(rep.data[2], sizeof fake_quote << 2);
-            ck_assert_int_eq(memcmp(rep.data + 3, fake_quote, sizeof fake_quote), 0);
-            ck_assert_uint_eq(rep.data[rep.len - 1], 0);
+            struct ferry_scale_reader qr;
+            ferry_scale_reader_init(&qr, rep.data, rep.len);
+            uint8_t some = 0, variant = 0, coll = 9;
+            const uint8_t *q;
+            size_t ql;
+            ferry_scale_u8(&qr, &some);
+            ferry_scale_u8(&qr, &variant);
+            ferry_scale_byte_vec(&qr, &q, &ql);
+            ferry_scale_u8(&qr, &coll);
+            ck_assert_int_eq(ferry_scale_finish(&qr), FERRY_OK);
+            ck_assert_uint_eq(some, 1);
+            ck_assert_uint_eq(variant, 1);
+            ck_assert_uint_eq(coll, 0);
+            ck_assert_uint_eq(ql, quote_len);
+            ck_assert_int_eq(memcmp(q, quote, ql), 0);
             /* the report data written is blake2_256(info) ‖ 32 zero bytes */
             char up[160];
             snprintf(up, sizeof up, "%s/user_report_data", adir);
@@ -865,6 +883,22 @@ START_TEST(runtime_info_none_and_gramine)
             ck_assert_int_eq(memcmp(urd, h, 32), 0);
             ck_assert_int_eq(memcmp(urd + 32, z, 32), 0);
             free(urd);
+            /* With the sample quote (its report data is "Hello, world!", not ours), the check a
+             * relayer makes before register_worker_v2 refuses it for exactly that reason, and
+             * accepts the quote itself (collateral window 2023-11-21..12-21). */
+            char cp[512];
+            snprintf(cp, sizeof cp, "%s/../chain/phala/dcap_quote_collateral.scale",
+                     vec ? vec : "../shared/vectors");
+            size_t cl = 0;
+            uint8_t *col = sample ? read_file(cp, &cl) : NULL;
+            if (col) {
+                struct ferry_attest_verdict v;
+                ck_assert_int_eq(ferry_attest_verify_report(q, ql, col, cl, 1701388800, h, &v),
+                                 FERRY_E_VERIFY);
+                ck_assert_int_eq(ferry_attest_verify_report(q, ql, col, cl, 1701388800, NULL, &v),
+                                 FERRY_OK);
+                free(col);
+            }
         }
         pruntime_rpc__init_runtime_response__free_unpacked(resp, NULL);
         ferry_workerapi_response_free(&r);
@@ -872,6 +906,7 @@ START_TEST(runtime_info_none_and_gramine)
         tw_close(&t);
     }
     rm_rf(adir);
+    free(sample);
 }
 END_TEST
 
