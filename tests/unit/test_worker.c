@@ -356,17 +356,23 @@ static void expect_refused(struct tw *t, const char *m, const ProtobufCMessage *
     snap_same(t, &s);
 }
 
-static void genesis_info(struct ferry_scale_writer *w, const struct chain *c, uint64_t set_id)
+static void genesis_info_at(struct ferry_scale_writer *w, const struct chain *c, uint64_t set_id,
+                            uint32_t at)
 {
     ferry_scale_writer_init(w);
-    ferry_scale_put_bytes(w, c->h[0].encoded, c->h[0].encoded_len);
+    ferry_scale_put_bytes(w, c->h[at].encoded, c->h[at].encoded_len);
     ferry_scale_put_compact(w, NVOTERS);
     for (size_t i = 0; i < NVOTERS; i++) {
         ferry_scale_put_bytes(w, voters[i].pk, 32);
         ferry_scale_put_u64(w, 1);
     }
     ferry_scale_put_u64(w, set_id);
-    put_nodes(w, &c->proof[0]);
+    put_nodes(w, &c->proof[at]);
+}
+
+static void genesis_info(struct ferry_scale_writer *w, const struct chain *c, uint64_t set_id)
+{
+    genesis_info_at(w, c, set_id, 0);
 }
 
 static void do_init(struct tw *t, const struct chain *c)
@@ -768,6 +774,54 @@ START_TEST(hostile_header_batches_leave_state_unchanged)
     expect_refused(&t, "SyncHeader", &req.base, 400, "empty");
     /* and the valid batch still applies afterwards */
     ck_assert_uint_eq(sync_headers(&t, &c, 1, 9), 9);
+    chain_free(&c);
+    tw_close(&t);
+}
+END_TEST
+
+START_TEST(checkpoint_start)
+{
+    make_voters();
+    struct tw t;
+    tw_open(&t, FERRY_WORKER_ATTEST_NONE, NULL);
+    static struct chain c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.worker_pk, t.info.public_key, 32);
+    chain_build(&c, 8);
+    /* a trusted start at block 3: its authority set proven against its own state root */
+    struct ferry_scale_writer gi;
+    genesis_info_at(&gi, &c, 0, 3);
+    PruntimeRpc__InitRuntimeRequest ir = PRUNTIME_RPC__INIT_RUNTIME_REQUEST__INIT;
+    ir.encoded_genesis_info = (ProtobufCBinaryData){gi.len, gi.buf};
+    /* with block 2's proof the authority set is not proven against block 3's root */
+    struct ferry_scale_writer bad;
+    ferry_scale_writer_init(&bad);
+    ferry_scale_put_bytes(&bad, gi.buf, gi.len);
+    {
+        struct ferry_scale_writer g2;
+        genesis_info_at(&g2, &c, 0, 2);
+        /* header 3 with block 2's authority part and proof */
+        ferry_scale_writer_free(&bad);
+        ferry_scale_writer_init(&bad);
+        ferry_scale_put_bytes(&bad, c.h[3].encoded, c.h[3].encoded_len);
+        ferry_scale_put_bytes(&bad, g2.buf + c.h[2].encoded_len, g2.len - c.h[2].encoded_len);
+        ferry_scale_writer_free(&g2);
+    }
+    PruntimeRpc__InitRuntimeRequest irb = PRUNTIME_RPC__INIT_RUNTIME_REQUEST__INIT;
+    irb.encoded_genesis_info = (ProtobufCBinaryData){bad.len, bad.buf};
+    expect_refused(&t, "InitRuntime", &irb.base, 409, "does not verify against header 3");
+    ferry_scale_writer_free(&bad);
+    struct ferry_workerapi_response r;
+    ck_assert_int_eq(call(&t, "InitRuntime", &ir.base, &r), 200);
+    ferry_workerapi_response_free(&r);
+    ferry_scale_writer_free(&gi);
+    ferry_worker_get_info(t.w, &t.info);
+    ck_assert_uint_eq(t.info.headernum, 4);
+    ck_assert_uint_eq(t.info.blocknum, 4);
+    ck_assert_int_eq(memcmp(t.info.genesis_hash, c.h[3].hash, 32), 0);
+    ck_assert_uint_eq(sync_headers(&t, &c, 4, 7), 7);
+    ck_assert_int_eq(dispatch(&t, &c, 4, 7, &r), 200);
+    ferry_workerapi_response_free(&r);
     chain_free(&c);
     tw_close(&t);
 }
@@ -1227,6 +1281,7 @@ Suite *worker_suite(void)
     tcase_add_test(tc, runtime_info_none_and_gramine);
     tcase_add_test(tc, sealed_state_lock_and_refusals);
     tcase_add_test(tc, parachain_mode);
+    tcase_add_test(tc, checkpoint_start);
     tcase_add_test(tc, http_transport);
     suite_add_tcase(s, tc);
     return s;
