@@ -167,12 +167,4 @@ void ferry_worker_get_info(const struct ferry_worker *w, struct ferry_worker_inf
 FERRY_WARN_UNUSED ferry_err ferry_worker_state(const struct ferry_worker *w, uint8_t **out,
                                                size_t *len);
 
-/* ---- the envelope (docs/messages.md) --------------------------------------------------------- */
-
-/* Split an envelope: version u8 (=1) ‖ ephemeral public key[32] ‖ iv[12] ‖ ciphertext ‖ tag[16].
- * Out: pointers into env. Returns: FERRY_OK; FERRY_E_TRUNCATED; FERRY_E_UNSUPPORTED (version). */
-FERRY_WARN_UNUSED ferry_err ferry_envelope_parse(const uint8_t *env, size_t len,
-                                                 const uint8_t **eph, const uint8_t **iv,
-                                                 const uint8_t **ct, size_t *ct_len);
-
 #endif

@@ -26,7 +26,7 @@
 #define LOCK_FILE         "lock"
 #define SEAL_MAGIC        "FERRYWS\x01"
 #define SEAL_MAGIC_LEN    8
-#define KEEP_ROOTS        4096
+#define KEEP_ROOTS        0 /* lc default (65536): headers may run far ahead of dispatch */
 #define WORKER_VERSION    ((0u << 16) | (1u << 8) | 0u) /* ferry 0.1.0, as compat_app_version */
 #define MAX_CONSENSUS_VER 0u                            /* pRuntime's MAX_SUPPORTED_CONSENSUS */
 #define MAX_QUOTE         (64u * 1024)
@@ -824,19 +824,20 @@ ferry_err ferry_worker_sync_header(struct ferry_worker *w, const uint8_t *encode
         }
         has_just = present;
         if (i == 0 && h.number != next) {
+            uint32_t first = h.number;
             ferry_lc_batch_abort(b);
             ferry_header_free(&h);
             return ferry_reason_set(why, FERRY_E_STATE,
                                     "the batch starts at header %u, but the next expected "
                                     "header is %u",
-                                    h.number, next);
+                                    first, next);
         }
         err = ferry_lc_batch_add(b, &h, why);
         last = h.number;
         ferry_header_free(&h);
         if (err) {
             ferry_lc_batch_abort(b);
-            return ferry_reason_prefix(why, err, "header %u: ", last);
+            return err;
         }
     }
     err = ferry_scale_finish(&r);
@@ -940,20 +941,6 @@ out:
 /* ---- messages
  * --------------------------------------------------------------------------------------- */
 
-ferry_err ferry_envelope_parse(const uint8_t *env, size_t len, const uint8_t **eph,
-                               const uint8_t **iv, const uint8_t **ct, size_t *ct_len)
-{
-    if (len < FERRY_ENVELOPE_OVERHEAD)
-        return FERRY_E_TRUNCATED;
-    if (env[0] != FERRY_ENVELOPE_VERSION)
-        return FERRY_E_UNSUPPORTED;
-    *eph = env + 1;
-    *iv = env + 33;
-    *ct = env + 45;
-    *ct_len = len - 45;
-    return FERRY_OK;
-}
-
 /* Skip a MessageOrigin. */
 static ferry_err read_origin(struct ferry_scale_reader *r)
 {
@@ -992,80 +979,67 @@ static ferry_err egress_push(struct wstate *s, uint64_t seq, uint8_t *enc, size_
     return FERRY_OK;
 }
 
-/* Answer one ingress payload with an echo reply. Returns FERRY_E_VERIFY/… for an envelope that
- * does not open (counted, not fatal), FERRY_E_NOMEM otherwise. */
+/* Answer one ingress payload with an echo reply (docs/messages.md's envelope). Returns
+ * FERRY_E_VERIFY for an envelope that does not open (counted, not fatal), FERRY_E_NOMEM. */
 static ferry_err echo(struct wstate *s, const uint8_t *payload, size_t len)
 {
-    const uint8_t *eph, *iv, *ct;
-    size_t ct_len;
-    ferry_err err = ferry_envelope_parse(payload, len, &eph, &iv, &ct, &ct_len);
-    if (err)
-        return FERRY_E_INVALID;
-    uint8_t key[32];
-    if (ferry_ecdh_agree(key, s->ecdh.secret, eph))
-        return FERRY_E_INVALID;
-    size_t plen = ct_len - 16;
-    uint8_t *plain = malloc(plen ? plen : 1);
-    size_t env_len = FERRY_ENVELOPE_OVERHEAD + plen;
-    uint8_t *reply = malloc(env_len);
-    if (!plain || !reply) {
-        free(plain);
-        free(reply);
-        sodium_memzero(key, sizeof key);
-        return FERRY_E_NOMEM;
-    }
-    err = ferry_aes256gcm_open(plain, key, iv, ct, ct_len, NULL);
-    if (err) {
-        free(plain);
-        free(reply);
-        sodium_memzero(key, sizeof key);
+    if (len < FERRY_ENVELOPE_OVERHEAD)
         return FERRY_E_VERIFY;
-    }
-    reply[0] = FERRY_ENVELOPE_VERSION;
-    memcpy(reply + 1, eph, 32);
-    randombytes_buf(reply + 33, 12);
-    err = ferry_aes256gcm_seal(reply + 45, key, reply + 33, plain, plen, NULL);
-    sodium_memzero(key, sizeof key);
-    sodium_memzero(plain, plen);
-    free(plain);
+    size_t cap = len - FERRY_ENVELOPE_OVERHEAD, plen = 0, env_len = 0;
+    uint8_t *plain = malloc(cap ? cap : 1);
+    uint8_t *reply = malloc(len);
+    struct ferry_envelope_session ses;
+    memset(&ses, 0, sizeof ses);
+    ferry_err err = FERRY_E_NOMEM;
+    if (!plain || !reply)
+        goto out;
+    err = ferry_envelope_open(&ses, plain, cap, &plen, &s->ecdh, payload, len, NULL);
     if (err) {
-        free(reply);
-        return FERRY_E_NOMEM;
+        err = FERRY_E_VERIFY;
+        goto out;
+    }
+    err = ferry_envelope_seal_reply(&ses, reply, len, &env_len, plain, plen, NULL);
+    if (err) {
+        err = FERRY_E_NOMEM;
+        goto out;
     }
     /* Message{sender: Worker(pk), destination: reply topic, payload: reply} */
     uint8_t topic[FERRY_WORKER_REPLY_TOPIC_LEN];
-    ferry_worker_reply_topic(eph, topic);
+    ferry_worker_reply_topic(ses.ephemeral_public, topic);
     struct ferry_scale_writer mw;
     ferry_scale_writer_init(&mw);
     ferry_scale_put_u8(&mw, 0x02);
     put_bytes(&mw, s->identity.public_key, 32);
     put_vec(&mw, topic, sizeof topic);
     put_vec(&mw, reply, env_len);
-    free(reply);
     size_t msg_len = mw.len;
     uint64_t seq = s->next_seq;
     ferry_scale_put_u64(&mw, seq);
-    if (ferry_scale_writer_error(&mw)) {
-        ferry_scale_writer_free(&mw);
-        return FERRY_E_NOMEM;
-    }
     uint8_t sig[FERRY_SR25519_SIGNATURE_LEN];
-    err = ferry_sr25519_sign(&s->identity, SIGNING_CTX, sizeof SIGNING_CTX - 1, mw.buf, msg_len + 8,
-                             sig);
-    if (err) {
+    err = FERRY_E_NOMEM;
+    if (ferry_scale_writer_error(&mw) ||
+        ferry_sr25519_sign(&s->identity, SIGNING_CTX, sizeof SIGNING_CTX - 1, mw.buf, msg_len + 8,
+                           sig)) {
         ferry_scale_writer_free(&mw);
-        return FERRY_E_NOMEM;
+        goto out;
     }
     put_vec(&mw, sig, sizeof sig);
     size_t enc_len = 0;
     uint8_t *enc = ferry_scale_writer_take(&mw, &enc_len);
     if (!enc || egress_push(s, seq, enc, enc_len)) {
         free(enc);
-        return FERRY_E_NOMEM;
+        goto out;
     }
     s->next_seq++;
     s->counters.egress_queued++;
-    return FERRY_OK;
+    err = FERRY_OK;
+out:
+    ferry_envelope_session_wipe(&ses);
+    if (plain)
+        sodium_memzero(plain, cap);
+    free(plain);
+    free(reply);
+    return err;
 }
 
 /* Apply one block's proven values. Fails only on NOMEM. */
@@ -1188,9 +1162,9 @@ ferry_err ferry_worker_dispatch_blocks(struct ferry_worker *w, const uint8_t *en
             if (e == FERRY_OK)
                 present[k] = true;
             else if (e == FERRY_E_STATE)
-                err =
-                    ferry_reason_set(why, e, "block %u is not validated yet (%s)", number,
-                                     w->s.parachain ? "SyncParaHeader first" : "SyncHeader first");
+                err = ferry_reason_set(
+                    why, e, "block %u is not validated yet or no longer retained (%s)", number,
+                    w->s.parachain ? "SyncParaHeader first" : "SyncHeader first");
             else if (e != FERRY_E_NOT_FOUND)
                 err = ferry_reason_prefix(why, e, "block %u: %s: ", number, names[k]);
         }

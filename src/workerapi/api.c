@@ -55,9 +55,7 @@ static cJSON *field_value(const ProtobufCFieldDescriptor *f, const void *p)
         char *h = malloc(2 * b->len + 3);
         if (!h)
             return NULL;
-        h[0] = '0';
-        h[1] = 'x';
-        ferry_hex_encode(b->data, b->len, h + 2);
+        ferry_hex_encode(b->data, b->len, h);
         cJSON *j = cJSON_CreateString(h);
         free(h);
         return j;
@@ -209,9 +207,10 @@ void ferry_workerapi_response_free(struct ferry_workerapi_response *resp)
     memset(resp, 0, sizeof *resp);
 }
 
+/* Hex without 0x (pRuntime's form) of p[32] into buf[67]. Returns: the digits. */
 static char *hex_plain(const uint8_t *p, size_t n, char *buf)
 {
-    return ferry_hex_encode(p, n, buf);
+    return ferry_hex_encode(p, n, buf) + 2;
 }
 
 static uint64_t proc_status_kib(const char *key)
@@ -238,14 +237,11 @@ static void get_info(struct ferry_worker *w, bool json, struct ferry_workerapi_r
 {
     struct ferry_worker_info in;
     ferry_worker_get_info(w, &in);
-    char gh[65], pk[65], epk[65], root[65];
-    hex_plain(in.public_key, 32, pk);
-    hex_plain(in.ecdh_public_key, 32, epk);
-    hex_plain(in.genesis_hash, 32, gh);
-    if (in.has_state_root)
-        hex_plain(in.state_root, 32, root);
-    else
-        root[0] = 0;
+    char ghb[67], pkb[67], epkb[67], rootb[67];
+    char *pk = hex_plain(in.public_key, 32, pkb);
+    char *epk = hex_plain(in.ecdh_public_key, 32, epkb);
+    char *gh = hex_plain(in.genesis_hash, 32, ghb);
+    char *root = in.has_state_root ? hex_plain(in.state_root, 32, rootb) : "";
     PruntimeRpc__PhactoryInfo pi = PRUNTIME_RPC__PHACTORY_INFO__INIT;
     PruntimeRpc__SystemInfo si = PRUNTIME_RPC__SYSTEM_INFO__INIT;
     PruntimeRpc__MemoryUsage mu = PRUNTIME_RPC__MEMORY_USAGE__INIT;
