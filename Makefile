@@ -62,7 +62,7 @@ UNIT        := $(BUILD)/unit-tests
 BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit integration asan fuzz fuzz-smoke bench bench-follow format \
-        format-check check-arch devnet devnet-deps run clean
+        format-check check-arch devnet devnet-deps run run-follow e2e clean
 
 all: $(FERRY) $(if $(WORKER_SRCS),$(BUILD)/ferry-worker)
 
@@ -184,14 +184,25 @@ devnet-deps:
 devnet: devnet-deps
 	cd tests/devnet && exec node devnet.js
 
-# The README's main-job command: ferry follow against the embedded dev chain (Ctrl-C stops).
+# The README's main-job command: the whole system on loopback — the dev chain running the Phala
+# runtime, ferry-worker, ferry relay, and a user sending the worker a message every few seconds
+# (tests/devnet/relay-demo.sh; DEVNET_MODE=para for relay + parachain). Ctrl-C stops everything.
 run: deps
+	$(MAKE) all devnet-deps
+	FERRY_BIN=$(abspath $(FERRY)) bash tests/devnet/relay-demo.sh $(ARGS)
+
+# ferry follow alone against the dev chain (the previous `make run`).
+run-follow: deps
 	$(MAKE) all devnet-deps
 	FERRY_BIN=$(abspath $(FERRY)) bash tests/devnet/follow-demo.sh $(ARGS)
 
 # The module map of docs/architecture.md: fails when an #include crosses a forbidden boundary.
 check-arch:
 	@bash tests/arch/check_includes.sh
+
+# The relayer's end-to-end tests alone (tests/integration/t_relay_*.sh; also part of `make test`).
+e2e: all devnet-deps
+	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) BUILD=$(BUILD) bash tests/integration/run.sh t_relay_
 
 # ---- formatting ----------------------------------------------------------------------------------
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -121,7 +121,7 @@ cJSON *ferry_relay_config_to_json(const struct ferry_relay_config *c);
 /* Returns: a static help text listing every setting: flag, JSON key, default, meaning. */
 const char *ferry_relay_config_help(void);
 
-/* Parse "host:port" (host an IPv4 address or "localhost"; port 1..65535).
+/* Parse "host:port" (host an IPv4 address or "localhost"; port 0..65535, 0 = any free port).
  * Out: host (NUL-terminated, at most host_cap-1 chars), *port.
  * Returns: FERRY_OK or FERRY_E_ARG. */
 FERRY_WARN_UNUSED ferry_err ferry_parse_hostport(const char *s, char *host, size_t host_cap,

@@ -479,7 +479,7 @@ ferry_err ferry_parse_hostport(const char *s, char *host, size_t host_cap, uint1
     if (!colon || colon == s || (size_t)(colon - s) + 1 > host_cap)
         return FERRY_E_ARG;
     uint32_t p;
-    if (!parse_u32(colon + 1, 1, 65535, &p))
+    if (!parse_u32(colon + 1, 0, 65535, &p))
         return FERRY_E_ARG;
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = 0;

@@ -230,7 +230,9 @@ START_TEST(hostport_parsing)
     ck_assert_uint_eq(port, 9616);
     ck_assert_int_eq(ferry_parse_hostport("localhost:1", host, sizeof host, &port), FERRY_OK);
     ck_assert_int_eq(ferry_parse_hostport(":80", host, sizeof host, &port), FERRY_E_ARG);
-    ck_assert_int_eq(ferry_parse_hostport("1.2.3.4:0", host, sizeof host, &port), FERRY_E_ARG);
+    ck_assert_int_eq(ferry_parse_hostport("1.2.3.4:0", host, sizeof host, &port),
+                     FERRY_OK); /* any free port */
+    ck_assert_int_eq(ferry_parse_hostport("1.2.3.4:65536", host, sizeof host, &port), FERRY_E_ARG);
     ck_assert_int_eq(ferry_parse_hostport("1.2.3.256:8", host, sizeof host, &port), FERRY_E_ARG);
     ck_assert_int_eq(ferry_parse_hostport("example.org:8", host, sizeof host, &port), FERRY_E_ARG);
 }
