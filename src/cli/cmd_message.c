@@ -29,6 +29,7 @@ extern const struct cli_command cli_cmd_message;
 
 struct msg_args {
     const char *url, *key_file, *worker, *ecdh, *payload;
+    enum ferry_scheme scheme;
     uint64_t from, to;
     bool has_from, has_to;
 };
@@ -36,6 +37,7 @@ struct msg_args {
 static int parse(int argc, char **argv, struct msg_args *a, bool send)
 {
     memset(a, 0, sizeof *a);
+    a->scheme = FERRY_SCHEME_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -47,7 +49,11 @@ static int parse(int argc, char **argv, struct msg_args *a, bool send)
             a->worker = argv[++i];
         else if (send && !strcmp(o, "--ecdh") && v)
             a->ecdh = argv[++i];
-        else if (!send && !strcmp(o, "--from") && v) {
+        else if (send && !strcmp(o, "--scheme") && v) {
+            if (ferry_scheme_parse(argv[++i], &a->scheme))
+                return cli_usage_error(&cli_cmd_message,
+                                       "--scheme takes sr25519, ed25519 or ecdsa");
+        } else if (!send && !strcmp(o, "--from") && v) {
             if (!cli_parse_u64(argv[++i], UINT32_MAX, &a->from))
                 return cli_usage_error(&cli_cmd_message, "--from takes a block number");
             a->has_from = true;
@@ -106,10 +112,10 @@ static int ecdh_from_chain(struct ferry_rpc *c, const uint8_t pk[32], uint8_t ec
     return CLI_OK;
 }
 
-static int load_key(const char *path, struct ferry_keypair *kp)
+static int load_key(const char *path, enum ferry_scheme scheme, struct ferry_keypair *kp)
 {
     const char *why = NULL;
-    ferry_err err = ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, kp, &why);
+    ferry_err err = ferry_keyfile_load(path, scheme, kp, &why);
     if (err) {
         cli_errorf("message: key file %s: %s", path, why ? why : ferry_strerror(err));
         return err == FERRY_E_IO ? CLI_NET : CLI_INVALID;
@@ -130,7 +136,7 @@ static int send_cmd(int argc, char **argv)
         return cli_usage_error(&cli_cmd_message, "--ecdh takes a 32-byte hex public key");
     struct ferry_keypair kp;
     memset(&kp, 0, sizeof kp);
-    if ((rc = load_key(a.key_file, &kp)))
+    if ((rc = load_key(a.key_file, a.scheme, &kp)))
         return rc;
     struct ferry_rpc *c = NULL;
     struct ferry_tx_client *tc = NULL;
@@ -169,9 +175,8 @@ static int send_cmd(int argc, char **argv)
     }
     close(fd);
     ferry_envelope_session_wipe(&ses);
-    char why_buf[400] = "";
-    if (ferry_tx_client_open(c, &kp, NULL, &tc, why_buf, sizeof why_buf)) {
-        cli_errorf("message send: %s", why_buf);
+    if (ferry_tx_client_open(c, &kp, NULL, &tc, &why)) {
+        cli_errorf("message send: %s", why.text);
         rc = CLI_NET;
         goto out;
     }
@@ -185,11 +190,11 @@ static int send_cmd(int argc, char **argv)
     free(ph);
     struct ferry_tx_result res;
     memset(&res, 0, sizeof res);
-    ferry_err err = ferry_tx_submit(tc, "PhalaMq.push_message", args, FERRY_TX_WAIT_IN_BLOCK, &res,
-                                    why_buf, sizeof why_buf);
+    ferry_err err =
+        ferry_tx_submit(tc, "PhalaMq.push_message", args, FERRY_TX_WAIT_IN_BLOCK, &res, &why);
     if (err || !res.success) {
         cli_errorf("message send: PhalaMq.push_message: %s",
-                   err ? (why_buf[0] ? why_buf : ferry_strerror(err)) : "ExtrinsicFailed");
+                   err ? (why.text[0] ? why.text : ferry_strerror(err)) : "ExtrinsicFailed");
         ferry_tx_result_clear(&res);
         rc = err == FERRY_E_NET || err == FERRY_E_TIMEOUT ? CLI_NET : CLI_INVALID;
         goto out;
@@ -391,13 +396,15 @@ const struct cli_command cli_cmd_message = {
     "message",
     "send an encrypted message to a ferry-worker through the chain, read its replies",
     run,
-    "usage: ferry message send --url NODE --key-file FILE --worker PUBKEY [--ecdh PUBKEY] PAYLOAD\n"
+    "usage: ferry message send --url NODE --key-file FILE --worker PUBKEY [--ecdh PUBKEY]\n"
+    "                          [--scheme sr25519|ed25519|ecdsa] PAYLOAD\n"
     "       ferry message replies --url NODE --key-file FILE [--from N] [--to M]\n"
     "\n"
     "send: seals PAYLOAD (text) in ferry's envelope (docs/messages.md) to the worker's ECDH key\n"
     "(--ecdh, or read from PhalaRegistry.Workers(PUBKEY) when the worker is registered) and\n"
     "submits PhalaMq.push_message(\"ferry/worker/<hex PUBKEY>\", envelope) signed with the key\n"
-    "file's key; waits for inclusion and prints {hash, block, number, ephemeral}. The session\n"
+    "file's key (--scheme, default sr25519); waits for inclusion and prints {hash, block, number, "
+    "ephemeral}. The session\n"
     "(ephemeral key and shared key) is appended to FILE.sessions (mode 0600).\n"
     "\n"
     "replies: reads PhalaMq.OutboundMessages at every block from N (default: finalized - 200)\n"

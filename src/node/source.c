@@ -133,8 +133,7 @@ static ferry_err connect_rpc(struct ferry_source *s, struct ferry_reason *why)
     rc.max_message_bytes = s->cfg.max_message_bytes;
     ferry_err err = ferry_rpc_open(&rc, &s->rpc);
     if (err)
-        return ferry_reason_set(why, err, "cannot create the RPC client: %s",
-                                ferry_strerror(err));
+        return ferry_reason_set(why, err, "cannot create the RPC client: %s", ferry_strerror(err));
     return FERRY_OK;
 }
 
@@ -195,8 +194,8 @@ ferry_err ferry_source_genesis(struct ferry_source *s, uint8_t hash[32], struct 
     return err ? rpc_fail(why, err, &re, "chain_getBlockHash(0)") : FERRY_OK;
 }
 
-ferry_err ferry_source_header(struct ferry_source *s, const uint8_t hash[32], struct ferry_header *h,
-                              struct ferry_reason *why)
+ferry_err ferry_source_header(struct ferry_source *s, const uint8_t hash[32],
+                              struct ferry_header *h, struct ferry_reason *why)
 {
     memset(h, 0, sizeof *h);
     ferry_err err = connect_rpc(s, why);
@@ -594,14 +593,22 @@ static void poll_events(struct ferry_source *s, uint32_t verified, uint32_t time
                         bool want_justification)
 {
     double deadline = now_s() + timeout_ms / 1000.0;
-    for (int i = 0; i < 256 && !ferry_source_stopped(s); i++) {
+    bool woke = false;
+    for (int i = 0; i < 512 && !ferry_source_stopped(s); i++) {
         if (want_justification && live_usable(s, verified))
             break;
         double left = deadline - now_s();
-        uint32_t wait = i == 0 || want_justification ? (left > 0 ? (uint32_t)(left * 1000) : 0) : 0;
+        uint32_t wait = !woke || want_justification ? (left > 0 ? (uint32_t)(left * 1000) : 0) : 0;
+        /* waits are sliced so that a stop request is honoured within 100 ms */
+        if (wait > 100)
+            wait = 100;
         struct ferry_rpc_event ev;
-        if (ferry_rpc_next_event(s->rpc, wait, &ev) != FERRY_OK)
+        ferry_err err = ferry_rpc_next_event(s->rpc, wait, &ev);
+        if (err == FERRY_E_TIMEOUT && wait > 0 && now_s() < deadline)
+            continue;
+        if (err != FERRY_OK)
             break;
+        woke = true;
         if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == s->sub)
             s->subscribed = false;
         if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == s->just_sub)

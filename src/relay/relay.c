@@ -243,10 +243,10 @@ static ferry_err tx_client(struct relay *r, struct ferry_tx_client **out, struct
     opt.period = r->cfg->mortality;
     opt.tip = r->tip;
     opt.timeout_ms = 120000;
-    char w[FERRY_REASON_MAX];
-    err = ferry_tx_client_open(rpc, &r->kp, &opt, &r->tx, w, sizeof w);
+    struct ferry_reason w = {""};
+    err = ferry_tx_client_open(rpc, &r->kp, &opt, &r->tx, &w);
     if (err)
-        return ferry_reason_set(why, err, "opening the transaction client: %s", w);
+        return ferry_reason_set(why, err, "opening the transaction client: %s", w.text);
     r->tx_rpc = rpc;
     *out = r->tx;
     return FERRY_OK;
@@ -318,10 +318,10 @@ static ferry_err check_runtime(struct relay *r, struct ferry_reason *why,
     if (err)
         return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
     struct ferry_metadata *md = NULL;
-    char w[FERRY_REASON_MAX];
-    err = ferry_chain_fetch_metadata(rpc, NULL, &md, w, sizeof w);
+    struct ferry_reason w = {""};
+    err = ferry_chain_fetch_metadata(rpc, NULL, &md, &w);
     if (err) {
-        ferry_reason_set(why, err, "metadata of %s: %s", ferry_source_url(tx_source(r)), w);
+        ferry_reason_set(why, err, "metadata of %s: %s", ferry_source_url(tx_source(r)), w.text);
         return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
     }
     struct ferry_md_call call;
@@ -923,11 +923,11 @@ static ferry_err arg_json(const struct ferry_metadata *md, const char *dotted, s
     ferry_err err = ferry_md_find_call(md, dotted, &call);
     if (err || call.variant->n_fields <= arg)
         return ferry_reason_set(why, FERRY_E_NOT_FOUND, "%s has no argument %zu", dotted, arg);
-    char w[FERRY_REASON_MAX];
-    err = ferry_md_decode(md, call.variant->fields[arg].type, buf, len, out, w, sizeof w);
+    struct ferry_reason w = {""};
+    err = ferry_md_decode(md, call.variant->fields[arg].type, buf, len, out, &w);
     if (err)
         ferry_reason_set(why, err, "%s argument %zu does not decode with this runtime: %s", dotted,
-                         arg, w);
+                         arg, w.text);
     return err;
 }
 
@@ -1001,15 +1001,15 @@ static ferry_err step_register(struct relay *r, enum ferry_fault_class *fault,
     cJSON_AddItemToArray(args, a0);
     cJSON_AddItemToArray(args, a1);
     struct ferry_tx_result res = {0};
-    char w[FERRY_REASON_MAX];
-    err = ferry_tx_submit(tx, CALL_REGISTER, args, FERRY_TX_WAIT_FINALIZED, &res, w, sizeof w);
+    struct ferry_reason w = {""};
+    err = ferry_tx_submit(tx, CALL_REGISTER, args, FERRY_TX_WAIT_FINALIZED, &res, &w);
     cJSON_Delete(args);
     if (err) {
         free(info);
         ferry_tx_result_clear(&res);
-        ferry_reason_set(why, err, "%s: %s", CALL_REGISTER, w);
+        ferry_reason_set(why, err, "%s: %s", CALL_REGISTER, w.text);
         enum ferry_fault_class c = ferry_fault_classify(FERRY_ORIGIN_CHAIN, err);
-        if (strstr(w, "Inability to pay"))
+        if (strstr(w.text, "Inability to pay"))
             c = FERRY_FAULT_ACCOUNT;
         return fail(r, fault, c, err);
     }
@@ -1231,11 +1231,11 @@ static ferry_err e_sign(void *user, const uint8_t *payload, size_t len, uint64_t
             return ferry_reason_set(why, err, "chain_getBlockHash (era birth)");
         }
     }
-    char w[FERRY_REASON_MAX];
-    err = ferry_xt_build_call(md, &r->kp, &p, CALL_EGRESS, args, xt, xt_len, hash, w, sizeof w);
+    struct ferry_reason w = {""};
+    err = ferry_xt_build_call(md, &r->kp, &p, CALL_EGRESS, args, xt, xt_len, hash, &w);
     cJSON_Delete(args);
     if (err)
-        ferry_reason_set(why, err, "signing %s: %s", CALL_EGRESS, w);
+        ferry_reason_set(why, err, "signing %s: %s", CALL_EGRESS, w.text);
     return err;
 }
 

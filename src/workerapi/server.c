@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ferry/log.h"
 #include "ferry/worker.h"
@@ -25,9 +26,12 @@ struct ferry_workerapi_server {
     size_t body_limit;
     uint16_t port;
     volatile sig_atomic_t stop;
+    unsigned active; /* requests between their headers and their response written (service
+                      * thread only): run() finishes these before returning */
 };
 
 struct conn {
+    bool active; /* counted in the server's `active` */
     char method[80];
     size_t method_len;
     bool known_path;
@@ -40,8 +44,10 @@ struct conn {
     size_t out_len;
 };
 
-static void conn_reset(struct conn *c)
+static void conn_reset(struct ferry_workerapi_server *s, struct conn *c)
 {
+    if (c->active && s && s->active)
+        s->active--;
     free(c->body);
     free(c->out);
     memset(c, 0, sizeof *c);
@@ -89,7 +95,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     struct ferry_workerapi_server *s = ctx ? lws_context_user(ctx) : NULL;
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
-        conn_reset(c);
+        conn_reset(s, c);
+        c->active = true;
+        s->active++;
         const char *path = in ? (const char *)in : "";
         bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
@@ -106,6 +114,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         c->method_len = strlen(path + pl);
         memcpy(c->method, path + pl, c->method_len);
+        ferry_log_debug("worker", "%s: request started", c->method);
         enum ferry_workerapi_method m = ferry_workerapi_method_parse(c->method, c->method_len);
         c->limit = ferry_workerapi_body_limit(m);
         if (c->limit > s->body_limit)
@@ -138,7 +147,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY:
-        if (c->too_large || c->out)
+        if (c->too_large || c->out || !len)
             return 0;
         if (c->len + len > c->limit) {
             c->too_large = true;
@@ -159,7 +168,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             c->body = b;
             c->cap = cap;
         }
-        memcpy(c->body + c->len, in, len);
+        if (len)
+            memcpy(c->body + c->len, in, len);
         c->len += len;
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
@@ -181,6 +191,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         bool close = c->too_large;
         free(c->out);
         c->out = NULL;
+        if (c->active) {
+            c->active = false;
+            s->active--;
+        }
         if (n < 0 || close)
             return -1;
         if (lws_http_transaction_completed(wsi))
@@ -190,7 +204,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (c)
-            conn_reset(c);
+            conn_reset(s, c);
         break;
     default:
         break;
@@ -255,7 +269,22 @@ void ferry_workerapi_server_run(struct ferry_workerapi_server *s)
 {
     while (!s->stop)
         if (lws_service(s->ctx, 0) < 0)
-            break;
+            return;
+    /* Stopping: finish the requests already started (their bodies may still be arriving), for
+     * at most 30 s, then return. New connections are still accepted meanwhile but a client
+     * that keeps sending does not hold the process forever. */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (s->active > 0) {
+        if (lws_service(s->ctx, 0) < 0)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > 30) {
+            ferry_log_warn("worker", "stopping with %u request(s) unfinished after 30 s",
+                           s->active);
+            return;
+        }
+    }
 }
 
 void ferry_workerapi_server_stop(struct ferry_workerapi_server *s)

@@ -33,7 +33,7 @@ start() {
 }
 
 expect_exit 0 "$F" key generate --out "$tmp/seal.key"
-start "$tmp/w1.log"
+start "$tmp/w1.log" --log-level debug
 expect_exit 0 "$F" worker info --url "$url"
 [ "$(json_get "$out" "['initialized']")" = false ] || fail "fresh worker initialized: $out"
 pk=$(json_get "$out" "['public_key']")
@@ -53,8 +53,16 @@ code=$(curl -s -o "$tmp/err" -w '%{http_code}' -H 'Content-Type: application/jso
 [ "$code" = 400 ] || fail "garbage SyncHeader: HTTP $code"
 grep -q '"error"' "$tmp/err" || fail "JSON error body: $(cat "$tmp/err")"
 
-# SIGTERM: seal and exit 0
+# SIGTERM while a request is in flight (a 1 MiB body arriving at 256 KiB/s): the request is
+# finished (answered: 400, zeros are not a protobuf message), then the state sealed and exit 0
+head -c 1048576 /dev/zero > "$tmp/zeros"
+curl -s -o "$tmp/slow.out" -w '%{http_code}' --limit-rate 256k --data-binary @"$tmp/zeros" \
+    "$url/prpc/PhactoryAPI.DispatchBlocks" > "$tmp/slow.code" &
+cpid=$!
+wait_for "$tmp/w1.log" "DispatchBlocks: request started" 10
 kill -TERM "$pid"
+wait "$cpid"
+[ "$(cat "$tmp/slow.code")" = 400 ] || fail "in-flight request during SIGTERM: HTTP $(cat "$tmp/slow.code")"
 wait "$pid"; rc=$?
 [ "$rc" -eq 0 ] || fail "exit status after SIGTERM: $rc ($(cat "$tmp/w1.log"))"
 grep -q "stopped" "$tmp/w1.log" || fail "no 'stopped' line: $(cat "$tmp/w1.log")"

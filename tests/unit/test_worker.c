@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ferry/attest.h"
 #include "ferry/grandpa.h"
 #include "ferry/hash.h"
 #include "ferry/header.h"
@@ -355,17 +356,23 @@ static void expect_refused(struct tw *t, const char *m, const ProtobufCMessage *
     snap_same(t, &s);
 }
 
-static void genesis_info(struct ferry_scale_writer *w, const struct chain *c, uint64_t set_id)
+static void genesis_info_at(struct ferry_scale_writer *w, const struct chain *c, uint64_t set_id,
+                            uint32_t at)
 {
     ferry_scale_writer_init(w);
-    ferry_scale_put_bytes(w, c->h[0].encoded, c->h[0].encoded_len);
+    ferry_scale_put_bytes(w, c->h[at].encoded, c->h[at].encoded_len);
     ferry_scale_put_compact(w, NVOTERS);
     for (size_t i = 0; i < NVOTERS; i++) {
         ferry_scale_put_bytes(w, voters[i].pk, 32);
         ferry_scale_put_u64(w, 1);
     }
     ferry_scale_put_u64(w, set_id);
-    put_nodes(w, &c->proof[0]);
+    put_nodes(w, &c->proof[at]);
+}
+
+static void genesis_info(struct ferry_scale_writer *w, const struct chain *c, uint64_t set_id)
+{
+    genesis_info_at(w, c, set_id, 0);
 }
 
 static void do_init(struct tw *t, const struct chain *c)
@@ -546,14 +553,13 @@ START_TEST(init_sync_dispatch_echo_round_trip)
     put_message(&b3->outbound, topic, sizeof topic, p1.buf, p1.len);
     put_message(&b3->outbound, (const uint8_t *)"other/topic", 11, p1.buf, p1.len);
     put_message(&b3->outbound, topic, sizeof topic, p2.buf, p2.len);
-    c.st[5].has_ingress = true;
-    c.st[5].ingress = 1;
-    c.st[5].registered = true;
-    c.st[6].has_ingress = true;
-    c.st[6].ingress = 1;
-    c.st[6].registered = true;
-    c.st[7].has_ingress = true;
-    c.st[7].ingress = 1;
+    /* the chain already took 5 messages from this worker key before block 1 (sequences start
+     * at the proven value), and the reply (sequence 5) lands before block 5 */
+    for (int i = 1; i < 8; i++) {
+        c.st[i].has_ingress = true;
+        c.st[i].ingress = i < 5 ? 5 : 6;
+        c.st[i].registered = i >= 5;
+    }
     chain_build(&c, 8);
     do_init(&t, &c);
     ferry_worker_get_info(t.w, &t.info);
@@ -610,7 +616,7 @@ START_TEST(init_sync_dispatch_echo_round_trip)
     size_t signed_end = rd.pos;
     ferry_scale_byte_vec(&rd, &sig, &sl);
     ck_assert_int_eq(ferry_scale_finish(&rd), FERRY_OK);
-    ck_assert_uint_eq(seq, 0);
+    ck_assert_uint_eq(seq, 5);
     ck_assert_uint_eq(sl, 64);
     uint8_t rtopic[FERRY_WORKER_REPLY_TOPIC_LEN];
     ferry_worker_reply_topic(s1.ephemeral_public, rtopic);
@@ -657,7 +663,7 @@ START_TEST(init_sync_dispatch_echo_round_trip)
         expect_refused(&t, "DispatchBlocks", &req.base, 400, "encoded_blocks");
         ferry_scale_writer_free(&w);
     }
-    /* block 5: OffchainIngress 1 → the reply is confirmed and leaves the queue */
+    /* block 5: OffchainIngress 6 → the reply is confirmed and leaves the queue */
     ck_assert_int_eq(dispatch(&t, &c, 5, 6, &r), 200);
     ferry_workerapi_response_free(&r);
     ferry_worker_get_info(t.w, &t.info);
@@ -773,6 +779,54 @@ START_TEST(hostile_header_batches_leave_state_unchanged)
 }
 END_TEST
 
+START_TEST(checkpoint_start)
+{
+    make_voters();
+    struct tw t;
+    tw_open(&t, FERRY_WORKER_ATTEST_NONE, NULL);
+    static struct chain c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.worker_pk, t.info.public_key, 32);
+    chain_build(&c, 8);
+    /* a trusted start at block 3: its authority set proven against its own state root */
+    struct ferry_scale_writer gi;
+    genesis_info_at(&gi, &c, 0, 3);
+    PruntimeRpc__InitRuntimeRequest ir = PRUNTIME_RPC__INIT_RUNTIME_REQUEST__INIT;
+    ir.encoded_genesis_info = (ProtobufCBinaryData){gi.len, gi.buf};
+    /* with block 2's proof the authority set is not proven against block 3's root */
+    struct ferry_scale_writer bad;
+    ferry_scale_writer_init(&bad);
+    ferry_scale_put_bytes(&bad, gi.buf, gi.len);
+    {
+        struct ferry_scale_writer g2;
+        genesis_info_at(&g2, &c, 0, 2);
+        /* header 3 with block 2's authority part and proof */
+        ferry_scale_writer_free(&bad);
+        ferry_scale_writer_init(&bad);
+        ferry_scale_put_bytes(&bad, c.h[3].encoded, c.h[3].encoded_len);
+        ferry_scale_put_bytes(&bad, g2.buf + c.h[2].encoded_len, g2.len - c.h[2].encoded_len);
+        ferry_scale_writer_free(&g2);
+    }
+    PruntimeRpc__InitRuntimeRequest irb = PRUNTIME_RPC__INIT_RUNTIME_REQUEST__INIT;
+    irb.encoded_genesis_info = (ProtobufCBinaryData){bad.len, bad.buf};
+    expect_refused(&t, "InitRuntime", &irb.base, 409, "does not verify against header 3");
+    ferry_scale_writer_free(&bad);
+    struct ferry_workerapi_response r;
+    ck_assert_int_eq(call(&t, "InitRuntime", &ir.base, &r), 200);
+    ferry_workerapi_response_free(&r);
+    ferry_scale_writer_free(&gi);
+    ferry_worker_get_info(t.w, &t.info);
+    ck_assert_uint_eq(t.info.headernum, 4);
+    ck_assert_uint_eq(t.info.blocknum, 4);
+    ck_assert_int_eq(memcmp(t.info.genesis_hash, c.h[3].hash, 32), 0);
+    ck_assert_uint_eq(sync_headers(&t, &c, 4, 7), 7);
+    ck_assert_int_eq(dispatch(&t, &c, 4, 7, &r), 200);
+    ferry_workerapi_response_free(&r);
+    chain_free(&c);
+    tw_close(&t);
+}
+END_TEST
+
 START_TEST(runtime_info_none_and_gramine)
 {
     make_voters();
@@ -780,9 +834,17 @@ START_TEST(runtime_info_none_and_gramine)
     ck_assert_ptr_nonnull(mkdtemp(adir));
     char qp[128];
     snprintf(qp, sizeof qp, "%s/quote", adir);
+    /* Gramine's quote file: the real DCAP sample (../shared/chain/phala) when present. */
     static const uint8_t fake_quote[] = {3, 0, 2, 0, 'q', 'u', 'o', 't', 'e'};
+    const char *vec = getenv("FERRY_VECTORS");
+    char sp[512];
+    snprintf(sp, sizeof sp, "%s/../chain/phala/dcap_quote.bin", vec ? vec : "../shared/vectors");
+    size_t sample_len = 0;
+    uint8_t *sample = read_file(sp, &sample_len);
+    const uint8_t *quote = sample ? sample : fake_quote;
+    size_t quote_len = sample ? sample_len : sizeof fake_quote;
     FILE *f = fopen(qp, "wb");
-    fwrite(fake_quote, 1, sizeof fake_quote, f);
+    fwrite(quote, 1, quote_len, f);
     fclose(f);
     for (int mode = 0; mode < 2; mode++) {
         struct tw t;
@@ -849,12 +911,21 @@ START_TEST(runtime_info_none_and_gramine)
         } else {
             ck_assert_str_eq(resp->attestation->provider, "gramine");
             /* Some(SgxDcap{quote, collateral: None}) */
-            ck_assert_uint_eq(rep.len, 2 + 1 + sizeof fake_quote + 1);
-            ck_assert_uint_eq(rep.data[0], 1);
-            ck_assert_uint_eq(rep.data[1], 1);
-            ck_assert_uint_eq(rep.data[2], sizeof fake_quote << 2);
-            ck_assert_int_eq(memcmp(rep.data + 3, fake_quote, sizeof fake_quote), 0);
-            ck_assert_uint_eq(rep.data[rep.len - 1], 0);
+            struct ferry_scale_reader qr;
+            ferry_scale_reader_init(&qr, rep.data, rep.len);
+            uint8_t some = 0, variant = 0, coll = 9;
+            const uint8_t *q;
+            size_t ql;
+            ferry_scale_u8(&qr, &some);
+            ferry_scale_u8(&qr, &variant);
+            ferry_scale_byte_vec(&qr, &q, &ql);
+            ferry_scale_u8(&qr, &coll);
+            ck_assert_int_eq(ferry_scale_finish(&qr), FERRY_OK);
+            ck_assert_uint_eq(some, 1);
+            ck_assert_uint_eq(variant, 1);
+            ck_assert_uint_eq(coll, 0);
+            ck_assert_uint_eq(ql, quote_len);
+            ck_assert_int_eq(memcmp(q, quote, ql), 0);
             /* the report data written is blake2_256(info) ‖ 32 zero bytes */
             char up[160];
             snprintf(up, sizeof up, "%s/user_report_data", adir);
@@ -866,6 +937,22 @@ START_TEST(runtime_info_none_and_gramine)
             ck_assert_int_eq(memcmp(urd, h, 32), 0);
             ck_assert_int_eq(memcmp(urd + 32, z, 32), 0);
             free(urd);
+            /* With the sample quote (its report data is "Hello, world!", not ours), the check a
+             * relayer makes before register_worker_v2 refuses it for exactly that reason, and
+             * accepts the quote itself (collateral window 2023-11-21..12-21). */
+            char cp[512];
+            snprintf(cp, sizeof cp, "%s/../chain/phala/dcap_quote_collateral.scale",
+                     vec ? vec : "../shared/vectors");
+            size_t cl = 0;
+            uint8_t *col = sample ? read_file(cp, &cl) : NULL;
+            if (col) {
+                struct ferry_attest_verdict v;
+                ck_assert_int_eq(ferry_attest_verify_report(q, ql, col, cl, 1701388800, h, &v),
+                                 FERRY_E_VERIFY);
+                ck_assert_int_eq(ferry_attest_verify_report(q, ql, col, cl, 1701388800, NULL, &v),
+                                 FERRY_OK);
+                free(col);
+            }
         }
         pruntime_rpc__init_runtime_response__free_unpacked(resp, NULL);
         ferry_workerapi_response_free(&r);
@@ -873,6 +960,7 @@ START_TEST(runtime_info_none_and_gramine)
         tw_close(&t);
     }
     rm_rf(adir);
+    free(sample);
 }
 END_TEST
 
@@ -1094,6 +1182,24 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* A client thread: 10 GetInfo calls; returns the number answered 200. */
+static void *client_thread(void *arg)
+{
+    const char *url = arg;
+    uintptr_t ok = 0;
+    for (int i = 0; i < 10; i++) {
+        int status = 0;
+        uint8_t *resp = NULL;
+        size_t rl = 0;
+        if (ferry_workerapi_call(url, "GetInfo", NULL, 0, false, 10000, &status, &resp, &rl,
+                                 NULL) == FERRY_OK &&
+            status == 200)
+            ok++;
+        free(resp);
+    }
+    return (void *)ok;
+}
+
 START_TEST(http_transport)
 {
     struct tw t;
@@ -1142,6 +1248,15 @@ START_TEST(http_transport)
                      FERRY_OK);
     ck_assert_int_eq(status, 400);
     free(resp);
+    /* concurrent clients are served one request at a time, all answered */
+    pthread_t cl[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&cl[i], NULL, client_thread, url), 0);
+    for (int i = 0; i < 4; i++) {
+        void *ok;
+        pthread_join(cl[i], &ok);
+        ck_assert_uint_eq((uintptr_t)ok, 10);
+    }
     /* unknown method */
     ck_assert_int_eq(
         ferry_workerapi_call(url, "Nope", NULL, 0, false, 5000, &status, &resp, &rl, &why),
@@ -1166,6 +1281,7 @@ Suite *worker_suite(void)
     tcase_add_test(tc, runtime_info_none_and_gramine);
     tcase_add_test(tc, sealed_state_lock_and_refusals);
     tcase_add_test(tc, parachain_mode);
+    tcase_add_test(tc, checkpoint_start);
     tcase_add_test(tc, http_transport);
     suite_add_tcase(s, tc);
     return s;
