@@ -1426,11 +1426,8 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
         enum ferry_scheme scheme;
         ferry_err err = ferry_scheme_parse(c->key_scheme, &scheme);
         if (err) {
-            ferry_reason_set(why, err, "key_scheme %s: %s", c->key_scheme,
-                             err == FERRY_E_UNSUPPORTED
-                                 ? "this build signs extrinsics with ed25519 or ecdsa keys only "
-                                   "(sr25519 is not in keys.h yet); use --key-scheme ecdsa"
-                                 : "unknown scheme");
+            ferry_reason_set(why, err, "key_scheme %s: not sr25519, ed25519 or ecdsa",
+                             c->key_scheme);
             return fail(r, fault, FERRY_FAULT_USAGE, err);
         }
         const char *kw = NULL;

@@ -81,4 +81,4 @@ echo "ferry-worker on http://127.0.0.1:$wport, identity $pk" >&2
 pids+=($!)
 
 "$ferry" relay "${relay_args[@]}" --worker-url "http://127.0.0.1:$wport" --key-file "$tmp/relay.key" \
-    --key-scheme ecdsa --data-dir "$tmp/relay" --metrics-addr 127.0.0.1:0 "$@"
+    --data-dir "$tmp/relay" --metrics-addr 127.0.0.1:0 "$@"

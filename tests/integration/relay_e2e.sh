@@ -45,7 +45,7 @@ start_worker() {
 }
 start_relay() {
     "$F" relay "${MODE_ARGS[@]}" --worker-url "http://127.0.0.1:$wport" \
-        --key-file "$T/relay.key" --key-scheme ecdsa --data-dir "$T/relay" \
+        --key-file "$T/relay.key" --key-scheme "${RELAY_SCHEME:-sr25519}" --data-dir "$T/relay" \
         --metrics-addr "127.0.0.1:$mport" --log-level debug --mortality 16 >>"$T/relay.log" 2>&1 &
     RELAY_PID=$!
     track_pid "$RELAY_PID"
@@ -108,7 +108,9 @@ WAIT_SECONDS=180 wait_for replies_ge 6 || fail "replies 5-6 missing after a work
 
 # 5. the dev chain restarts (every WebSocket dropped, the node away for 3 s)
 "$F" rpc --url "$DEVNET_URL" devnet_restart 3000 >/dev/null 2>&1 || fail "devnet_restart"
-sleep 4
+sleep 1
+WAIT_SECONDS=90 wait_for "$F" rpc --url "$CHAIN_URL" --timeout 5 chain_getFinalizedHead ||
+    fail "the dev chain did not come back"
 send "msg 7"
 WAIT_SECONDS=180 wait_for replies_ge 7 || fail "reply 7 missing after a chain restart: $(replies)"
 

@@ -4,4 +4,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/devnet.sh"
 RELAY_MODE=para
+RELAY_SCHEME=ecdsa # the solo test signs with sr25519 (the default)
 . "$here/relay_e2e.sh"
