@@ -107,10 +107,14 @@ send "msg 6"
 WAIT_SECONDS=180 wait_for replies_ge 6 || fail "replies 5-6 missing after a worker restart: $(replies)"
 
 # 5. the dev chain restarts (every WebSocket dropped, the node away for 3 s)
+readies() { grep -c "devnet ready" "$DEVNET_LOG_FILE"; }
+before=$(readies)
 "$F" rpc --url "$DEVNET_URL" devnet_restart 3000 >/dev/null 2>&1 || fail "devnet_restart"
-sleep 1
-WAIT_SECONDS=90 wait_for "$F" rpc --url "$CHAIN_URL" --timeout 5 chain_getFinalizedHead ||
-    fail "the dev chain did not come back"
+back() { [ "$(readies)" -gt "$before" ] && { [ "${RELAY_MODE:-solo}" != para ] ||
+    [ "$(grep -c "para ready" "$DEVNET_LOG_FILE")" -gt "$before" ]; }; }
+WAIT_SECONDS=90 wait_for back || fail "the dev chain did not come back: $(tail -3 "$DEVNET_LOG_FILE")"
+WAIT_SECONDS=30 wait_for "$F" rpc --url "$CHAIN_URL" --timeout 5 chain_getFinalizedHead ||
+    fail "the dev chain does not answer after its restart"
 send "msg 7"
 WAIT_SECONDS=180 wait_for replies_ge 7 || fail "reply 7 missing after a chain restart: $(replies)"
 
