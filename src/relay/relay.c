@@ -593,6 +593,13 @@ static ferry_err node_fault(struct relay *r, struct ferry_source *s, ferry_err e
                             enum ferry_fault_class *fault, struct ferry_reason *why)
 {
     if (err == FERRY_E_VERIFY || err == FERRY_E_INCOMPLETE || ferry_source_is_malformed(err)) {
+        if (s == tx_source(r)) {
+            /* the tx client borrows that connection, which the switch frees: close it first
+             * (it is re-opened on the next connection when needed) */
+            ferry_tx_client_close(r->tx);
+            r->tx = NULL;
+            r->tx_rpc = NULL;
+        }
         ferry_source_penalise(s, why ? why->text : "unusable data");
         ferry_metrics_add(r->m, "ferry_relay_reconnects_total", NULL, 1);
     }
