@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
-#include "ferry/rpc.h"
+#include "ferry/jsonrpc.h"
 #include "tests/unit/rpcserver.c"
 
 #define WINDOW 64

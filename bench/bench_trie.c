@@ -15,6 +15,7 @@
 #include "ferry/header.h"
 #include "ferry/hex.h"
 #include "ferry/trie.h"
+#include "ferry/para_head.h"
 
 struct keyset {
     uint8_t **keys;

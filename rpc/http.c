@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc/internal.h"
+#include "rpc/client.h"
 
 struct http_state {
     pthread_mutex_t mu;
@@ -29,7 +29,7 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-ferry_err rpc_http_init(struct ferry_rpc *c)
+static ferry_err http_open(struct ferry_rpc *c)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)
@@ -43,19 +43,20 @@ ferry_err rpc_http_init(struct ferry_rpc *c)
         return FERRY_E_NET;
     }
     pthread_mutex_init(&h->mu, NULL);
-    *rpc_http_slot(c) = h;
+    c->tp = h;
+    c->conn = CONN_OPEN; /* each call is its own connection: nothing to wait for */
     return FERRY_OK;
 }
 
-void rpc_http_cleanup(struct ferry_rpc *c)
+static void http_close(struct ferry_rpc *c)
 {
-    struct http_state *h = *rpc_http_slot(c);
+    struct http_state *h = c->tp;
     if (!h)
         return;
     curl_easy_cleanup(h->easy);
     pthread_mutex_destroy(&h->mu);
     free(h);
-    *rpc_http_slot(c) = NULL;
+    c->tp = NULL;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -101,7 +102,7 @@ static ferry_err post_once(struct ferry_rpc *c, CURL *e, const char *url, const 
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (rpc_insecure(c)) {
+    if (c->cfg.insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
@@ -122,18 +123,18 @@ static ferry_err post_once(struct ferry_rpc *c, CURL *e, const char *url, const 
     return FERRY_E_NET;
 }
 
-ferry_err rpc_http_post(struct ferry_rpc *c, const char *body, size_t len, uint32_t timeout_ms,
-                        char **resp, size_t *resp_len, long *http_status)
+static ferry_err http_post(struct ferry_rpc *c, const char *body, size_t len, uint32_t timeout_ms,
+                           char **resp, size_t *resp_len, long *http_status)
 {
-    struct http_state *h = *rpc_http_slot(c);
+    struct http_state *h = c->tp;
     ferry_err err = FERRY_E_NET;
     *resp = NULL;
     *resp_len = 0;
     *http_status = 0;
     pthread_mutex_lock(&h->mu);
     /* Try each URL once, starting from the last one that worked. */
-    for (size_t tries = 0; tries < rpc_n_urls(c); tries++) {
-        struct body b = {.max = rpc_max_message(c)};
+    for (size_t tries = 0; tries < c->n_urls; tries++) {
+        struct body b = {.max = c->cfg.max_message_bytes};
         const char *url = rpc_url(c, h->url_index);
         err = post_once(c, h->easy, url, body, len, timeout_ms, &b, http_status);
         if (!err) {
@@ -151,8 +152,64 @@ ferry_err rpc_http_post(struct ferry_rpc *c, const char *body, size_t len, uint3
         free(b.p);
         if (err != FERRY_E_NET)
             break; /* a timeout or an oversized answer would repeat elsewhere */
-        h->url_index = (h->url_index + 1) % rpc_n_urls(c);
+        h->url_index = (h->url_index + 1) % c->n_urls;
     }
     pthread_mutex_unlock(&h->mu);
     return err;
 }
+
+/* HTTP: perform the request now, in the caller's thread, and dispatch the answer. */
+static void http_perform(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint32_t timeout_ms)
+{
+    char *resp = NULL;
+    size_t resp_len = 0;
+    long status = 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->closing) {
+        rpc_req_fail(r, FERRY_E_STATE);
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    rpc_user_enter(c);
+    rpc_inflight_push(c, r);
+    pthread_mutex_unlock(&c->mu);
+    ferry_err err =
+        http_post(c, rpc_req_text(r), r->frame_len, timeout_ms, &resp, &resp_len, &status);
+    pthread_mutex_lock(&c->mu);
+    if (!err) {
+        uint64_t before = c->stats.malformed;
+        rpc_dispatch_text(c, resp, resp_len, r->where == WHERE_INFLIGHT ? r : NULL);
+        if (!r->done)
+            err = c->stats.malformed != before && status >= 200 && status < 300 ? FERRY_E_JSON
+                  : status >= 500 || status == 429                              ? FERRY_E_RETRY
+                  : status >= 300                                               ? FERRY_E_NET
+                                                                                : FERRY_E_JSON;
+    }
+    if (!r->done) {
+        rpc_list_unlink(c, r);
+        rpc_req_fail(r, err);
+    }
+    rpc_user_leave(c);
+    pthread_mutex_unlock(&c->mu);
+    free(resp);
+}
+
+static ferry_err http_submit(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint32_t timeout_ms)
+{
+    http_perform(c, r, timeout_ms);
+    return FERRY_OK;
+}
+
+static bool http_url_ok(const char *url)
+{
+    return url[strncmp(url, "http://", 7) == 0 ? 7 : 8] != 0;
+}
+
+const struct rpc_transport rpc_transport_http = {
+    .name = "http",
+    .streams = false,
+    .url_ok = http_url_ok,
+    .open = http_open,
+    .submit = http_submit,
+    .close = http_close,
+};

@@ -37,30 +37,28 @@ static ferry_err call(struct ferry_rpc *c, const char *method, const char *param
                       struct ferry_rpc_error *e)
 {
     struct ferry_rpc_error local;
-    ferry_err err = ferry_rpc_call(c, method, params, rpc_request_timeout(c), res, e ? e : &local);
+    ferry_err err =
+        ferry_rpc_call(c, method, params, ferry_rpc_request_timeout(c), res, e ? e : &local);
     if (!e)
         ferry_rpc_error_clear(&local);
     return err;
 }
 
-/* "0x…" of a 32-byte hash, or the empty string for NULL; out holds 67 bytes. */
-static const char *hash_text(const uint8_t *h, char out[67])
+/* Call with the params built in p (then freed); FERRY_E_NOMEM when building them failed. */
+static ferry_err call_p(struct ferry_rpc *c, const char *method, struct ferry_rpc_params *p,
+                        cJSON **res, struct ferry_rpc_error *e)
 {
-    if (!h) {
-        out[0] = 0;
-        return out;
-    }
-    return ferry_hex_encode(h, 32, out);
+    const char *text = ferry_rpc_params_text(p);
+    ferry_err err = text ? call(c, method, text, res, e) : FERRY_E_NOMEM;
+    ferry_rpc_params_free(p);
+    return err;
 }
 
-/* Params "[]" or "[\"0x…\"]" for a method whose only argument is an optional block hash. */
-static void at_params(const uint8_t *at, char out[72])
+/* Params of a method whose arguments end with an optional block hash: nothing for NULL. */
+static void param_at(struct ferry_rpc_params *p, const uint8_t *at)
 {
-    char h[67];
     if (at)
-        snprintf(out, 72, "[\"%s\"]", hash_text(at, h));
-    else
-        snprintf(out, 72, "[]");
+        ferry_rpc_params_hex(p, at, 32);
 }
 
 ferry_err rpc_decode_hex(const cJSON *j, uint8_t **out, size_t *len)
@@ -147,10 +145,11 @@ ferry_err ferry_rpc_header_from_json(const cJSON *json, struct ferry_header *h)
 ferry_err ferry_rpc_get_block_hash(struct ferry_rpc *c, uint32_t number, uint8_t hash[32],
                                    struct ferry_rpc_error *e)
 {
-    char params[24];
     cJSON *r = NULL;
-    snprintf(params, sizeof params, "[%u]", number);
-    ferry_err err = call(c, "chain_getBlockHash", params, &r, e);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    ferry_rpc_params_u64(&p, number);
+    ferry_err err = call_p(c, "chain_getBlockHash", &p, &r, e);
     if (!err)
         err = rpc_decode_hash32(r, hash);
     cJSON_Delete(r);
@@ -171,11 +170,12 @@ ferry_err ferry_rpc_get_finalized_head(struct ferry_rpc *c, uint8_t hash[32],
 ferry_err ferry_rpc_get_header(struct ferry_rpc *c, const uint8_t *at, struct ferry_header *h,
                                struct ferry_rpc_error *e)
 {
-    char params[72];
     cJSON *r = NULL;
     memset(h, 0, sizeof *h);
-    at_params(at, params);
-    ferry_err err = call(c, "chain_getHeader", params, &r, e);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    param_at(&p, at);
+    ferry_err err = call_p(c, "chain_getHeader", &p, &r, e);
     if (!err)
         err = ferry_rpc_header_from_json(r, h);
     cJSON_Delete(r);
@@ -249,11 +249,12 @@ ferry_err rpc_decode_block(const cJSON *r, struct ferry_block *b)
 ferry_err ferry_rpc_get_block(struct ferry_rpc *c, const uint8_t *at, struct ferry_block *b,
                               struct ferry_rpc_error *e)
 {
-    char params[72];
     cJSON *r = NULL;
     memset(b, 0, sizeof *b);
-    at_params(at, params);
-    ferry_err err = call(c, "chain_getBlock", params, &r, e);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    param_at(&p, at);
+    ferry_err err = call_p(c, "chain_getBlock", &p, &r, e);
     if (!err)
         err = rpc_decode_block(r, b);
     cJSON_Delete(r);
@@ -263,60 +264,17 @@ ferry_err ferry_rpc_get_block(struct ferry_rpc *c, const uint8_t *at, struct fer
 ferry_err ferry_rpc_prove_finality(struct ferry_rpc *c, uint32_t number, uint8_t **proof,
                                    size_t *len, struct ferry_rpc_error *e)
 {
-    char params[24];
     cJSON *r = NULL;
     *proof = NULL;
     *len = 0;
-    snprintf(params, sizeof params, "[%u]", number);
-    ferry_err err = call(c, "grandpa_proveFinality", params, &r, e);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    ferry_rpc_params_u64(&p, number);
+    ferry_err err = call_p(c, "grandpa_proveFinality", &p, &r, e);
     if (!err)
         err = rpc_decode_hex(r, proof, len);
     cJSON_Delete(r);
     return err;
-}
-
-/* A JSON array of "0x…" strings for the given byte strings. Returns: malloc'd text or NULL. */
-static char *hex_array(const struct ferry_bytes *items, size_t n)
-{
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; arr && i < n; i++) {
-        char *h = ferry_hex_alloc(items[i].p, items[i].len);
-        cJSON *s = h ? cJSON_CreateString(h) : NULL;
-        free(h);
-        if (!s) {
-            cJSON_Delete(arr);
-            return NULL;
-        }
-        cJSON_AddItemToArray(arr, s);
-    }
-    char *t = arr ? cJSON_PrintUnformatted(arr) : NULL;
-    cJSON_Delete(arr);
-    return t;
-}
-
-/* "[" first "," second … "]" where NULL parts are skipped. Returns: malloc'd text or NULL. */
-static char *join_params(const char *const *parts, size_t n)
-{
-    size_t len = 3;
-    for (size_t i = 0; i < n; i++)
-        len += parts[i] ? strlen(parts[i]) + 1 : 0;
-    char *out = malloc(len);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    out[o++] = '[';
-    for (size_t i = 0; i < n; i++) {
-        if (!parts[i])
-            continue;
-        if (o > 1)
-            out[o++] = ',';
-        size_t l = strlen(parts[i]);
-        memcpy(out + o, parts[i], l);
-        o += l;
-    }
-    out[o++] = ']';
-    out[o] = 0;
-    return out;
 }
 
 ferry_err rpc_decode_read_proof(const cJSON *r, struct ferry_bytes_list *proof, uint8_t at_out[32])
@@ -338,21 +296,16 @@ ferry_err ferry_rpc_get_read_proof(struct ferry_rpc *c, const struct ferry_bytes
                                    size_t n_keys, const uint8_t *at, struct ferry_bytes_list *proof,
                                    uint8_t at_out[32], struct ferry_rpc_error *e)
 {
-    char h[67], q[70];
     memset(proof, 0, sizeof *proof);
-    char *karr = hex_array(keys, n_keys);
-    if (!karr)
-        return FERRY_E_NOMEM;
-    if (at)
-        snprintf(q, sizeof q, "\"%s\"", hash_text(at, h));
-    const char *parts[2] = {karr, at ? q : NULL};
-    char *params = join_params(parts, 2);
-    free(karr);
-    if (!params)
-        return FERRY_E_NOMEM;
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    ferry_rpc_params_array_begin(&p);
+    for (size_t i = 0; i < n_keys; i++)
+        ferry_rpc_params_hex(&p, keys[i].p, keys[i].len);
+    ferry_rpc_params_array_end(&p);
+    param_at(&p, at);
     cJSON *r = NULL;
-    ferry_err err = call(c, "state_getReadProof", params, &r, e);
-    free(params);
+    ferry_err err = call_p(c, "state_getReadProof", &p, &r, e);
     if (!err)
         err = rpc_decode_read_proof(r, proof, at_out);
     cJSON_Delete(r);
@@ -363,30 +316,14 @@ ferry_err ferry_rpc_get_storage(struct ferry_rpc *c, const uint8_t *key, size_t 
                                 const uint8_t *at, uint8_t **value, size_t *len,
                                 struct ferry_rpc_error *e)
 {
-    char h[67], q[70];
     *value = NULL;
     *len = 0;
-    char *khex = ferry_hex_alloc(key, key_len);
-    if (!khex)
-        return FERRY_E_NOMEM;
-    size_t kl = strlen(khex) + 3;
-    char *kq = malloc(kl);
-    if (!kq) {
-        free(khex);
-        return FERRY_E_NOMEM;
-    }
-    snprintf(kq, kl, "\"%s\"", khex);
-    free(khex);
-    if (at)
-        snprintf(q, sizeof q, "\"%s\"", hash_text(at, h));
-    const char *parts[2] = {kq, at ? q : NULL};
-    char *params = join_params(parts, 2);
-    free(kq);
-    if (!params)
-        return FERRY_E_NOMEM;
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    ferry_rpc_params_hex(&p, key, key_len);
+    param_at(&p, at);
     cJSON *r = NULL;
-    ferry_err err = call(c, "state_getStorage", params, &r, e);
-    free(params);
+    ferry_err err = call_p(c, "state_getStorage", &p, &r, e);
     if (!err)
         err = rpc_decode_hex(r, value, len);
     cJSON_Delete(r);
@@ -399,36 +336,19 @@ ferry_err ferry_rpc_get_keys_paged(struct ferry_rpc *c, const uint8_t *prefix, s
                                    struct ferry_rpc_error *e)
 {
     memset(keys, 0, sizeof *keys);
-    char h[67], q[70], num[16];
-    char *ph = ferry_hex_alloc(prefix, prefix_len);
-    char *sh = start_key ? ferry_hex_alloc(start_key->p, start_key->len) : NULL;
-    char *pq = ph ? malloc(strlen(ph) + 3) : NULL;
-    char *sq = sh ? malloc(strlen(sh) + 3) : NULL;
-    ferry_err err = FERRY_E_NOMEM;
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    ferry_rpc_params_hex(&p, prefix, prefix_len);
+    ferry_rpc_params_u64(&p, count);
+    if (start_key)
+        ferry_rpc_params_hex(&p, start_key->p, start_key->len);
+    else if (at)
+        ferry_rpc_params_null(&p); /* a hash without a start key needs a null in its place */
+    param_at(&p, at);
     cJSON *r = NULL;
-    char *params = NULL;
-    if (!pq || (start_key && !sq))
-        goto out;
-    sprintf(pq, "\"%s\"", ph);
-    if (sq)
-        sprintf(sq, "\"%s\"", sh);
-    snprintf(num, sizeof num, "%u", count);
-    if (at)
-        snprintf(q, sizeof q, "\"%s\"", hash_text(at, h));
-    /* A hash without a start key needs an explicit null in its place. */
-    const char *parts[4] = {pq, num, sq ? sq : (at ? "null" : NULL), at ? q : NULL};
-    params = join_params(parts, 4);
-    if (!params)
-        goto out;
-    err = call(c, "state_getKeysPaged", params, &r, e);
+    ferry_err err = call_p(c, "state_getKeysPaged", &p, &r, e);
     if (!err)
         err = rpc_decode_bytes_list(r, keys);
-out:
-    free(ph);
-    free(sh);
-    free(pq);
-    free(sq);
-    free(params);
     cJSON_Delete(r);
     return err;
 }
@@ -436,12 +356,13 @@ out:
 ferry_err ferry_rpc_get_metadata(struct ferry_rpc *c, const uint8_t *at, uint8_t **metadata,
                                  size_t *len, struct ferry_rpc_error *e)
 {
-    char params[72];
     cJSON *r = NULL;
     *metadata = NULL;
     *len = 0;
-    at_params(at, params);
-    ferry_err err = call(c, "state_getMetadata", params, &r, e);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    param_at(&p, at);
+    ferry_err err = call_p(c, "state_getMetadata", &p, &r, e);
     if (!err)
         err = rpc_decode_hex(r, metadata, len);
     cJSON_Delete(r);
@@ -460,11 +381,12 @@ static ferry_err u32_field(const cJSON *o, const char *name, uint32_t *out)
 ferry_err ferry_rpc_get_runtime_version(struct ferry_rpc *c, const uint8_t *at,
                                         struct ferry_runtime_version *v, struct ferry_rpc_error *e)
 {
-    char params[72];
     cJSON *r = NULL;
     memset(v, 0, sizeof *v);
-    at_params(at, params);
-    ferry_err err = call(c, "state_getRuntimeVersion", params, &r, e);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    param_at(&p, at);
+    ferry_err err = call_p(c, "state_getRuntimeVersion", &p, &r, e);
     if (!err)
         err = rpc_decode_runtime_version(r, v);
     cJSON_Delete(r);
@@ -557,10 +479,11 @@ ferry_err ferry_rpc_account_next_index(struct ferry_rpc *c, const char *account,
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)account[i]))
             return FERRY_E_ARG; /* SS58 (base58) or 0x-hex: never anything to escape */
-    char params[140];
-    snprintf(params, sizeof params, "[\"%s\"]", account);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    ferry_rpc_params_string(&p, account);
     cJSON *r = NULL;
-    ferry_err err = call(c, "system_accountNextIndex", params, &r, e);
+    ferry_err err = call_p(c, "system_accountNextIndex", &p, &r, e);
     if (!err)
         err = rpc_decode_nonce(r, nonce);
     cJSON_Delete(r);
@@ -580,20 +503,11 @@ ferry_err rpc_decode_nonce(const cJSON *r, uint64_t *nonce)
 ferry_err ferry_rpc_submit_extrinsic(struct ferry_rpc *c, const uint8_t *xt, size_t len,
                                      uint8_t hash[32], struct ferry_rpc_error *e)
 {
-    char *h = ferry_hex_alloc(xt, len);
-    if (!h)
-        return FERRY_E_NOMEM;
-    size_t pl = strlen(h) + 5;
-    char *params = malloc(pl);
-    if (!params) {
-        free(h);
-        return FERRY_E_NOMEM;
-    }
-    snprintf(params, pl, "[\"%s\"]", h);
-    free(h);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    ferry_rpc_params_hex(&p, xt, len);
     cJSON *r = NULL;
-    ferry_err err = call(c, "author_submitExtrinsic", params, &r, e);
-    free(params);
+    ferry_err err = call_p(c, "author_submitExtrinsic", &p, &r, e);
     if (!err)
         err = rpc_decode_hash32(r, hash);
     cJSON_Delete(r);
@@ -605,5 +519,5 @@ ferry_err ferry_rpc_subscribe_finalized_heads(struct ferry_rpc *c, ferry_rpc_eve
 {
     return ferry_rpc_subscribe(c, "chain_subscribeFinalizedHeads", "[]",
                                "chain_unsubscribeFinalizedHeads", 0, fn, user,
-                               rpc_request_timeout(c), sub, e);
+                               ferry_rpc_request_timeout(c), sub, e);
 }

@@ -1,4 +1,5 @@
-/* ferry — leveled logging to stderr, as text or one JSON object per line.
+/* ferry — leveled logging, as text or one JSON object per line, to stderr or to a sink the
+ * program installs (a daemon redirecting its log to a file, syslog or a test buffer).
  *
  * Text:  2026-11-21T05:55:00.123Z INFO  follow: verified #1024 (set 3)
  * JSON:  {"ts":"2026-11-21T05:55:00.123Z","level":"info","component":"follow","msg":"…"}
@@ -27,6 +28,18 @@ int ferry_log_parse_level(const char *name, enum ferry_log_level *out);
 
 /* Switch between text (default) and JSON lines. */
 void ferry_log_set_json(bool json);
+
+/* Where finished lines go. Called once per line, serialised (never concurrently), with the line
+ * rendered in the current format (text or JSON) and no trailing newline; also given the line's
+ * level and component for filtering or routing. It must not call ferry_log (it would deadlock)
+ * and should not block for long: every logging thread waits for it. */
+typedef void (*ferry_log_sink_fn)(void *user, enum ferry_log_level level, const char *component,
+                                  const char *line);
+
+/* Send lines to fn(user, ...) from now on; fn == NULL restores the default (stderr, flushed after
+ * each line). Returns once no line is being written to the previous sink, so the caller may
+ * free what the previous user pointed to. */
+void ferry_log_set_sink(ferry_log_sink_fn fn, void *user);
 
 void ferry_log(enum ferry_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

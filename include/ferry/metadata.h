@@ -1,5 +1,5 @@
-/* ferry — runtime metadata (V14, V15): the portable type registry, pallets, lookups by name,
- * and a registry-driven dynamic SCALE decoder/encoder that speaks JSON (cJSON).
+/* ferry — runtime metadata (V14, V15): the portable type registry, pallets and lookups by name.
+ * (The registry-driven dynamic SCALE decoder/encoder that speaks JSON is dyncodec.h.)
  *
  * Input is what `state_getMetadata` returns: "meta" (0x6d657461) ‖ version byte ‖
  * RuntimeMetadata, or the same bytes wrapped as Option<Vec<u8>> (the answer of
@@ -11,31 +11,6 @@
  *
  * A parsed ferry_metadata is immutable; the views it hands out (types, pallets, entries, names)
  * live as long as it does. Docs are skipped. Nothing keeps a pointer to the input buffer.
- *
- * JSON shapes of the dynamic decoder (close to @polkadot/types toJSON()/toHuman()):
- *   bool, str, char       JSON true/false, string, one-character string (a str holding NUL
- *                         bytes is cut at the first NUL: cJSON strings are C strings; such a
- *                         value, e.g. Polkadot's NUL-padded Referenda track names, does not
- *                         re-encode byte-exactly)
- *   u8…u256, i8…i256      JSON number when |v| < 10^15, else a decimal string ("-" for
- *                         negatives); Compact<T> decodes as T. (polkadot-js switches at 2^53;
- *                         cJSON prints doubles with 15 significant digits, so ferry stops at
- *                         10^15 to print every number exactly.)
- *   Vec<u8>, [u8; N]      "0x…" hex string (so AccountId32, H256 print as hex)
- *   other Vec, [T; N]     JSON array
- *   tuple                 array; the empty tuple () is null
- *   composite             named fields → object {"field": …}; one unnamed field → that field's
- *                         value (newtypes vanish); several unnamed → array; no fields → null
- *   variant               field-less variant → "Name"; otherwise {"Name": value} where value
- *                         follows the composite rule over the variant's fields
- *   Option<T>             None → null, Some(x) → x (so Option<Option<T>> cannot tell Some(None)
- *                         from None; the encoder maps null to None)
- *   Result<T, E>          {"Ok": …} / {"Err": …} (the variant rule)
- *   BitVec<u8, Lsb0|Msb0> "0b0101…" with bit i of the sequence at position i
- * The encoder accepts the same shapes, plus: integers as JSON numbers (up to 2^53) or decimal
- * strings (a leading '-' for signed types), a field-less variant as "Name" or {"Name": null},
- * named fields also as an array in field order, Vec<u8> also as an array of numbers, a
- * [u8; 32] (AccountId32) also as an SS58 address, and bit sequences also as arrays of booleans.
  */
 #ifndef FERRY_METADATA_H
 #define FERRY_METADATA_H
@@ -48,7 +23,8 @@
 #include "ferry/error.h"
 #include "ferry/hash.h"
 
-/* Maximum type nesting the decoder and encoder follow (recursive types, hostile registries). */
+/* Maximum type nesting the parser, the dynamic codec and the namers follow (recursive types,
+ * hostile registries). */
 #define FERRY_MD_MAX_DEPTH 64
 
 struct ferry_metadata;
@@ -204,18 +180,18 @@ struct ferry_md_call {
 /* Parse metadata bytes (see the top of this file for the accepted wrappings).
  * In:  buf[len] — the bytes; not referenced after the call.
  * Out: *out — a new metadata object (free with ferry_metadata_free), NULL on failure;
- *      why (optional, why_cap bytes) — on failure "reason at byte N" (N = offset in buf).
+ *      why (optional) — on failure "reason at byte N" (N = offset in buf).
  * Returns: FERRY_OK; FERRY_E_INVALID (bad magic, bad structure, a type id that does not exist),
  *          FERRY_E_TRUNCATED / FERRY_E_TOO_LARGE / FERRY_E_UTF8 / FERRY_E_NONCANONICAL (from the
  *          cursor), FERRY_E_TRAILING, FERRY_E_UNSUPPORTED (a version other than 14 or 15),
  *          FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_metadata_parse(const uint8_t *buf, size_t len,
-                                                 struct ferry_metadata **out, char *why,
-                                                 size_t why_cap);
+                                                 struct ferry_metadata **out,
+                                                 struct ferry_reason *why);
 
 /* Parse a "0x…" hex string (what state_getMetadata returns in JSON) the same way. */
 FERRY_WARN_UNUSED ferry_err ferry_metadata_parse_hex(const char *hex, struct ferry_metadata **out,
-                                                     char *why, size_t why_cap);
+                                                     struct ferry_reason *why);
 
 /* Free md (NULL is fine). Every view obtained from it becomes invalid. */
 void ferry_metadata_free(struct ferry_metadata *md);
@@ -284,62 +260,8 @@ FERRY_WARN_UNUSED ferry_err ferry_md_module_error(const struct ferry_metadata *m
                                                   const uint8_t error[4], const char **pallet_name,
                                                   const char **error_name);
 
-/* ---- dynamic decoding / encoding ------------------------------------------------------------ */
-
-/* Decode one value of type `type` from buf[len], which it must consume entirely.
- * Out: *out — a new cJSON value (caller deletes), NULL on failure; why as for parse.
- * Returns: FERRY_OK, a cursor error (FERRY_E_TRUNCATED, FERRY_E_INVALID for a bad variant index
- *          or bool, FERRY_E_UTF8, FERRY_E_TOO_LARGE, FERRY_E_TRAILING), FERRY_E_ARG (unknown
- *          type id), FERRY_E_TOO_LARGE (nesting beyond FERRY_MD_MAX_DEPTH), FERRY_E_NOMEM. */
-FERRY_WARN_UNUSED ferry_err ferry_md_decode(const struct ferry_metadata *md, uint32_t type,
-                                            const uint8_t *buf, size_t len, cJSON **out, char *why,
-                                            size_t why_cap);
-
-/* Like ferry_md_decode but reads from a cursor and leaves the rest of the input unread.
- * Errors are recorded in the cursor (sticky) and returned. */
-struct ferry_scale_reader;
-FERRY_WARN_UNUSED ferry_err ferry_md_decode_from(const struct ferry_metadata *md, uint32_t type,
-                                                 struct ferry_scale_reader *r, cJSON **out);
-
-/* Encode a JSON value (the shapes above) as type `type`, appending to w.
- * Out: why (optional) — "<reason> at <json path>" on failure (e.g. "expected hex at .dest.Id").
- * Returns: FERRY_OK, FERRY_E_JSON (shape mismatch), FERRY_E_OVERFLOW (number out of range),
- *          FERRY_E_HEX, FERRY_E_NOT_FOUND (unknown variant name), FERRY_E_ARG (unknown type),
- *          FERRY_E_TOO_LARGE (nesting), FERRY_E_NOMEM. On failure w may hold partial output. */
-struct ferry_scale_writer;
-FERRY_WARN_UNUSED ferry_err ferry_md_encode(const struct ferry_metadata *md, uint32_t type,
-                                            const cJSON *value, struct ferry_scale_writer *w,
-                                            char *why, size_t why_cap);
-
-/* Encode a call: pallet index ‖ call index ‖ each argument encoded from args, a JSON object
- * keyed by field name (or an array in field order for unnamed fields).
- * Returns: as ferry_md_encode, plus FERRY_E_NOT_FOUND for an unknown "Pallet.call". */
-FERRY_WARN_UNUSED ferry_err ferry_md_encode_call(const struct ferry_metadata *md,
-                                                 const char *dotted, const cJSON *args,
-                                                 struct ferry_scale_writer *w, char *why,
-                                                 size_t why_cap);
-
-/* Decode the System.Events storage value (Vec<EventRecord>) into a JSON array of
- *   {"phase": <Phase>, "pallet": "Balances", "event": "Transfer",
- *    "fields": {…named…} | […unnamed…] | {} (no fields), "topics": ["0x…", …]}
- * The record type is taken from the System pallet's Events storage entry.
- * Returns: FERRY_OK, FERRY_E_NOT_FOUND (no System.Events), or a decode error as ferry_md_decode
- *          (an event whose pallet/variant index is unknown is FERRY_E_INVALID). */
-FERRY_WARN_UNUSED ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md,
-                                                         const uint8_t *buf, size_t len,
-                                                         cJSON **out, char *why, size_t why_cap);
-
-/* Summaries used by the CLI: JSON objects describing the metadata.
- * ferry_md_summary_json: {"version", "types", "extrinsic_version", "signed_extensions": [...],
- *   "pallets": [{"name", "index", "calls", "events", "errors", "storage", "constants"}]}
- * ferry_md_calls_json(pallet): [{"name", "index", "fields": [{"name", "type", "type_name"}]}]
- * ferry_md_storage_json(pallet): [{"name", "modifier", "kind", "hashers", "key", "value"}]
- * ferry_md_type_name: a short readable name for a type id into buf ("Vec<u8>", "AccountId32",
- *   "(u32, u64)", "[u8; 32]", "Option<…>") and returns buf.
- * Returns: a new cJSON (NULL on allocation failure or unknown pallet). */
-cJSON *ferry_md_summary_json(const struct ferry_metadata *md);
-cJSON *ferry_md_calls_json(const struct ferry_metadata *md, const struct ferry_md_pallet *p);
-cJSON *ferry_md_storage_json(const struct ferry_metadata *md, const struct ferry_md_pallet *p);
+/* A short readable name for a type id into buf[cap] ("Vec<u8>", "AccountId32", "(u32, u64)",
+ * "[u8; 32]", "Option<…>"), for messages and summaries. Returns: buf. */
 char *ferry_md_type_name(const struct ferry_metadata *md, uint32_t type, char *buf, size_t cap);
 
 #endif

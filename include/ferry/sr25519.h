@@ -42,14 +42,23 @@ bool ferry_sr25519_verify(const uint8_t pub[FERRY_SR25519_PUBLIC_LEN], const uin
                           size_t ctx_len, const uint8_t *msg, size_t len,
                           const uint8_t sig[FERRY_SR25519_SIGNATURE_LEN]);
 
-/* HDKD as Substrate does it for sr25519. cc is the junction's 32-byte chain code (the SCALE
- * encoding of the junction, blake2b-256'd when longer than 32 bytes, zero-padded otherwise). */
+/* HDKD as Substrate does it for sr25519 (out may alias kp). cc is the junction's 32-byte chain
+ * code (the SCALE encoding of the junction, blake2b-256'd when longer than 32 bytes, zero-padded
+ * otherwise). A soft child's nonce half is fresh randomness, as in schnorrkel: its key scalar
+ * and public key are deterministic; any nonce half signs validly.
+ * Returns: FERRY_OK or FERRY_E_ARG. */
 FERRY_WARN_UNUSED ferry_err ferry_sr25519_derive_hard(struct ferry_sr25519_keypair *out,
                                                       const struct ferry_sr25519_keypair *kp,
                                                       const uint8_t cc[32]);
 FERRY_WARN_UNUSED ferry_err ferry_sr25519_derive_soft(struct ferry_sr25519_keypair *out,
                                                       const struct ferry_sr25519_keypair *kp,
                                                       const uint8_t cc[32]);
+/* The mini secret a hard junction yields (what Substrate reports as the derived "secret seed"):
+ * the challenge "HDKD-hard" of Transcript("SchnorrRistrettoHDKD") over the chain code and kp's
+ * secret scalar. ferry_sr25519_derive_hard expands it. Returns: FERRY_OK or FERRY_E_ARG. */
+FERRY_WARN_UNUSED ferry_err ferry_sr25519_hard_mini_secret(uint8_t mini[32],
+                                                           const struct ferry_sr25519_keypair *kp,
+                                                           const uint8_t cc[32]);
 /* Soft derivation from a public key alone. Returns: FERRY_OK or FERRY_E_INVALID (not a point). */
 FERRY_WARN_UNUSED ferry_err ferry_sr25519_derive_public_soft(uint8_t out[32], const uint8_t pub[32],
                                                              const uint8_t cc[32]);

@@ -1,6 +1,6 @@
 /* Registry-driven dynamic SCALE codec: any type id + bytes ⇄ JSON, and System.Events decoding.
  *
- * The JSON shapes are documented in include/ferry/metadata.h. The decoder walks the portable
+ * The JSON shapes are documented in include/ferry/dyncodec.h. The decoder walks the portable
  * type registry with the SCALE cursor; it is bounded three ways against hostile metadata and
  * input: nesting depth (FERRY_MD_MAX_DEPTH), Vec lengths checked against the remaining input
  * using each element type's smallest encoding, and a node budget proportional to the input so
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "ferry/hex.h"
-#include "ferry/metadata.h"
+#include "ferry/dyncodec.h"
 #include "ferry/scale.h"
 #include "ferry/ss58.h"
 
@@ -536,14 +536,8 @@ ferry_err ferry_md_decode_from(const struct ferry_metadata *md, uint32_t type,
     return FERRY_OK;
 }
 
-static void put_why(char *why, size_t cap, const struct ferry_scale_reader *r)
-{
-    if (why && cap)
-        ferry_scale_describe(r, why, cap);
-}
-
 ferry_err ferry_md_decode(const struct ferry_metadata *md, uint32_t type, const uint8_t *buf,
-                          size_t len, cJSON **out, char *why, size_t why_cap)
+                          size_t len, cJSON **out, struct ferry_reason *why)
 {
     struct ferry_scale_reader r;
     ferry_scale_reader_init(&r, buf, len);
@@ -553,7 +547,7 @@ ferry_err ferry_md_decode(const struct ferry_metadata *md, uint32_t type, const 
     if (err) {
         cJSON_Delete(*out);
         *out = NULL;
-        put_why(why, why_cap, &r);
+        ferry_reason_from_scale(why, &r, NULL);
     }
     return err;
 }
@@ -617,7 +611,7 @@ static bool dec_event(struct dec *d, uint32_t outer, cJSON *rec, int depth)
 }
 
 ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md, const uint8_t *buf,
-                                       size_t len, cJSON **out, char *why, size_t why_cap)
+                                       size_t len, cJSON **out, struct ferry_reason *why)
 {
     *out = NULL;
     const struct ferry_md_storage *e = ferry_md_find_storage(md, "System", "Events");
@@ -625,9 +619,8 @@ ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md, const ui
     const struct ferry_md_type *rt =
         seq && seq->kind == FERRY_MD_SEQUENCE ? ferry_md_type(md, seq->elem) : NULL;
     if (!rt || rt->kind != FERRY_MD_COMPOSITE) {
-        if (why && why_cap)
-            snprintf(why, why_cap, "metadata has no System.Events storage of Vec<EventRecord>");
-        return FERRY_E_NOT_FOUND;
+        return ferry_reason_set(why, FERRY_E_NOT_FOUND,
+                                "metadata has no System.Events storage of Vec<EventRecord>");
     }
     struct ferry_scale_reader r;
     ferry_scale_reader_init(&r, buf, len);
@@ -659,7 +652,7 @@ ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md, const ui
     ferry_err err = arr ? ferry_scale_finish(&r) : r.err;
     if (err) {
         cJSON_Delete(arr);
-        put_why(why, why_cap, &r);
+        ferry_reason_from_scale(why, &r, NULL);
         return err;
     }
     *out = arr;
@@ -672,8 +665,8 @@ ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md, const ui
 struct enc {
     const struct ferry_metadata *md;
     struct ferry_scale_writer *w;
-    char *why;
-    size_t cap;
+    struct ferry_reason *why;
+    bool failed; /* the first failure's reason is kept */
     char path[256];
     size_t plen;
 };
@@ -682,9 +675,10 @@ static ferry_err enc_value(struct enc *e, uint32_t id, const cJSON *v, int depth
 
 static ferry_err enc_fail(struct enc *e, ferry_err err, const char *what)
 {
-    if (e->why && e->cap && !e->why[0])
-        snprintf(e->why, e->cap, "%s at %s", what, e->plen ? e->path : "(top)");
-    return err;
+    if (e->failed)
+        return err;
+    e->failed = true;
+    return ferry_reason_set(e->why, err, "%s at %s", what, e->plen ? e->path : "(top)");
 }
 
 static size_t path_push(struct enc *e, const char *key, size_t index)
@@ -898,7 +892,7 @@ static ferry_err json_bytes(struct enc *e, const cJSON *v, size_t want, uint8_t 
     const char *s = v->valuestring;
     if (want == 32 && !(s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
         struct ferry_ss58 a;
-        if (ferry_ss58_decode(s, &a, NULL, 0) == FERRY_OK && a.len == 32) {
+        if (ferry_ss58_decode(s, &a, NULL) == FERRY_OK && a.len == 32) {
             *out = malloc(32);
             if (!*out)
                 return enc_fail(e, FERRY_E_NOMEM, "out of memory");
@@ -1064,11 +1058,9 @@ static ferry_err enc_value(struct enc *e, uint32_t id, const cJSON *v, int depth
 }
 
 ferry_err ferry_md_encode(const struct ferry_metadata *md, uint32_t type, const cJSON *value,
-                          struct ferry_scale_writer *w, char *why, size_t why_cap)
+                          struct ferry_scale_writer *w, struct ferry_reason *why)
 {
-    struct enc e = {.md = md, .w = w, .why = why, .cap = why_cap};
-    if (why && why_cap)
-        why[0] = 0;
+    struct enc e = {.md = md, .w = w, .why = why};
     ferry_err err = enc_value(&e, type, value, 0);
     if (!err && ferry_scale_writer_error(w))
         err = enc_fail(&e, FERRY_E_NOMEM, "out of memory");
@@ -1076,19 +1068,15 @@ ferry_err ferry_md_encode(const struct ferry_metadata *md, uint32_t type, const 
 }
 
 ferry_err ferry_md_encode_call(const struct ferry_metadata *md, const char *dotted,
-                               const cJSON *args, struct ferry_scale_writer *w, char *why,
-                               size_t why_cap)
+                               const cJSON *args, struct ferry_scale_writer *w,
+                               struct ferry_reason *why)
 {
     struct ferry_md_call call;
-    struct enc e = {.md = md, .w = w, .why = why, .cap = why_cap};
-    if (why && why_cap)
-        why[0] = 0;
+    struct enc e = {.md = md, .w = w, .why = why};
     ferry_err err = ferry_md_find_call(md, dotted, &call);
-    if (err) {
-        if (why && why_cap)
-            snprintf(why, why_cap, "no call %s in this metadata", dotted);
-        return err == FERRY_E_ARG ? FERRY_E_ARG : FERRY_E_NOT_FOUND;
-    }
+    if (err)
+        return ferry_reason_set(why, err == FERRY_E_ARG ? FERRY_E_ARG : FERRY_E_NOT_FOUND,
+                                "no call %s in this metadata", dotted);
     ferry_scale_put_u8(w, call.pallet_index);
     ferry_scale_put_u8(w, call.call_index);
     const struct ferry_md_variant *v = call.variant;
@@ -1101,209 +1089,4 @@ ferry_err ferry_md_encode_call(const struct ferry_metadata *md, const char *dott
     if (!err && ferry_scale_writer_error(w))
         err = enc_fail(&e, FERRY_E_NOMEM, "out of memory");
     return err;
-}
-
-/* ---- summaries for the CLI ---------------------------------------------------------------------
- */
-
-/* Types one ferry_md_type_name call may visit: the depth limit alone lets a hostile registry (a
- * tuple of 200 copies of itself) cost 200^6 visits. Real names need a few dozen. */
-#define NAME_VISITS 256
-
-static void name_into(const struct ferry_metadata *md, uint32_t id, char *buf, size_t cap,
-                      int depth, unsigned *visits);
-
-static void appendf(char *buf, size_t cap, const char *s)
-{
-    size_t n = strlen(buf);
-    if (n + 1 < cap)
-        snprintf(buf + n, cap - n, "%s", s);
-}
-
-static void append_name(const struct ferry_metadata *md, uint32_t id, char *buf, size_t cap,
-                        int depth, unsigned *visits)
-{
-    char tmp[256];
-    tmp[0] = 0;
-    name_into(md, id, tmp, sizeof tmp, depth + 1, visits);
-    appendf(buf, cap, tmp);
-}
-
-static void name_into(const struct ferry_metadata *md, uint32_t id, char *buf, size_t cap,
-                      int depth, unsigned *visits)
-{
-    static const char *const prims[] = {"bool", "char", "str", "u8",  "u16", "u32",  "u64", "u128",
-                                        "u256", "i8",   "i16", "i32", "i64", "i128", "i256"};
-    const struct ferry_md_type *t = ferry_md_type(md, id);
-    buf[0] = 0;
-    if (!t || depth > 6 || *visits == 0) {
-        appendf(buf, cap, "…");
-        return;
-    }
-    (*visits)--;
-    if (t->n_path) {
-        appendf(buf, cap, t->path[t->n_path - 1]);
-        bool first = true;
-        for (size_t i = 0; i < t->n_params; i++) {
-            if (!t->params[i].has_type)
-                continue;
-            appendf(buf, cap, first ? "<" : ", ");
-            append_name(md, t->params[i].type, buf, cap, depth, visits);
-            first = false;
-        }
-        if (!first)
-            appendf(buf, cap, ">");
-        return;
-    }
-    char num[32];
-    switch (t->kind) {
-    case FERRY_MD_PRIMITIVE:
-        appendf(buf, cap, prims[t->prim]);
-        break;
-    case FERRY_MD_SEQUENCE:
-        appendf(buf, cap, "Vec<");
-        append_name(md, t->elem, buf, cap, depth, visits);
-        appendf(buf, cap, ">");
-        break;
-    case FERRY_MD_COMPACT:
-        appendf(buf, cap, "Compact<");
-        append_name(md, t->elem, buf, cap, depth, visits);
-        appendf(buf, cap, ">");
-        break;
-    case FERRY_MD_ARRAY:
-        appendf(buf, cap, "[");
-        append_name(md, t->elem, buf, cap, depth, visits);
-        snprintf(num, sizeof num, "; %u]", t->array_len);
-        appendf(buf, cap, num);
-        break;
-    case FERRY_MD_TUPLE:
-        appendf(buf, cap, "(");
-        for (size_t i = 0; i < t->n_tuple; i++) {
-            if (i)
-                appendf(buf, cap, ", ");
-            append_name(md, t->tuple[i], buf, cap, depth, visits);
-        }
-        appendf(buf, cap, ")");
-        break;
-    case FERRY_MD_BITSEQ:
-        appendf(buf, cap, "BitVec");
-        break;
-    default:
-        snprintf(num, sizeof num, "type#%u", id);
-        appendf(buf, cap, num);
-    }
-}
-
-char *ferry_md_type_name(const struct ferry_metadata *md, uint32_t type, char *buf, size_t cap)
-{
-    if (cap == 0)
-        return buf;
-    unsigned visits = NAME_VISITS;
-    name_into(md, type, buf, cap, 0, &visits);
-    return buf;
-}
-
-static size_t n_variants_of(const struct ferry_metadata *md, bool has, uint32_t type)
-{
-    return has ? ferry_md_type(md, type)->n_variants : 0;
-}
-
-cJSON *ferry_md_summary_json(const struct ferry_metadata *md)
-{
-    const struct ferry_md_extrinsic *x = ferry_md_extrinsic(md);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "version", ferry_metadata_version(md));
-    cJSON_AddNumberToObject(o, "types", (double)ferry_md_type_count(md));
-    cJSON_AddNumberToObject(o, "extrinsic_version", x->version);
-    cJSON *exts = cJSON_AddArrayToObject(o, "signed_extensions");
-    for (size_t i = 0; i < x->n_signed_ext; i++) {
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "identifier", x->signed_ext[i].identifier);
-        cJSON_AddNumberToObject(s, "type", x->signed_ext[i].type);
-        cJSON_AddNumberToObject(s, "additional_signed", x->signed_ext[i].additional_signed);
-        cJSON_AddItemToArray(exts, s);
-    }
-    cJSON *pallets = cJSON_AddArrayToObject(o, "pallets");
-    for (size_t i = 0; i < ferry_md_pallet_count(md); i++) {
-        const struct ferry_md_pallet *p = ferry_md_pallet_at(md, i);
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "name", p->name);
-        cJSON_AddNumberToObject(j, "index", p->index);
-        cJSON_AddNumberToObject(j, "calls", (double)n_variants_of(md, p->has_calls, p->calls_type));
-        cJSON_AddNumberToObject(j, "events",
-                                (double)n_variants_of(md, p->has_events, p->events_type));
-        cJSON_AddNumberToObject(j, "errors",
-                                (double)n_variants_of(md, p->has_errors, p->errors_type));
-        cJSON_AddNumberToObject(j, "storage", (double)p->n_storage);
-        cJSON_AddNumberToObject(j, "constants", (double)p->n_constants);
-        cJSON_AddItemToArray(pallets, j);
-    }
-    return o;
-}
-
-cJSON *ferry_md_calls_json(const struct ferry_metadata *md, const struct ferry_md_pallet *p)
-{
-    cJSON *arr = cJSON_CreateArray();
-    if (!p || !arr || !p->has_calls)
-        return arr;
-    const struct ferry_md_type *t = ferry_md_type(md, p->calls_type);
-    for (size_t i = 0; i < t->n_variants; i++) {
-        const struct ferry_md_variant *v = &t->variants[i];
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "name", v->name);
-        cJSON_AddNumberToObject(c, "index", v->index);
-        cJSON *fields = cJSON_AddArrayToObject(c, "fields");
-        for (size_t k = 0; k < v->n_fields; k++) {
-            char tn[256];
-            cJSON *f = cJSON_CreateObject();
-            if (v->fields[k].name)
-                cJSON_AddStringToObject(f, "name", v->fields[k].name);
-            else
-                cJSON_AddNullToObject(f, "name");
-            cJSON_AddNumberToObject(f, "type", v->fields[k].type);
-            cJSON_AddStringToObject(f, "type_name",
-                                    v->fields[k].type_name
-                                        ? v->fields[k].type_name
-                                        : ferry_md_type_name(md, v->fields[k].type, tn, sizeof tn));
-            cJSON_AddItemToArray(fields, f);
-        }
-        cJSON_AddItemToArray(arr, c);
-    }
-    return arr;
-}
-
-static const char *hasher_name(enum ferry_hasher h)
-{
-    static const char *const names[] = {"Blake2_128", "Blake2_256",   "Blake2_128Concat", "Twox128",
-                                        "Twox256",    "Twox64Concat", "Identity"};
-    return (unsigned)h < 7 ? names[h] : "?";
-}
-
-cJSON *ferry_md_storage_json(const struct ferry_metadata *md, const struct ferry_md_pallet *p)
-{
-    cJSON *arr = cJSON_CreateArray();
-    if (!p || !arr)
-        return arr;
-    for (size_t i = 0; i < p->n_storage; i++) {
-        const struct ferry_md_storage *s = &p->storage[i];
-        char tn[256];
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "name", s->name);
-        cJSON_AddStringToObject(j, "modifier",
-                                s->modifier == FERRY_MD_DEFAULT ? "Default" : "Optional");
-        cJSON_AddStringToObject(j, "kind", s->is_map ? "Map" : "Plain");
-        if (s->is_map) {
-            cJSON *h = cJSON_AddArrayToObject(j, "hashers");
-            for (size_t k = 0; k < s->n_hashers; k++)
-                cJSON_AddItemToArray(h, cJSON_CreateString(hasher_name(s->hashers[k])));
-            cJSON_AddNumberToObject(j, "key", s->key_type);
-            cJSON_AddStringToObject(j, "key_name",
-                                    ferry_md_type_name(md, s->key_type, tn, sizeof tn));
-        }
-        cJSON_AddNumberToObject(j, "value", s->value_type);
-        cJSON_AddStringToObject(j, "value_name",
-                                ferry_md_type_name(md, s->value_type, tn, sizeof tn));
-        cJSON_AddItemToArray(arr, j);
-    }
-    return arr;
 }

@@ -329,14 +329,13 @@ struct ancestry {
     size_t *stack; /* scratch for walks */
 };
 
-static const struct ferry_header *sort_base;
-
-static int cmp_header_idx(const void *a, const void *b)
+/* Order indices into the header array `base` by the headers' hashes (qsort_r: no shared state,
+ * so concurrent verifications need no lock). */
+static int cmp_header_idx(const void *a, const void *b, void *base)
 {
-    return memcmp(sort_base[*(const size_t *)a].hash, sort_base[*(const size_t *)b].hash, 32);
+    const struct ferry_header *h = base;
+    return memcmp(h[*(const size_t *)a].hash, h[*(const size_t *)b].hash, 32);
 }
-
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ferry_err ancestry_init(struct ancestry *a, const struct ferry_header *h, size_t n)
 {
@@ -352,11 +351,7 @@ static ferry_err ancestry_init(struct ancestry *a, const struct ferry_header *h,
     }
     for (size_t i = 0; i < n; i++)
         a->order[i] = i;
-    /* qsort has no context argument in C11; a lock keeps concurrent verifications apart. */
-    pthread_mutex_lock(&sort_lock);
-    sort_base = h;
-    qsort(a->order, n, sizeof *a->order, cmp_header_idx);
-    pthread_mutex_unlock(&sort_lock);
+    qsort_r(a->order, n, sizeof *a->order, cmp_header_idx, (void *)h);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (m && memcmp(h[a->order[m - 1]].hash, h[a->order[i]].hash, 32) == 0)

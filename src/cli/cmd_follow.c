@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ferry/clock.h"
 #include "ferry/follow.h"
 #include "ferry/hex.h"
 #include "ferry/log.h"
@@ -70,18 +71,11 @@ static void on_para(void *user, uint32_t para_id, const struct ferry_header *h)
         print_block("para", h, NULL);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void on_progress(void *user, const struct ferry_follow_progress *p)
 {
     struct output *o = user;
     fflush(stdout);
-    double t = now_s();
+    double t = ferry_clock_s();
     char para[48] = "";
     if (p->has_para)
         snprintf(para, sizeof para, ", para #%u", p->para_number);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ferry/rpc.h"
+#include "ferry/jsonrpc.h"
 #include "src/cli/cli.h"
 
 extern const struct cli_command cli_cmd_rpc;

@@ -26,7 +26,33 @@ struct tx_args {
     uint64_t timeout_s;
     uint64_t repeat;
     bool dry_run;
+    enum ferry_scheme scheme;
 };
+
+/* A result as {"hash","block","number","index","result": "ExtrinsicSuccess" | {"error": …}}
+ * (block/number/index/result only when included). Returns: a new cJSON, or NULL (OOM). */
+static cJSON *result_json(const struct ferry_tx_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    char hex[67];
+    cJSON_AddStringToObject(o, "hash", ferry_hex_encode(r->hash, 32, hex));
+    if (r->included) {
+        cJSON_AddStringToObject(o, "block", ferry_hex_encode(r->block, 32, hex));
+        cJSON_AddNumberToObject(o, "number", r->number);
+        cJSON_AddNumberToObject(o, "index", r->index);
+        if (r->success) {
+            cJSON_AddStringToObject(o, "result", "ExtrinsicSuccess");
+        } else {
+            cJSON *res = cJSON_AddObjectToObject(o, "result");
+            if (res)
+                cJSON_AddItemToObject(res, "error",
+                                      r->error ? cJSON_Duplicate(r->error, 1) : cJSON_CreateNull());
+        }
+    }
+    return o;
+}
 
 static int parse_args(int argc, char **argv, struct tx_args *a)
 {
@@ -34,6 +60,7 @@ static int parse_args(int argc, char **argv, struct tx_args *a)
     a->wait = FERRY_TX_WAIT_FINALIZED;
     a->timeout_s = 120;
     a->repeat = 1;
+    a->scheme = FERRY_SCHEME_DEFAULT;
     a->args = calloc((size_t)argc + 1, sizeof *a->args);
     if (!a->args)
         return CLI_NET;
@@ -44,7 +71,7 @@ static int parse_args(int argc, char **argv, struct tx_args *a)
         bool takes = !strcmp(s, "--url") || !strcmp(s, "--key-file") || !strcmp(s, "--key") ||
                      !strcmp(s, "--mortal") || !strcmp(s, "--tip") || !strcmp(s, "--wait") ||
                      !strcmp(s, "--nonce") || !strcmp(s, "--timeout") || !strcmp(s, "--submit") ||
-                     !strcmp(s, "--repeat");
+                     !strcmp(s, "--repeat") || !strcmp(s, "--scheme");
         if (takes && !val)
             return cli_usage_error(&cli_cmd_tx, "%s needs a value", s);
         uint64_t n;
@@ -54,6 +81,9 @@ static int parse_args(int argc, char **argv, struct tx_args *a)
             a->key_file = val;
         } else if (!strcmp(s, "--key")) {
             a->key_uri = val;
+        } else if (!strcmp(s, "--scheme")) {
+            if (ferry_scheme_parse(val, &a->scheme) != FERRY_OK)
+                return cli_usage_error(&cli_cmd_tx, "--scheme takes sr25519, ed25519 or ecdsa");
         } else if (!strcmp(s, "--mortal")) {
             if (!cli_parse_u64(val, 65536, &n) || n < 4 || (n & (n - 1)))
                 return cli_usage_error(&cli_cmd_tx, "--mortal takes a power of two 4..65536");
@@ -122,7 +152,7 @@ static int load_key(const struct tx_args *a, struct ferry_keypair *kp)
     ferry_err err;
     if (a->raw && !a->key_uri && !a->key_file) {
         /* nothing is signed: any key will do for the client's format check */
-        err = ferry_keypair_from_uri(kp, FERRY_SCHEME_ECDSA, "//ferry-submit-only", &why);
+        err = ferry_keypair_from_uri(kp, a->scheme, "//ferry-submit-only", &why);
         return err ? CLI_INVALID : CLI_OK;
     }
     if (a->key_uri) {
@@ -131,14 +161,14 @@ static int load_key(const struct tx_args *a, struct ferry_keypair *kp)
                        "secret in a file (mode 0600) and pass --key-file");
             return CLI_USAGE;
         }
-        err = ferry_keypair_from_uri(kp, FERRY_SCHEME_ECDSA, a->key_uri, &why);
+        err = ferry_keypair_from_uri(kp, a->scheme, a->key_uri, &why);
     } else {
         const char *path = a->key_file ? a->key_file : getenv("FERRY_KEY_FILE");
         if (!path || !path[0]) {
             cli_errorf("tx: no signing key: pass --key-file FILE or set FERRY_KEY_FILE");
             return CLI_USAGE;
         }
-        err = ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, kp, &why);
+        err = ferry_keyfile_load(path, a->scheme, kp, &why);
         if (err) {
             cli_errorf("tx: key file %s: %s", path, why ? why : ferry_strerror(err));
             return err == FERRY_E_IO ? CLI_NET : CLI_INVALID;
@@ -221,17 +251,17 @@ static void print_rejection(const uint8_t *hash, const char *why)
 /* Wait for one submission and print its outcome. Returns: the exit status. */
 static int follow(struct ferry_tx_client *tc, const struct tx_args *a, struct ferry_tx_pending *p)
 {
-    char why[600] = "";
+    struct ferry_reason why = {""};
     struct ferry_tx_result res;
-    ferry_err err = ferry_tx_wait(tc, p, a->wait, &res, why, sizeof why);
+    ferry_err err = ferry_tx_wait(tc, p, a->wait, &res, &why);
     int rc;
     if (err) {
-        cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+        cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
         if (err == FERRY_E_STATE)
-            print_rejection(res.hash, why);
+            print_rejection(res.hash, why.text);
         rc = exit_for(err);
     } else {
-        cJSON *o = ferry_tx_result_json(&res);
+        cJSON *o = result_json(&res);
         if (!a->raw)
             cJSON_AddNumberToObject(o, "nonce", (double)res.nonce);
         if (a->wait == FERRY_TX_WAIT_READY)
@@ -253,7 +283,7 @@ static int follow(struct ferry_tx_client *tc, const struct tx_args *a, struct fe
 
 static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
 {
-    char why[600] = "";
+    struct ferry_reason why = {""};
     struct ferry_tx_pending *p = NULL;
     ferry_err err;
     uint8_t *raw = NULL;
@@ -264,7 +294,7 @@ static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
             cli_errorf("tx: --submit takes the signed extrinsic as 0x hex");
             return CLI_USAGE;
         }
-        err = ferry_tx_send_raw(tc, raw, raw_len, &p, why, sizeof why);
+        err = ferry_tx_send_raw(tc, raw, raw_len, &p, &why);
         free(raw);
     } else {
         int arc = call_args(ferry_tx_metadata(tc), a, &args);
@@ -275,10 +305,10 @@ static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
             size_t xt_len;
             uint8_t hash[32];
             uint64_t nonce;
-            err = ferry_tx_build(tc, a->call, args, &xt, &xt_len, hash, &nonce, why, sizeof why);
+            err = ferry_tx_build(tc, a->call, args, &xt, &xt_len, hash, &nonce, &why);
             cJSON_Delete(args);
             if (err) {
-                cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+                cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
                 return exit_for(err);
             }
             cJSON *o = cJSON_CreateObject();
@@ -300,16 +330,16 @@ static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
         uint64_t sent = 0;
         err = FERRY_OK;
         while (sent < a->repeat && !err) {
-            err = ferry_tx_send(tc, a->call, args, &ps[sent], why, sizeof why);
+            err = ferry_tx_send(tc, a->call, args, &ps[sent], &why);
             if (!err)
                 sent++;
         }
         cJSON_Delete(args);
         int rc = CLI_OK;
         if (err) {
-            cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+            cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
             if (err == FERRY_E_RPC)
-                print_rejection(NULL, why);
+                print_rejection(NULL, why.text);
             rc = exit_for(err);
         }
         for (uint64_t i = 0; i < sent; i++) {
@@ -321,9 +351,9 @@ static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
         return rc;
     }
     if (err) {
-        cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+        cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
         if (err == FERRY_E_RPC)
-            print_rejection(NULL, why);
+            print_rejection(NULL, why.text);
         return exit_for(err);
     }
     return follow(tc, a, p);
@@ -342,10 +372,10 @@ static int run(int argc, char **argv)
         rc = cli_chain_connect("tx", a.url, (uint32_t)a.timeout_s, &c);
     struct ferry_tx_client *tc = NULL;
     if (rc == CLI_OK) {
-        char why[400] = "";
-        ferry_err err = ferry_tx_client_open(c, &kp, &a.opt, &tc, why, sizeof why);
+        struct ferry_reason why = {""};
+        ferry_err err = ferry_tx_client_open(c, &kp, &a.opt, &tc, &why);
         if (err) {
-            cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+            cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
             rc = exit_for(err);
         }
     }
@@ -360,12 +390,13 @@ static int run(int argc, char **argv)
 
 const struct cli_command cli_cmd_tx = {
     "tx",
-    "sign, submit and follow an extrinsic (ECDSA), print its outcome",
+    "sign, submit and follow an extrinsic (sr25519, ed25519 or ECDSA), print its outcome",
     run,
-    "usage: ferry tx --url URL [--key-file FILE | --key //Dev] <Pallet.call> [arg …] [options]\n"
+    "usage: ferry tx --url URL [--key-file FILE | --key //Dev] [--scheme S] <Pallet.call>\n"
+    "                [arg …] [options]\n"
     "       ferry tx --url URL --submit 0xSIGNED-EXTRINSIC [--wait …]\n"
     "\n"
-    "Signs Pallet.call (looked up by name in the node's metadata) with an ECDSA key, submits\n"
+    "Signs Pallet.call (looked up by name in the node's metadata) with the key, submits\n"
     "it with author_submitAndWatchExtrinsic, follows it and reads its outcome from the block's\n"
     "System events. Prints one JSON line:\n"
     "  {\"hash\":\"0x…\",\"block\":\"0x…\",\"number\":N,\"index\":I,\n"
@@ -378,8 +409,10 @@ const struct cli_command cli_cmd_tx = {
     "  ferry tx --url ws://127.0.0.1:9944 --key //Alice System.remark_with_event 0x68656c6c6f\n"
     "  ferry tx … Balances.transfer '{\"Id\":\"0x…\"}' 1000000000000\n"
     "\n"
-    "The key: --key-file FILE or $FERRY_KEY_FILE (a secret URI in a file of mode 0600, ECDSA\n"
-    "scheme); --key accepts only public development keys (//Alice, //Bob, …).\n"
+    "The key: --key-file FILE or $FERRY_KEY_FILE (a secret URI in a file of mode 0600);\n"
+    "--key accepts only public development keys (//Alice, //Bob, …). --scheme sr25519\n"
+    "(default, as subkey and polkadot-js), ed25519 or ecdsa says what the key is; the\n"
+    "signature goes into the runtime's MultiSignature variant of that name.\n"
     "\n"
     "options:\n"
     "  --mortal N        mortal era of N blocks (power of two 4..65536; default 64), born at\n"

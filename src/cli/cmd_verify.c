@@ -13,21 +13,11 @@
 #include "ferry/digest.h"
 #include "ferry/hex.h"
 #include "ferry/trie.h"
+#include "ferry/para_head.h"
 #include "src/cli/cli.h"
 #include "src/cli/verify.h"
 
 extern const struct cli_command cli_cmd_verify;
-
-/* Until verify_justification.c is linked in, `ferry verify justification` says so; the strong
- * definition in that file replaces this one at link time. */
-__attribute__((weak)) int cli_verify_justification(int argc, char **argv)
-{
-    cli_errorf("verify justification: not built into this binary");
-    return CLI_USAGE;
-}
-
-/* Optional: resolves to NULL when verify_justification.c does not define it. */
-extern const char *const cli_verify_justification_usage __attribute__((weak));
 
 /* Read and parse the proof file. Returns a CLI status; *out is set on CLI_OK. */
 static int load_proof(const char *path, struct ferry_trie_proof **out)
@@ -43,22 +33,21 @@ static int load_proof(const char *path, struct ferry_trie_proof **out)
     const char *s = text;
     while (isspace((unsigned char)*s))
         s++;
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         uint8_t *bytes;
         size_t blen;
         err = cli_hex_arg(s, &bytes, &blen);
         if (err) {
-            why = "proof is not valid hex";
+            ferry_reason_set(&why, err, "proof is not valid hex");
         } else {
             struct ferry_scale_reader r;
-            char msg[128];
             err = ferry_trie_proof_from_scale(bytes, blen, out, &r);
             if (err)
-                why = ferry_scale_describe(&r, msg, sizeof msg);
+                ferry_reason_from_scale(&why, &r, NULL);
             free(bytes);
             if (err) {
-                cli_errorf("verify: proof %s is not a SCALE Vec<Vec<u8>>: %s", path, why);
+                cli_errorf("verify: proof %s is not a SCALE Vec<Vec<u8>>: %s", path, why.text);
                 free(text);
                 return CLI_INVALID;
             }
@@ -68,7 +57,7 @@ static int load_proof(const char *path, struct ferry_trie_proof **out)
     }
     free(text);
     if (err) {
-        cli_errorf("verify: proof %s: %s", path, why ? why : ferry_strerror(err));
+        cli_errorf("verify: proof %s: %s", path, why.text[0] ? why.text : ferry_strerror(err));
         return CLI_INVALID;
     }
     return CLI_OK;
@@ -79,12 +68,12 @@ static int load_proof(const char *path, struct ferry_trie_proof **out)
 static int check_proof(const struct ferry_trie_proof *p, const uint8_t root[32], int strict)
 {
     size_t unused = 0;
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     ferry_err err = ferry_trie_proof_check(p, root, &unused, &why);
     if (err == FERRY_E_INCOMPLETE)
         return CLI_OK; /* the root is not in the proof: every lookup says "incomplete" */
     if (err) {
-        cli_errorf("verify: invalid proof: %s", why ? why : ferry_strerror(err));
+        cli_errorf("verify: invalid proof: %s", why.text[0] ? why.text : ferry_strerror(err));
         return CLI_INVALID;
     }
     if (unused && strict) {
@@ -155,7 +144,7 @@ static int verify_proof(int argc, char **argv)
         char *name = ferry_hex_alloc(key, klen);
         const uint8_t *val;
         size_t vlen;
-        const char *why = NULL;
+        struct ferry_reason why = {""};
         ferry_err err = ferry_trie_proof_lookup(p, root, key, klen, &val, &vlen, &why);
         cJSON *item = NULL;
         if (err == FERRY_OK) {
@@ -168,7 +157,7 @@ static int verify_proof(int argc, char **argv)
             item = cJSON_CreateString("incomplete");
         } else {
             cli_errorf("verify: invalid proof for key %s: %s", name ? name : keys[k],
-                       why ? why : ferry_strerror(err));
+                       why.text[0] ? why.text : ferry_strerror(err));
             rc = CLI_INVALID;
         }
         if (item && name && !cJSON_GetObjectItemCaseSensitive(out, name))
@@ -220,11 +209,11 @@ static int verify_para_head(int argc, char **argv)
         rc = load_proof(proof_path, &p);
     if (rc == CLI_OK) {
         struct ferry_header h;
-        const char *why = NULL;
+        struct ferry_reason why = {""};
         ferry_err err = ferry_para_head_verify(p, root, (uint32_t)para_id, &h, &why);
         if (err) {
             cli_errorf("verify para-head: para %llu not proven: %s (%s)",
-                       (unsigned long long)para_id, why ? why : "", ferry_strerror(err));
+                       (unsigned long long)para_id, why.text, ferry_strerror(err));
             rc = CLI_INVALID;
         } else {
             cJSON *json = ferry_header_json(&h);
@@ -239,8 +228,7 @@ static int verify_para_head(int argc, char **argv)
 static int run(int argc, char **argv)
 {
     if (argc < 2) {
-        if (&cli_verify_justification_usage != NULL && cli_verify_justification_usage)
-            fprintf(stderr, "%s\n", cli_verify_justification_usage);
+        fprintf(stderr, "%s\n", cli_verify_justification_usage);
         return cli_usage_error(&cli_cmd_verify,
                                "missing what to verify (proof, para-head or justification)");
     }

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "ferry/rpc.h"
+#include "ferry/jsonrpc.h"
 
 /* argv[0] is "events" / "storage". Returns: a CLI exit status. */
 int cli_decode_events(int argc, char **argv);

@@ -13,8 +13,7 @@
  * Returns: a CLI exit status. */
 int cli_verify_justification(int argc, char **argv);
 
-/* One-line usage of the justification subcommand, printed inside `ferry verify --help`.
- * Optional: cmd_verify.c falls back to a generic line when the symbol is absent. */
+/* One-line usage of the justification subcommand, printed inside `ferry verify --help`. */
 extern const char *const cli_verify_justification_usage;
 
 #endif

@@ -1,5 +1,6 @@
-/* Leveled logging (see log.h). One mutex serialises lines so concurrent threads never
- * interleave; JSON escaping goes through cJSON so messages cannot break the line format. */
+/* Leveled logging (see log.h). Lines are rendered outside the lock; one mutex serialises their
+ * delivery to the sink (stderr by default) so concurrent threads never interleave. JSON escaping
+ * goes through cJSON so messages cannot break the line format. */
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,6 +15,8 @@
 static enum ferry_log_level current_level = FERRY_LOG_INFO;
 static bool json_lines;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static ferry_log_sink_fn sink; /* guarded by log_lock; NULL = stderr */
+static void *sink_user;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -43,6 +46,14 @@ void ferry_log_set_json(bool json)
     json_lines = json;
 }
 
+void ferry_log_set_sink(ferry_log_sink_fn fn, void *user)
+{
+    pthread_mutex_lock(&log_lock);
+    sink = fn;
+    sink_user = user;
+    pthread_mutex_unlock(&log_lock);
+}
+
 static void timestamp(char *buf, size_t cap)
 {
     struct timeval tv;
@@ -64,22 +75,31 @@ void ferry_log(enum ferry_log_level level, const char *component, const char *fm
     va_end(ap);
     char ts[40];
     timestamp(ts, sizeof ts);
-    pthread_mutex_lock(&log_lock);
+    char text[2200];
+    char *json = NULL;
+    const char *line = text;
     if (json_lines) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "ts", ts);
         cJSON_AddStringToObject(o, "level", level_names[level]);
         cJSON_AddStringToObject(o, "component", component);
         cJSON_AddStringToObject(o, "msg", msg);
-        char *line = cJSON_PrintUnformatted(o);
-        if (line)
-            fprintf(stderr, "%s\n", line);
-        free(line);
+        json = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
+        if (!json)
+            return;
+        line = json;
     } else {
         static const char *const upper[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
-        fprintf(stderr, "%s %s %s: %s\n", ts, upper[level], component, msg);
+        snprintf(text, sizeof text, "%s %s %s: %s", ts, upper[level], component, msg);
     }
-    fflush(stderr);
+    pthread_mutex_lock(&log_lock);
+    if (sink) {
+        sink(sink_user, level, component, line);
+    } else {
+        fprintf(stderr, "%s\n", line);
+        fflush(stderr);
+    }
     pthread_mutex_unlock(&log_lock);
+    free(json);
 }

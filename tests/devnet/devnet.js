@@ -3,8 +3,9 @@
 // ferry's local dev chain: the real Rococo runtime (spec 9140; or 9130 with a real upgrade to
 // 9140 on demand) under chopsticks-core, with real headers, GRANDPA justifications signed by dev
 // keys, authority-set changes emitted by the runtime, real read proofs, and optionally a
-// parachain (Rococo Asset Hub, para id 1000) whose heads are written into the relay chain's
-// Paras::Heads. See README.md.
+// parachain (Rococo Asset Hub, para id 1000, or the real Phala runtime, para id 2035) whose heads
+// are written into the relay chain's Paras::Heads. With DEVNET_CHAIN=phala the Phala runtime is
+// the GRANDPA-finalized chain itself (solo mode). See README.md.
 
 process.env.LOG_LEVEL = process.env.LOG_LEVEL || process.env.DEVNET_LOG || 'warn';
 
@@ -14,7 +15,7 @@ const core = require('@acala-network/chopsticks-core');
 const { cryptoWaitReady, xxhashAsU8a, blake2AsU8a } = require('@polkadot/util-crypto');
 const { u8aToHex, hexToU8a, u8aConcat, compactAddLength, stringToU8a, bnToU8a } = require('@polkadot/util');
 const { DevChain, plainRegistry } = require('./lib/chain');
-const { ecdsaAccounts, VoterKeys, NAMES } = require('./lib/keys');
+const { ecdsaAccounts, sr25519Accounts, VoterKeys, NAMES } = require('./lib/keys');
 const G = require('./lib/grandpa');
 const { RpcServer, RpcError } = require('./lib/server');
 const specs = require('./lib/specs');
@@ -27,16 +28,26 @@ function envInt(name, def) {
   return n;
 }
 
+// DEVNET_PARA: unset/0 = no parachain, 1 (or assethub) = Rococo Asset Hub, phala = the Phala runtime
+const PARA_KINDS = { '': null, 0: null, 1: 'assethub', assethub: 'assethub', phala: 'phala' };
+const PARA_IDS = { assethub: 1000, phala: 2035 };
+// The Phala runtime's ParachainInfo::ParachainId, set in its genesis (para mode and solo mode alike:
+// a worker's WorkerRegistrationInfoV2.para_id must equal it).
+const PHALA_PARA_ID = PARA_IDS.phala;
+const paraKind = PARA_KINDS[process.env.DEVNET_PARA || ''];
+if (paraKind === undefined) throw new Error(`DEVNET_PARA must be 1, assethub or phala, got ${process.env.DEVNET_PARA}`);
+
 const cfg = {
+  chain: process.env.DEVNET_CHAIN || 'rococo',
   port: envInt('DEVNET_PORT', 9944),
   blockMs: envInt('DEVNET_BLOCK_MS', 1000),
   lag: envInt('DEVNET_FINALITY_LAG', 2),
   period: envInt('DEVNET_JUSTIFICATION_PERIOD', 16),
   setChangeEvery: envInt('DEVNET_SET_CHANGE_EVERY', 0),
   authorities: envInt('DEVNET_AUTHORITIES', 4),
-  para: process.env.DEVNET_PARA === '1',
+  para: paraKind,
   paraPort: envInt('DEVNET_PARA_PORT', 9988),
-  paraId: 1000,
+  paraId: paraKind ? PARA_IDS[paraKind] : null,
   proveMode: process.env.DEVNET_PROVE_FINALITY || 'substrate',
   justJson: process.env.DEVNET_JUSTIFICATION_JSON || 'hex',
   runtime: envInt('DEVNET_RUNTIME', 9140),
@@ -45,6 +56,9 @@ const cfg = {
 if (cfg.authorities < 1) throw new Error('DEVNET_AUTHORITIES must be >= 1');
 if (!['substrate', 'first'].includes(cfg.proveMode)) throw new Error('DEVNET_PROVE_FINALITY must be substrate or first');
 if (!['hex', 'bytes'].includes(cfg.justJson)) throw new Error('DEVNET_JUSTIFICATION_JSON must be hex or bytes');
+if (!['rococo', 'phala'].includes(cfg.chain)) throw new Error('DEVNET_CHAIN must be rococo or phala');
+if (cfg.chain === 'phala' && cfg.para) throw new Error('DEVNET_CHAIN=phala is a solo chain: it cannot be combined with DEVNET_PARA');
+if (cfg.chain === 'phala' && process.env.DEVNET_RUNTIME) throw new Error('DEVNET_RUNTIME selects the Rococo runtime: not with DEVNET_CHAIN=phala');
 if (!specs.RUNTIMES.includes(cfg.runtime)) throw new Error(`DEVNET_RUNTIME must be one of ${specs.RUNTIMES.join(', ')}`);
 
 const twox128 = (s) => xxhashAsU8a(stringToU8a(s), 128);
@@ -61,7 +75,39 @@ const KEYS = {
   totalIssuance: storageKey('Balances', 'TotalIssuance'),
   pendingChange: storageKey('Grandpa', 'PendingChange'),
   currentSetId: storageKey('Grandpa', 'CurrentSetId'),
+  parachainId: storageKey('ParachainInfo', 'ParachainId'),
+  events: storageKey('System', 'Events'),
+  offchainIngress: storageKey('PhalaMq', 'OffchainIngress'),
+  outboundMessages: storageKey('PhalaMq', 'OutboundMessages'),
 };
+
+// SCALE MessageOrigin (phala-mq) from a JSON-RPC parameter: the encoded hex, or one of
+// {worker|accountId|contract|cluster: H256}, {pallet|multiLocation: bytes hex}, {gatekeeper: null}.
+function encodeOrigin(sender) {
+  if (typeof sender === 'string') {
+    if (!/^0x([0-9a-fA-F]{2})+$/.test(sender)) throw new RpcError(-32602, 'sender: SCALE MessageOrigin hex expected');
+    return hexToU8a(sender);
+  }
+  if (!sender || typeof sender !== 'object' || Object.keys(sender).length !== 1) throw new RpcError(-32602, 'sender: {worker: "0x<32 bytes>"} or similar expected');
+  const [kind, v] = Object.entries(sender)[0];
+  const h256 = { contract: 1, worker: 2, accountId: 3, cluster: 6 };
+  const bytes = { pallet: 0, multiLocation: 4 };
+  if (kind in h256) {
+    const b = typeof v === 'string' ? hexToU8a(v) : new Uint8Array(0);
+    if (b.length !== 32) throw new RpcError(-32602, `sender.${kind}: 32 bytes hex expected`);
+    return u8aConcat(new Uint8Array([h256[kind]]), b);
+  }
+  if (kind in bytes) {
+    if (typeof v !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(v)) throw new RpcError(-32602, `sender.${kind}: bytes hex expected`);
+    return u8aConcat(new Uint8Array([bytes[kind]]), compactAddLength(hexToU8a(v)));
+  }
+  if (kind === 'gatekeeper') return new Uint8Array([5]);
+  throw new RpcError(-32602, `sender: unknown MessageOrigin kind ${kind}`);
+}
+// PhalaMq::OffchainIngress(origin): Twox64Concat map of u64 (checked against the metadata at start)
+function offchainIngressKey(origin) {
+  return u8aToHex(u8aConcat(hexToU8a(KEYS.offchainIngress), xxhashAsU8a(origin, 64), origin));
+}
 const ENDOWMENT = 10n ** 24n; // 1e12 ROC at 12 decimals
 // Fixed genesis time (2024-01-01T00:00:00Z, a multiple of the 6 s relay and 12 s para slots):
 // block timestamps and slots are then deterministic (chopsticks adds one slot per block).
@@ -91,6 +137,16 @@ function endow(top, accounts) {
 function loadRelaySpec() {
   return specs.loadRelaySpec(cfg.runtime);
 }
+
+// Phala genesis edits (both modes): sudo = sr25519 //Alice, ParachainInfo::ParachainId = 2035.
+// The registry settings are runtime constants of this runtime (NoneAttestationEnabled = true,
+// VerifyPRuntime = false, VerifyRelaychainGenesisBlockHash = false), not genesis storage: they are
+// kept as they are, checked at start and listed by devnet_info.
+function phalaGenesis(top, sudo) {
+  top[KEYS.sudoKey] = sudo.accountId;
+  top[KEYS.parachainId] = u8aToHex(le32(PHALA_PARA_ID));
+}
+const PHALA_REGISTRY = { noneAttestationEnabled: true, verifyPRuntime: false, verifyRelaychainGenesisBlockHash: false };
 function loadParaSpec() {
   const dir = path.dirname(require.resolve('@substrate/connect-known-chains/package.json'));
   const mod = require(path.join(dir, 'dist/commonjs/specs/rococo_v2_2_asset_hub.js'));
@@ -100,7 +156,10 @@ function loadParaSpec() {
 class Devnet {
   constructor() {
     this.accounts = ecdsaAccounts();
-    this.sudo = this.accounts[0];
+    this.srAccounts = sr25519Accounts();
+    this.allAccounts = [...this.accounts, ...this.srAccounts];
+    // the main (GRANDPA-finalized) chain's sudo key: ECDSA //Alice on Rococo, sr25519 //Alice on Phala
+    this.sudo = cfg.chain === 'phala' ? this.srAccounts[0] : this.accounts[0];
     this.voters = new VoterKeys();
     this.queue = Promise.resolve();
     this.timer = null;
@@ -111,20 +170,22 @@ class Devnet {
 
   async start() {
     const t0 = Date.now();
-    const spec = loadRelaySpec();
+    const spec = cfg.chain === 'phala' ? specs.loadPhalaSpec() : loadRelaySpec();
     const top = spec.genesis.raw.top;
     const set0 = this.voters.set(0, cfg.authorities);
     top[G.GRANDPA_AUTHORITIES_KEY] = G.encodeAuthorities(set0);
     top[KEYS.currentSetId] = u8aToHex(G.u64le(0));
     top[KEYS.sudoKey] = this.sudo.accountId;
-    endow(top, this.accounts);
+    endow(top, this.allAccounts);
     setGenesisTime(top);
+    if (cfg.chain === 'phala') phalaGenesis(top, this.srAccounts[0]);
 
     if (cfg.para) {
-      const pspec = loadParaSpec();
-      endow(pspec.genesis.raw.top, this.accounts);
+      const pspec = cfg.para === 'phala' ? specs.loadPhalaSpec() : loadParaSpec();
+      endow(pspec.genesis.raw.top, this.allAccounts);
       setGenesisTime(pspec.genesis.raw.top);
-      this.para = new DevChain('para', pspec);
+      if (cfg.para === 'phala') phalaGenesis(pspec.genesis.raw.top, this.srAccounts[0]);
+      this.para = new DevChain(cfg.para === 'phala' ? 'phala' : 'para', pspec);
       await this.para.init();
       const paraId = this.para.spec.genesis.raw.top[storageKey('ParachainInfo', 'ParachainId')];
       if (paraId && paraId !== u8aToHex(le32(cfg.paraId))) throw new Error(`para spec has para id ${paraId}`);
@@ -133,8 +194,10 @@ class Devnet {
       this.paraHeads[0] = this.para.genesisHash;
     }
 
-    this.relay = new DevChain('relay', spec);
+    this.relay = new DevChain(cfg.chain === 'phala' ? 'phala' : 'relay', spec);
     await this.relay.init();
+    this.phala = cfg.chain === 'phala' ? this.relay : cfg.para === 'phala' ? this.para : null;
+    if (this.phala) await this.checkPhala(this.phala);
     const meta = this.relay.meta;
     for (const [k, q] of [[KEYS.pendingChange, meta.query.grandpa.pendingChange], [KEYS.currentSetId, meta.query.grandpa.currentSetId], [KEYS.sudoKey, meta.query.sudo.key]]) {
       if (core.compactHex(q()) !== k) throw new Error(`storage key mismatch for ${k}`);
@@ -155,8 +218,33 @@ class Devnet {
     this.startMs = Date.now() - t0;
     console.log(`devnet ready ws://${cfg.host}:${this.relayServer.port}`);
     if (this.para) console.log(`devnet para ready ws://${cfg.host}:${this.paraServer.port}`);
+    if (this.phala) console.log(`devnet phala ${cfg.chain === 'phala' ? 'solo' : `para ${cfg.paraId}`} genesis ${this.phala.genesisHash}`);
     console.log(`devnet genesis ${this.relay.genesisHash} (started in ${this.startMs} ms)`);
     this.schedule();
+  }
+
+  // The Phala runtime's storage keys, para id and registry settings as this devnet assumes them.
+  async checkPhala(dc) {
+    const meta = dc.meta;
+    const q = meta.query;
+    const probe = new Uint8Array(33).fill(7);
+    probe[0] = 2;
+    for (const [k, want] of [
+      [core.compactHex(q.parachainInfo.parachainId()), KEYS.parachainId],
+      [core.compactHex(q.sudo.key()), KEYS.sudoKey],
+      [core.compactHex(q.phalaMq.outboundMessages()), KEYS.outboundMessages],
+      [core.compactHex(q.phalaMq.offchainIngress({ Worker: u8aToHex(probe.subarray(1)) })), offchainIngressKey(probe)],
+    ]) {
+      if (k !== want) throw new Error(`phala: storage key mismatch: metadata ${k}, devnet ${want}`);
+    }
+    const st = dc.stateAt(dc.genesisHash);
+    if (st.get(KEYS.parachainId) !== u8aToHex(le32(PHALA_PARA_ID))) throw new Error('phala: ParachainId not set in genesis');
+    this.phalaRegistry = {};
+    for (const [name, want] of Object.entries(PHALA_REGISTRY)) {
+      const got = meta.consts.phalaRegistry[name].toJSON();
+      if (got !== want) throw new Error(`phala: PhalaRegistry.${name} = ${got}, expected ${want}`);
+      this.phalaRegistry[name] = got;
+    }
   }
 
   // ---- block production ------------------------------------------------------------------------
@@ -288,6 +376,7 @@ class Devnet {
   // decode with the parent's metadata); its own state holds the new :code, frame_system puts
   // RuntimeEnvironmentUpdated into its header, and every later block runs the new runtime.
   async upgradeRuntime(target) {
+    if (cfg.chain !== 'rococo') throw new RpcError(-32000, 'devnet_upgradeRuntime upgrades the Rococo relay runtime only');
     const code = specs.relayCode(target);
     const relay = this.relay;
     const before = await relay.chain.head.runtimeVersion;
@@ -406,6 +495,20 @@ class Devnet {
         setTimeout(() => this.restart(downMs).catch((e) => console.error(`devnet: restart failed: ${e.stack || e}`)), 50);
         return { downMs };
       },
+      devnet_offchainIngress: async ([sender, at]) => {
+        const dc = this.phala;
+        if (!dc) throw new RpcError(-32000, 'no Phala chain here (start with DEVNET_CHAIN=phala or DEVNET_PARA=phala)');
+        let rec;
+        if (at === undefined || at === null) rec = dc.best;
+        else if (typeof at === 'number') rec = dc.recordAt(at);
+        else rec = dc.records.get(at);
+        if (!rec) throw new RpcError(-32000, `Block ${at} not found on the Phala chain`);
+        const origin = encodeOrigin(sender);
+        const k = offchainIngressKey(origin);
+        const v = dc.stateAt(rec.hash).get(k) ?? null;
+        const sequence = v ? Number(Buffer.from(v.slice(2), 'hex').readBigUInt64LE(0)) : 0;
+        return { chain: cfg.chain === 'phala' ? 'solo' : 'para', block: rec.number, hash: rec.hash, origin: u8aToHex(origin), key: k, value: v, sequence };
+      },
       devnet_info: async () => {
         const best = this.relay.best;
         const st = this.relay.stateAt(best.hash);
@@ -417,12 +520,30 @@ class Devnet {
           authorities: G.decodeAuthoritiesValue(st.get(G.GRANDPA_AUTHORITIES_KEY)).map((a) => a.id),
           setChanges: g.setChanges.map(([setId, block]) => ({ setId, block })),
           finalityPaused: g.paused,
+          chain: cfg.chain,
           config: cfg,
-          para: this.para ? { paraId: cfg.paraId, genesisHash: this.para.genesisHash, headsKey: parasHeadsKey(cfg.paraId), best: this.para.best.number } : null,
+          para: this.para ? { kind: cfg.para, paraId: cfg.paraId, genesisHash: this.para.genesisHash, headsKey: parasHeadsKey(cfg.paraId), best: this.para.best.number, bestHash: this.para.best.hash, finalized: this.paraFinalized().number, finalizedHash: this.paraFinalized().hash } : null,
+          phala: this.phala ? {
+            mode: cfg.chain === 'phala' ? 'solo' : 'para',
+            endpoint: cfg.chain === 'phala' ? 'relay' : 'para',
+            paraId: PHALA_PARA_ID,
+            genesisHash: this.phala.genesisHash,
+            specVersion: this.phala.genesisVersion.specVersion,
+            sudo: { type: 'sr25519', uri: '//Alice', accountId: this.srAccounts[0].accountId },
+            registry: this.phalaRegistry,
+            keys: {
+              parachainId: KEYS.parachainId,
+              outboundMessages: KEYS.outboundMessages,
+              offchainIngressPrefix: KEYS.offchainIngress, // ‖ twox64(origin) ‖ origin
+              parasHeads: cfg.para === 'phala' ? parasHeadsKey(cfg.paraId) : null, // on the relay
+            },
+          } : null,
           accounts: this.accounts.map((a) => ({ name: a.name, publicKey: a.publicKey, accountId: a.accountId, ss58: a.address })),
+          sr25519Accounts: this.srAccounts.map((a) => ({ name: a.name, publicKey: a.publicKey, accountId: a.accountId, ss58: a.address })),
         };
       },
     };
+    this.hooks = hooks;
     return {
       ...handlers,
       ...hooks,
@@ -469,8 +590,13 @@ class Devnet {
   paraHandlers() {
     const finality = { head: () => this.paraFinalized(), listeners: this.paraFinalizedListeners };
     const { handlers } = this.commonHandlers(this.para, finality);
+    // the relay endpoint's test hooks, also here (blocks and finality are shared)
+    const h = this.hooks;
+    const shared = {};
+    for (const m of ['devnet_produceBlocks', 'devnet_pauseFinality', 'devnet_resumeFinality', 'devnet_offchainIngress', 'devnet_restart', 'devnet_info']) shared[m] = h[m];
     return {
       ...handlers,
+      ...shared,
       dev_newBlock: async () => { throw new RpcError(-32000, 'para blocks are produced with the relay chain; call devnet_produceBlocks on the relay endpoint'); },
     };
   }

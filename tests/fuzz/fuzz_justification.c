@@ -8,6 +8,7 @@
 
 #include "ferry/grandpa.h"
 #include "ferry/hex.h"
+#include "ferry/authority_set.h"
 
 static const char *const ids[6] = {
     "0xdea6f4a727d3b2399275d6ee8817881f10597471dc1d27f144295ad6fb933c7a",

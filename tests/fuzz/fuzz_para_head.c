@@ -7,6 +7,7 @@
 
 #include "ferry/hash.h"
 #include "ferry/trie.h"
+#include "ferry/para_head.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

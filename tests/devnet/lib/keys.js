@@ -1,5 +1,6 @@
 'use strict';
-// Dev keys: ECDSA accounts ferry can sign for, and the ed25519 GRANDPA voters of each set.
+// Dev keys: ECDSA and sr25519 accounts ferry and the tests can sign for, and the ed25519 GRANDPA
+// voters of each set.
 const { Keyring } = require('@polkadot/keyring');
 const { u8aToHex } = require('@polkadot/util');
 const { blake2AsU8a } = require('@polkadot/util-crypto');
@@ -13,7 +14,18 @@ function ecdsaAccounts() {
   return NAMES.map((name) => {
     const pair = kr.addFromUri(`//${name}`);
     const accountId = blake2AsU8a(pair.publicKey, 256);
-    return { name, uri: `//${name}`, pair, publicKey: u8aToHex(pair.publicKey), accountId: u8aToHex(accountId), address: pair.address };
+    return { name, uri: `//${name}`, type: 'ecdsa', pair, publicKey: u8aToHex(pair.publicKey), accountId: u8aToHex(accountId), address: pair.address };
+  });
+}
+
+// sr25519 dev accounts (//Alice … //Ferdie, as `subkey inspect //Alice` derives them): the
+// account id is the public key. //Alice sr25519 is 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY.
+function sr25519Accounts() {
+  const kr = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  return NAMES.map((name) => {
+    const pair = kr.addFromUri(`//${name}`);
+    const id = u8aToHex(pair.publicKey);
+    return { name, uri: `//${name}`, type: 'sr25519', pair, publicKey: id, accountId: id, address: pair.address };
   });
 }
 
@@ -45,4 +57,4 @@ class VoterKeys {
   }
 }
 
-module.exports = { NAMES, ecdsaAccounts, VoterKeys, voterUri };
+module.exports = { NAMES, ecdsaAccounts, sr25519Accounts, VoterKeys, voterUri };

@@ -53,6 +53,26 @@ function specFile(runtime) {
   throw new Error(`DEVNET_RUNTIME must be 9130 or 9140, got ${runtime}`);
 }
 
+// The real Phala runtime ("Phala PoC-6" raw chain spec, phala-node spec 1, state version 0),
+// from the project's shared data (../shared/chain/phala/phala_testnet.json from the repository
+// root), never copied into the repository. FERRY_PHALA_SPEC overrides the path.
+const PHALA_SPEC_SHA256 = '46ffc204c5495869f7fc3d754a836766e152c07e890bc2fe2fcc5dac87588730';
+function phalaSpecPath() {
+  return process.env.FERRY_PHALA_SPEC || path.join(__dirname, '..', '..', '..', '..', 'shared', 'chain', 'phala', 'phala_testnet.json');
+}
+function loadPhalaSpec() {
+  const file = phalaSpecPath();
+  if (!fs.existsSync(file)) {
+    throw new Error(`Phala chain spec not found at ${file}: set FERRY_PHALA_SPEC to the path of phala_testnet.json`);
+  }
+  const data = fs.readFileSync(file);
+  const got = sha256(data);
+  if (got !== PHALA_SPEC_SHA256 && !process.env.FERRY_PHALA_SPEC) {
+    throw new Error(`${file}: sha256 ${got}, expected ${PHALA_SPEC_SHA256}`);
+  }
+  return JSON.parse(data.toString('utf8'));
+}
+
 // The raw chain spec (a fresh object: the caller edits its genesis).
 function loadRelaySpec(runtime) {
   return JSON.parse(fs.readFileSync(specFile(runtime), 'utf8'));
@@ -63,4 +83,4 @@ function relayCode(runtime) {
   return loadRelaySpec(runtime).genesis.raw.top['0x3a636f6465'];
 }
 
-module.exports = { loadRelaySpec, relayCode, RUNTIMES: [9130, 9140] };
+module.exports = { loadRelaySpec, relayCode, loadPhalaSpec, phalaSpecPath, PHALA_SPEC_SHA256, RUNTIMES: [9130, 9140] };

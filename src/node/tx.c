@@ -16,6 +16,8 @@
 #include "ferry/hash.h"
 #include "ferry/hex.h"
 #include "ferry/log.h"
+#include "ferry/chain_view.h"
+#include "ferry/clock.h"
 #include "ferry/tx.h"
 
 #define LOG                "tx"
@@ -59,149 +61,23 @@ struct ferry_tx_pending {
     ferry_err end_err;
 };
 
-static void setwhy(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void deadline_after(struct timespec *ts, uint32_t ms);
-
-static void setwhy(char *why, size_t cap, const char *fmt, ...)
-{
-    if (!why || !cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
-
-/* "rpc failed: <message> (<data>)" for an rpc error, else ferry_strerror. */
-static void rpc_why(char *why, size_t cap, const char *what, ferry_err err,
-                    const struct ferry_rpc_error *e)
-{
-    if (err == FERRY_E_RPC && e->message)
-        setwhy(why, cap, "%s: %s%s%s%s", what, e->message, e->data ? " (" : "",
-               e->data ? e->data : "", e->data ? ")" : "");
-    else
-        setwhy(why, cap, "%s: %s", what, ferry_strerror(err));
-}
-
-void ferry_md_cache_clear(struct ferry_md_cache *cache)
-{
-    ferry_metadata_free(cache->md);
-    cache->md = NULL;
-    cache->spec_version = 0;
-}
-
-/* ---- metadata and versions --------------------------------------------------------------------
- */
-
-static ferry_err fetch_metadata(struct ferry_rpc *rpc, const uint8_t *at,
-                                struct ferry_metadata **md, char *why, size_t cap)
-{
-    struct ferry_rpc_error e = {0};
-    uint8_t *raw = NULL;
-    size_t len = 0;
-    ferry_err err = ferry_rpc_get_metadata(rpc, at, &raw, &len, &e);
-    if (err) {
-        rpc_why(why, cap, "state_getMetadata", err, &e);
-        ferry_rpc_error_clear(&e);
-        return err;
-    }
-    char pwhy[160] = "";
-    err = ferry_metadata_parse(raw, len, md, pwhy, sizeof pwhy);
-    free(raw);
-    if (err)
-        setwhy(why, cap, "the node's metadata does not parse: %s", pwhy);
-    return err;
-}
-
-ferry_err ferry_chain_metadata_at(struct ferry_rpc *rpc, const uint8_t *at,
-                                  struct ferry_md_cache *cache, const struct ferry_metadata **md,
-                                  char *why, size_t why_cap)
-{
-    struct ferry_rpc_error e = {0};
-    struct ferry_runtime_version v;
-    ferry_err err = ferry_rpc_get_runtime_version(rpc, at, &v, &e);
-    if (err) {
-        rpc_why(why, why_cap, "state_getRuntimeVersion", err, &e);
-        ferry_rpc_error_clear(&e);
-        return err;
-    }
-    if (!cache->md || cache->spec_version != v.spec_version) {
-        struct ferry_metadata *fresh = NULL;
-        err = fetch_metadata(rpc, at, &fresh, why, why_cap);
-        if (err)
-            return err;
-        ferry_md_cache_clear(cache);
-        cache->md = fresh;
-        cache->spec_version = v.spec_version;
-    }
-    *md = cache->md;
-    return FERRY_OK;
-}
-
-ferry_err ferry_chain_block_events(struct ferry_rpc *rpc, const uint8_t block[32],
-                                   struct ferry_md_cache *cache, cJSON **events, uint32_t *number,
-                                   char *why, size_t why_cap)
-{
-    *events = NULL;
-    struct ferry_rpc_error e = {0};
-    struct ferry_header h;
-    ferry_err err = ferry_rpc_get_header(rpc, block, &h, &e);
-    if (err) {
-        rpc_why(why, why_cap, "chain_getHeader", err, &e);
-        ferry_rpc_error_clear(&e);
-        return err;
-    }
-    if (number)
-        *number = h.number;
-    uint8_t parent[32];
-    memcpy(parent, h.parent_hash, 32);
-    bool genesis = h.number == 0;
-    ferry_header_free(&h);
-
-    /* The block was executed by the code in its parent's state. */
-    const struct ferry_metadata *md;
-    err = ferry_chain_metadata_at(rpc, genesis ? block : parent, cache, &md, why, why_cap);
-    if (err)
-        return err;
-    uint8_t key[32];
-    ferry_storage_prefix(key, "System", "Events");
-    uint8_t *value = NULL;
-    size_t len = 0;
-    err = ferry_rpc_get_storage(rpc, key, sizeof key, block, &value, &len, &e);
-    if (err == FERRY_E_NOT_FOUND) {
-        *events = cJSON_CreateArray();
-        return *events ? FERRY_OK : FERRY_E_NOMEM;
-    }
-    if (err) {
-        rpc_why(why, why_cap, "state_getStorage(System.Events)", err, &e);
-        ferry_rpc_error_clear(&e);
-        return err;
-    }
-    char dwhy[160] = "";
-    err = ferry_metadata_decode_events(md, value, len, events, dwhy, sizeof dwhy);
-    free(value);
-    if (err)
-        setwhy(why, why_cap, "System.Events does not decode with spec %u's metadata: %s",
-               cache->spec_version, dwhy);
-    return err;
-}
-
 static bool scheme_signable(const struct ferry_xt_format *f, enum ferry_scheme s)
 {
     if (!f->multi_signature)
         return s == FERRY_SCHEME_ED25519;
+    if (s == FERRY_SCHEME_SR25519)
+        return f->sig_sr25519 >= 0;
     return s == FERRY_SCHEME_ECDSA ? f->sig_ecdsa >= 0 : f->sig_ed25519 >= 0;
 }
 
 /* Fetch version and metadata at one block (the best), so the two cannot straddle an upgrade. */
-static ferry_err load_runtime(struct ferry_tx_client *c, char *why, size_t cap)
+static ferry_err load_runtime(struct ferry_tx_client *c, struct ferry_reason *why)
 {
     struct ferry_rpc_error e = {0};
     struct ferry_header best;
     ferry_err err = ferry_rpc_get_header(c->rpc, NULL, &best, &e);
     if (err) {
-        rpc_why(why, cap, "chain_getHeader", err, &e);
+        ferry_reason_rpc(why, err, "chain_getHeader", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -211,24 +87,22 @@ static ferry_err load_runtime(struct ferry_tx_client *c, char *why, size_t cap)
     struct ferry_runtime_version v;
     err = ferry_rpc_get_runtime_version(c->rpc, at, &v, &e);
     if (err) {
-        rpc_why(why, cap, "state_getRuntimeVersion", err, &e);
+        ferry_reason_rpc(why, err, "state_getRuntimeVersion", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
     struct ferry_metadata *md = NULL;
-    err = fetch_metadata(c->rpc, at, &md, why, cap);
+    err = ferry_chain_fetch_metadata(c->rpc, at, &md, why);
     if (err)
         return err;
     struct ferry_xt_format f;
-    char fwhy[200] = "";
-    err = ferry_xt_format_from_metadata(md, &f, fwhy, sizeof fwhy);
-    if (!err && !scheme_signable(&f, c->kp.scheme)) {
-        err = FERRY_E_UNSUPPORTED;
-        snprintf(fwhy, sizeof fwhy, "the runtime's MultiSignature has no %s variant",
-                 ferry_scheme_name(c->kp.scheme));
-    }
+    err = ferry_xt_format_from_metadata(md, &f, why);
+    if (!err && !scheme_signable(&f, c->kp.scheme))
+        err = ferry_reason_set(why, FERRY_E_UNSUPPORTED,
+                               "the runtime's MultiSignature has no %s variant",
+                               ferry_scheme_name(c->kp.scheme));
     if (err) {
-        setwhy(why, cap, "cannot sign for spec %u: %s", v.spec_version, fwhy);
+        ferry_reason_prefix(why, err, "cannot sign for spec %u: ", v.spec_version);
         ferry_metadata_free(md);
         return err;
     }
@@ -245,13 +119,13 @@ static ferry_err load_runtime(struct ferry_tx_client *c, char *why, size_t cap)
     return FERRY_OK;
 }
 
-ferry_err ferry_tx_refresh(struct ferry_tx_client *c, char *why, size_t why_cap)
+ferry_err ferry_tx_refresh(struct ferry_tx_client *c, struct ferry_reason *why)
 {
-    return load_runtime(c, why, why_cap);
+    return load_runtime(c, why);
 }
 
 /* Refresh when a runtime-version notification announced versions we do not sign with. */
-static ferry_err refresh_if_upgraded(struct ferry_tx_client *c, char *why, size_t cap)
+static ferry_err refresh_if_upgraded(struct ferry_tx_client *c, struct ferry_reason *why)
 {
     pthread_mutex_lock(&c->mu);
     bool stale = c->rv_seen && (c->rv_spec != c->spec_version || c->rv_tx != c->tx_version);
@@ -260,7 +134,7 @@ static ferry_err refresh_if_upgraded(struct ferry_tx_client *c, char *why, size_
     if (!stale)
         return FERRY_OK;
     ferry_log_info(LOG, "runtime upgraded to spec %u: fetching its metadata", spec);
-    return load_runtime(c, why, cap);
+    return load_runtime(c, why);
 }
 
 static void runtime_version_cb(void *user, struct ferry_rpc_event *ev)
@@ -285,7 +159,7 @@ static void runtime_version_cb(void *user, struct ferry_rpc_event *ev)
 
 ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair *kp,
                                const struct ferry_tx_options *opt, struct ferry_tx_client **out,
-                               char *why, size_t why_cap)
+                               struct ferry_reason *why)
 {
     *out = NULL;
     struct ferry_tx_client *c = calloc(1, sizeof *c);
@@ -301,21 +175,17 @@ ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair
     if (!c->opt.timeout_ms)
         c->opt.timeout_ms = DEFAULT_TIMEOUT_MS;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->rv_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    ferry_cond_init_monotonic(&c->rv_cv);
 
     struct ferry_rpc_error e = {0};
     ferry_err err = ferry_rpc_get_block_hash(rpc, 0, c->genesis, &e);
     if (err) {
-        rpc_why(why, why_cap, "chain_getBlockHash(0)", err, &e);
+        ferry_reason_rpc(why, err, "chain_getBlockHash(0)", &e);
         ferry_rpc_error_clear(&e);
         ferry_tx_client_close(c);
         return err;
     }
-    err = load_runtime(c, why, why_cap);
+    err = load_runtime(c, why);
     if (err) {
         ferry_tx_client_close(c);
         return err;
@@ -336,13 +206,12 @@ ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair
         } else {
             /* Nodes send the current version at once. Waiting for it closes the window between
              * load_runtime and the subscription: an upgrade in between is caught here. */
-            struct timespec end;
-            deadline_after(&end, 1000);
+            int64_t end = ferry_deadline_ms(1000);
             pthread_mutex_lock(&c->mu);
-            while (!c->rv_seen && pthread_cond_timedwait(&c->rv_cv, &c->mu, &end) == 0)
+            while (!c->rv_seen && ferry_cond_wait_until(&c->rv_cv, &c->mu, end) == 0)
                 ;
             pthread_mutex_unlock(&c->mu);
-            err = refresh_if_upgraded(c, why, why_cap);
+            err = refresh_if_upgraded(c, why);
             if (err) {
                 ferry_tx_client_close(c);
                 return err;
@@ -395,7 +264,7 @@ void ferry_tx_account(const struct ferry_tx_client *c, uint8_t account[32])
 /* ---- building
  * ------------------------------------------------------------------------------------ */
 
-static ferry_err sync_nonce(struct ferry_tx_client *c, char *why, size_t cap)
+static ferry_err sync_nonce(struct ferry_tx_client *c, struct ferry_reason *why)
 {
     char acct[67];
     ferry_hex_encode(c->account, 32, acct);
@@ -403,7 +272,7 @@ static ferry_err sync_nonce(struct ferry_tx_client *c, char *why, size_t cap)
     uint64_t n;
     ferry_err err = ferry_rpc_account_next_index(c->rpc, acct, &n, &e);
     if (err) {
-        rpc_why(why, cap, "system_accountNextIndex", err, &e);
+        ferry_reason_rpc(why, err, "system_accountNextIndex", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -412,8 +281,8 @@ static ferry_err sync_nonce(struct ferry_tx_client *c, char *why, size_t cap)
     return FERRY_OK;
 }
 
-static ferry_err checkpoint(struct ferry_tx_client *c, struct ferry_xt_params *p, char *why,
-                            size_t cap)
+static ferry_err checkpoint(struct ferry_tx_client *c, struct ferry_xt_params *p,
+                            struct ferry_reason *why)
 {
     if (c->opt.immortal) {
         p->era.immortal = true;
@@ -427,7 +296,7 @@ static ferry_err checkpoint(struct ferry_tx_client *c, struct ferry_xt_params *p
     if (!err)
         err = ferry_rpc_get_header(c->rpc, fin, &h, &e);
     if (err) {
-        rpc_why(why, cap, "reading the finalized head for the era checkpoint", err, &e);
+        ferry_reason_rpc(why, err, "reading the finalized head for the era checkpoint", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -457,23 +326,23 @@ static ferry_err checkpoint(struct ferry_tx_client *c, struct ferry_xt_params *p
     /* a quantized phase (period > 4096): the era is born a few blocks before the checkpoint */
     err = ferry_rpc_get_block_hash(c->rpc, (uint32_t)birth, p->birth_hash, &e);
     if (err) {
-        rpc_why(why, cap, "chain_getBlockHash(era birth)", err, &e);
+        ferry_reason_rpc(why, err, "chain_getBlockHash(era birth)", &e);
         ferry_rpc_error_clear(&e);
     }
     return err;
 }
 
 static ferry_err build(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
-                       uint8_t **xt, size_t *xt_len, uint8_t hash[32], uint64_t *nonce, char *why,
-                       size_t cap)
+                       uint8_t **xt, size_t *xt_len, uint8_t hash[32], uint64_t *nonce,
+                       struct ferry_reason *why)
 {
     *xt = NULL;
-    ferry_err err = refresh_if_upgraded(c, why, cap);
+    ferry_err err = refresh_if_upgraded(c, why);
     if (!err && !c->opt.fixed_nonce && !c->have_nonce)
-        err = sync_nonce(c, why, cap);
+        err = sync_nonce(c, why);
     struct ferry_xt_params p = {0};
     if (!err)
-        err = checkpoint(c, &p, why, cap);
+        err = checkpoint(c, &p, why);
     if (err)
         return err;
     p.spec_version = c->spec_version;
@@ -483,14 +352,14 @@ static ferry_err build(struct ferry_tx_client *c, const char *dotted, const cJSO
     p.tip = c->opt.tip;
     if (nonce)
         *nonce = p.nonce;
-    return ferry_xt_build_call(c->md, &c->kp, &p, dotted, args, xt, xt_len, hash, why, cap);
+    return ferry_xt_build_call(c->md, &c->kp, &p, dotted, args, xt, xt_len, hash, why);
 }
 
 ferry_err ferry_tx_build(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
-                         uint8_t **xt, size_t *xt_len, uint8_t hash[32], uint64_t *nonce, char *why,
-                         size_t why_cap)
+                         uint8_t **xt, size_t *xt_len, uint8_t hash[32], uint64_t *nonce,
+                         struct ferry_reason *why)
 {
-    return build(c, dotted, args, xt, xt_len, hash, nonce, why, why_cap);
+    return build(c, dotted, args, xt, xt_len, hash, nonce, why);
 }
 
 /* ---- submitting and watching ------------------------------------------------------------------
@@ -548,11 +417,7 @@ static struct ferry_tx_pending *pending_new(void)
     if (!p)
         return NULL;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    ferry_cond_init_monotonic(&p->cv);
     return p;
 }
 
@@ -569,21 +434,16 @@ static void pending_free(struct ferry_tx_pending *p)
 static ferry_err submit_watch(struct ferry_tx_client *c, const uint8_t *xt, size_t len,
                               struct ferry_tx_pending *p, struct ferry_rpc_error *e)
 {
-    char *hex = ferry_hex_alloc(xt, len);
-    if (!hex)
-        return FERRY_E_NOMEM;
-    size_t plen = strlen(hex) + 8;
-    char *params = malloc(plen);
-    if (!params) {
-        free(hex);
-        return FERRY_E_NOMEM;
-    }
-    snprintf(params, plen, "[\"%s\"]", hex);
-    free(hex);
-    ferry_err err = ferry_rpc_subscribe(c->rpc, "author_submitAndWatchExtrinsic", params,
-                                        "author_unwatchExtrinsic", FERRY_RPC_SUB_NO_RESUBSCRIBE,
-                                        watch_cb, p, c->opt.timeout_ms, &p->sub, e);
-    free(params);
+    struct ferry_rpc_params params;
+    ferry_rpc_params_init(&params);
+    ferry_rpc_params_hex(&params, xt, len);
+    const char *text = ferry_rpc_params_text(&params);
+    ferry_err err =
+        !text ? FERRY_E_NOMEM
+              : ferry_rpc_subscribe(c->rpc, "author_submitAndWatchExtrinsic", text,
+                                    "author_unwatchExtrinsic", FERRY_RPC_SUB_NO_RESUBSCRIBE,
+                                    watch_cb, p, c->opt.timeout_ms, &p->sub, e);
+    ferry_rpc_params_free(&params);
     return err;
 }
 
@@ -616,7 +476,7 @@ static bool runtime_changed(struct ferry_tx_client *c)
 }
 
 ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
-                        struct ferry_tx_pending **out, char *why, size_t why_cap)
+                        struct ferry_tx_pending **out, struct ferry_reason *why)
 {
     *out = NULL;
     struct ferry_tx_pending *p = pending_new();
@@ -626,7 +486,7 @@ ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted, const cJS
     for (int attempt = 0; attempt < 2; attempt++) {
         uint8_t *xt = NULL;
         size_t len = 0;
-        err = build(c, dotted, args, &xt, &len, p->hash, &p->nonce, why, why_cap);
+        err = build(c, dotted, args, &xt, &len, p->hash, &p->nonce, why);
         if (err)
             break;
         struct ferry_rpc_error e = {0};
@@ -642,34 +502,35 @@ ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted, const cJS
         }
         c->have_nonce = false;
         if (err == FERRY_E_RPC)
-            rpc_why(why, why_cap, "the node rejected the transaction", err, &e);
+            ferry_reason_rpc(why, err, "the node rejected the transaction", &e);
         else
-            rpc_why(why, why_cap, "author_submitAndWatchExtrinsic", err, &e);
+            ferry_reason_rpc(why, err, "author_submitAndWatchExtrinsic", &e);
         bool again = err == FERRY_E_RPC && attempt == 0 && !c->opt.fixed_nonce &&
                      (retryable(&e) || runtime_changed(c));
         ferry_rpc_error_clear(&e);
         if (!again)
             break;
-        ferry_log_warn(LOG, "%s; refreshing runtime and nonce and retrying once", why);
-        char rwhy[200] = "";
-        if (load_runtime(c, rwhy, sizeof rwhy) != FERRY_OK)
-            ferry_log_warn(LOG, "refresh failed: %s", rwhy);
+        ferry_log_warn(LOG, "%s; refreshing runtime and nonce and retrying once",
+                       why ? why->text : "rejected");
+        struct ferry_reason rwhy = {""};
+        if (load_runtime(c, &rwhy) != FERRY_OK)
+            ferry_log_warn(LOG, "refresh failed: %s", rwhy.text);
     }
-    if (err == FERRY_E_RPC && c->opt.fixed_nonce) {
+    if (err == FERRY_E_RPC && c->opt.fixed_nonce && why) {
         /* say what the node expects, the usual cause of a rejected fixed nonce */
-        size_t n = why ? strlen(why) : 0;
-        if (sync_nonce(c, NULL, 0) == FERRY_OK && why && n + 1 < why_cap)
-            snprintf(why + n, why_cap - n,
-                     " [signed with nonce %llu; the account's next nonce "
-                     "is %llu]",
-                     (unsigned long long)c->opt.nonce, (unsigned long long)c->next_nonce);
+        if (sync_nonce(c, NULL) == FERRY_OK) {
+            struct ferry_reason node = *why;
+            ferry_reason_set(
+                why, err, "%s [signed with nonce %llu; the account's next nonce is %llu]",
+                node.text, (unsigned long long)c->opt.nonce, (unsigned long long)c->next_nonce);
+        }
     }
     pending_free(p);
     return err;
 }
 
 ferry_err ferry_tx_send_raw(struct ferry_tx_client *c, const uint8_t *xt, size_t len,
-                            struct ferry_tx_pending **out, char *why, size_t why_cap)
+                            struct ferry_tx_pending **out, struct ferry_reason *why)
 {
     *out = NULL;
     struct ferry_tx_pending *p = pending_new();
@@ -679,10 +540,10 @@ ferry_err ferry_tx_send_raw(struct ferry_tx_client *c, const uint8_t *xt, size_t
     struct ferry_rpc_error e = {0};
     ferry_err err = submit_watch(c, xt, len, p, &e);
     if (err) {
-        rpc_why(why, why_cap,
-                err == FERRY_E_RPC ? "the node rejected the transaction"
-                                   : "author_submitAndWatchExtrinsic",
-                err, &e);
+        ferry_reason_rpc(why, err,
+                         err == FERRY_E_RPC ? "the node rejected the transaction"
+                                            : "author_submitAndWatchExtrinsic",
+                         &e);
         ferry_rpc_error_clear(&e);
         c->have_nonce = false;
         pending_free(p);
@@ -699,17 +560,6 @@ void ferry_tx_result_clear(struct ferry_tx_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static void deadline_after(struct timespec *ts, uint32_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static bool reached(const struct ferry_tx_pending *p, enum ferry_tx_wait w)
 {
     switch (w) {
@@ -723,20 +573,13 @@ static bool reached(const struct ferry_tx_pending *p, enum ferry_tx_wait w)
     return false;
 }
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Some nodes (chopsticks) announce "finalized" as soon as a block is built. Confirm against
  * the chain's finalized head: the block must be canonical at its height and the finalized head
  * at or beyond it. */
 static ferry_err confirm_finalized(struct ferry_tx_client *c, const uint8_t block[32],
-                                   uint32_t number, char *why, size_t cap)
+                                   uint32_t number, struct ferry_reason *why)
 {
-    struct timespec end, now;
-    deadline_after(&end, c->opt.timeout_ms);
+    int64_t end = ferry_deadline_ms(c->opt.timeout_ms);
     for (;;) {
         struct ferry_rpc_error e = {0};
         uint8_t fin[32];
@@ -745,7 +588,7 @@ static ferry_err confirm_finalized(struct ferry_tx_client *c, const uint8_t bloc
         if (!err)
             err = ferry_rpc_get_header(c->rpc, fin, &h, &e);
         if (err) {
-            rpc_why(why, cap, "confirming finality", err, &e);
+            ferry_reason_rpc(why, err, "confirming finality", &e);
             ferry_rpc_error_clear(&e);
             return err;
         }
@@ -755,36 +598,35 @@ static ferry_err confirm_finalized(struct ferry_tx_client *c, const uint8_t bloc
             uint8_t canon[32];
             err = ferry_rpc_get_block_hash(c->rpc, number, canon, &e);
             if (err) {
-                rpc_why(why, cap, "chain_getBlockHash", err, &e);
+                ferry_reason_rpc(why, err, "chain_getBlockHash", &e);
                 ferry_rpc_error_clear(&e);
                 return err;
             }
             if (memcmp(canon, block, 32) != 0) {
-                setwhy(why, cap, "block #%u holding the transaction is not on the finalized chain",
-                       number);
-                return FERRY_E_STATE;
+                return ferry_reason_set(
+                    why, FERRY_E_STATE,
+                    "block #%u holding the transaction is not on the finalized chain", number);
             }
             return FERRY_OK;
         }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec)) {
-            setwhy(why, cap, "block #%u was not finalized in time (finalized head #%u)", number,
-                   fin_n);
-            return FERRY_E_TIMEOUT;
+        if (ferry_deadline_passed(end)) {
+            return ferry_reason_set(why, FERRY_E_TIMEOUT,
+                                    "block #%u was not finalized in time (finalized head #%u)",
+                                    number, fin_n);
         }
-        sleep_ms(250);
+        ferry_sleep_ms(250);
     }
 }
 
 /* Find the extrinsic in the block and its System events. */
-static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result *res, char *why,
-                              size_t cap)
+static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result *res,
+                              struct ferry_reason *why)
 {
     struct ferry_rpc_error e = {0};
     struct ferry_block b;
     ferry_err err = ferry_rpc_get_block(c->rpc, res->block, &b, &e);
     if (err) {
-        rpc_why(why, cap, "chain_getBlock", err, &e);
+        ferry_reason_rpc(why, err, "chain_getBlock", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -800,12 +642,12 @@ static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result 
     }
     ferry_block_free(&b);
     if (!found) {
-        setwhy(why, cap, "block #%u does not contain the transaction", res->number);
-        return FERRY_E_NOT_FOUND;
+        return ferry_reason_set(why, FERRY_E_NOT_FOUND,
+                                "block #%u does not contain the transaction", res->number);
     }
     res->included = true;
     cJSON *events = NULL;
-    err = ferry_chain_block_events(c->rpc, res->block, &c->events_md, &events, NULL, why, cap);
+    err = ferry_chain_block_events(c->rpc, res->block, &c->events_md, &events, NULL, why);
     if (err)
         return err;
     res->events = cJSON_CreateArray();
@@ -827,9 +669,10 @@ static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result 
     }
     if (!outcome) {
         cJSON_Delete(events);
-        setwhy(why, cap, "no ExtrinsicSuccess/ExtrinsicFailed event for extrinsic %u of block #%u",
-               res->index, res->number);
-        return FERRY_E_NOT_FOUND;
+        return ferry_reason_set(
+            why, FERRY_E_NOT_FOUND,
+            "no ExtrinsicSuccess/ExtrinsicFailed event for extrinsic %u of block #%u", res->index,
+            res->number);
     }
     if (!strcmp(cJSON_GetObjectItem(outcome, "event")->valuestring, "ExtrinsicSuccess")) {
         res->success = true;
@@ -871,18 +714,17 @@ static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result 
 }
 
 ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferry_tx_pending *p,
-                        enum ferry_tx_wait wait, struct ferry_tx_result *res, char *why,
-                        size_t why_cap)
+                        enum ferry_tx_wait wait, struct ferry_tx_result *res,
+                        struct ferry_reason *why)
 {
     memset(res, 0, sizeof *res);
     memcpy(res->hash, p->hash, 32);
     res->nonce = p->nonce;
-    struct timespec end;
-    deadline_after(&end, c->opt.timeout_ms);
+    int64_t end = ferry_deadline_ms(c->opt.timeout_ms);
     ferry_err err = FERRY_OK;
     pthread_mutex_lock(&p->mu);
     while (!reached(p, wait) && !p->terminal[0] && !p->ended) {
-        if (pthread_cond_timedwait(&p->cv, &p->mu, &end) != 0 && !reached(p, wait)) {
+        if (ferry_cond_wait_until(&p->cv, &p->mu, end) != 0 && !reached(p, wait)) {
             err = FERRY_E_TIMEOUT;
             break;
         }
@@ -893,15 +735,16 @@ ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferry_tx_pending *p,
         res->finalized = p->finalized;
     } else if (p->terminal[0]) {
         err = FERRY_E_STATE;
-        setwhy(why, why_cap, "%s", p->terminal);
+        ferry_reason_set(why, err, "%s", p->terminal);
     } else if (p->ended) {
         err = p->end_err ? p->end_err : FERRY_E_STATE;
-        setwhy(why, why_cap, "the watch of the transaction ended before it was %s (%s)",
-               wait == FERRY_TX_WAIT_FINALIZED ? "finalized" : "included",
-               ferry_strerror(p->end_err));
+        ferry_reason_set(why, err, "the watch of the transaction ended before it was %s (%s)",
+                         wait == FERRY_TX_WAIT_FINALIZED ? "finalized" : "included",
+                         ferry_strerror(p->end_err));
     } else {
-        setwhy(why, why_cap, "no %s status within %u ms",
-               wait == FERRY_TX_WAIT_FINALIZED ? "finalized" : "inBlock", c->opt.timeout_ms);
+        ferry_reason_set(why, err, "no %s status within %u ms",
+                         wait == FERRY_TX_WAIT_FINALIZED ? "finalized" : "inBlock",
+                         c->opt.timeout_ms);
     }
     pthread_mutex_unlock(&p->mu);
     (void)ferry_rpc_unsubscribe(c->rpc, p->sub, 2000);
@@ -912,43 +755,20 @@ ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferry_tx_pending *p,
     }
     if (wait == FERRY_TX_WAIT_READY)
         return FERRY_OK;
-    err = read_outcome(c, res, why, why_cap);
+    err = read_outcome(c, res, why);
     if (!err && wait == FERRY_TX_WAIT_FINALIZED)
-        err = confirm_finalized(c, res->block, res->number, why, why_cap);
+        err = confirm_finalized(c, res->block, res->number, why);
     return err;
 }
 
 ferry_err ferry_tx_submit(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
-                          enum ferry_tx_wait wait, struct ferry_tx_result *res, char *why,
-                          size_t why_cap)
+                          enum ferry_tx_wait wait, struct ferry_tx_result *res,
+                          struct ferry_reason *why)
 {
     memset(res, 0, sizeof *res);
     struct ferry_tx_pending *p;
-    ferry_err err = ferry_tx_send(c, dotted, args, &p, why, why_cap);
+    ferry_err err = ferry_tx_send(c, dotted, args, &p, why);
     if (err)
         return err;
-    return ferry_tx_wait(c, p, wait, res, why, why_cap);
-}
-
-cJSON *ferry_tx_result_json(const struct ferry_tx_result *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    char hex[67];
-    cJSON_AddStringToObject(o, "hash", ferry_hex_encode(r->hash, 32, hex));
-    if (r->included) {
-        cJSON_AddStringToObject(o, "block", ferry_hex_encode(r->block, 32, hex));
-        cJSON_AddNumberToObject(o, "number", r->number);
-        cJSON_AddNumberToObject(o, "index", r->index);
-        if (r->success) {
-            cJSON_AddStringToObject(o, "result", "ExtrinsicSuccess");
-        } else {
-            cJSON *res = cJSON_AddObjectToObject(o, "result");
-            if (res)
-                cJSON_AddItemToObject(res, "error",
-                                      r->error ? cJSON_Duplicate(r->error, 1) : cJSON_CreateNull());
-        }
-    }
-    return o;
+    return ferry_tx_wait(c, p, wait, res, why);
 }

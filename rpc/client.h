@@ -1,0 +1,257 @@
+/* ferry rpc — the JSON-RPC client's internals, shared by its files (not a public header):
+ *
+ *   client.c    the public API of jsonrpc.h: open/close, call/send/wait/batch, subscribe,
+ *               the event queue, waiting with deadlines
+ *   request.c   request bookkeeping: the send queue, the in-flight list, frames, completion
+ *   dispatch.c  routing what arrives: responses to requests by id, notifications to
+ *               subscriptions, events to the queue or to callbacks
+ *   early.c     notifications that arrive before the answer naming their subscription id
+ *   oversize.c  what is left of a message over max_message_bytes: find whom it was for
+ *   ws.c        the WebSocket transport (libwebsockets): connection lifecycle, service thread
+ *   http.c      the HTTP transport (libcurl): one POST per call
+ *
+ * A transport is a table of functions (struct rpc_transport) chosen by the URL scheme at open,
+ * in the manner of curl's connection filters: the core builds frames, keeps the lists and routes
+ * answers; the transport moves bytes and reports connection state. One mutex (c->mu) guards
+ * everything in struct ferry_rpc; functions below say whether they expect it held.
+ */
+#ifndef FERRY_RPC_CLIENT_H
+#define FERRY_RPC_CLIENT_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry/clock.h"
+#include "ferry/jsonrpc.h"
+
+#define DEFAULT_MAX_MESSAGE        ((size_t)64 << 20)
+#define DEFAULT_REQUEST_TIMEOUT_MS 30000u
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000u
+#define DEFAULT_PING_INTERVAL_MS   5000u
+#define DEFAULT_DEAD_AFTER_MS      15000u
+#define DEFAULT_BACKOFF_INITIAL_MS 250u
+#define DEFAULT_BACKOFF_MAX_MS     30000u
+#define DEFAULT_MAX_EVENTS         4096u
+#define MAX_METHOD_LEN             128
+/* Notifications held while a subscribe is in flight because their subscription id is not known
+ * yet (a node may send the first one before the answer carrying the id): at most this many, of
+ * at most this many bytes in all, per connection; the oldest go first. */
+#define EARLY_MAX_NOTES 64
+#define EARLY_MAX_BYTES ((size_t)1 << 20)
+/* Subscription ids whose early notifications were dropped, remembered to report a gap. */
+#define EARLY_MAX_GAPS 64
+
+struct rpc_transport;
+
+/* Bytes reserved before a frame's JSON text for the transport (libwebsockets needs LWS_PRE). */
+#define RPC_FRAME_HEADROOM 32
+
+enum req_kind { REQ_CALL, REQ_SUB, REQ_RESUB };
+enum req_where { WHERE_NONE, WHERE_QUEUED, WHERE_INFLIGHT };
+enum conn_state { CONN_WAIT, CONN_CONNECTING, CONN_OPEN };
+enum sub_state { SUB_PENDING, SUB_ACTIVE, SUB_NEED_RESUB, SUB_RESUBSCRIBING, SUB_DEAD };
+
+struct rpc_slot {
+    bool done;
+    ferry_err err;
+    cJSON *result;
+    struct ferry_rpc_error error;
+};
+
+struct rpc_sub {
+    struct rpc_sub *next;
+    uint64_t handle;
+    char *method;
+    char *params;
+    char *unsub_method;
+    unsigned flags;
+    ferry_rpc_event_fn fn;
+    void *user;
+    char *remote_id; /* the node's subscription id as compact JSON text; NULL when not active */
+    enum sub_state state;
+    bool overflowed; /* notifications were dropped; a GAP event is already queued */
+};
+
+struct ferry_rpc_pending {
+    struct ferry_rpc_pending *prev, *next;
+    enum req_where where;
+    enum req_kind kind;
+    struct ferry_rpc *c;
+    uint64_t first_id; /* ids first_id .. first_id + n - 1 */
+    size_t n;
+    unsigned char *frame; /* RPC_FRAME_HEADROOM bytes, then frame_len bytes of JSON */
+    size_t frame_len;
+    struct rpc_slot *slots;
+    size_t n_done;
+    bool done;
+    atomic_bool orphaned; /* failed by ferry_rpc_close: c may be gone, ferry_rpc_wait skips it */
+    int64_t deadline_us;
+    struct rpc_sub *sub; /* REQ_SUB, REQ_RESUB */
+};
+
+/* A notification that arrived before the subscribe answer naming its subscription id. */
+struct early_note {
+    struct early_note *next;
+    char *subid;   /* params.subscription as compact JSON text (compared with remote_id) */
+    cJSON *params; /* the notification's params, detached from the message */
+    size_t bytes;  /* its size, charged against EARLY_MAX_BYTES */
+};
+
+/* An early notification for subid was dropped: its subscription gets a gap event first. */
+struct early_gap {
+    char *subid;
+    enum ferry_rpc_gap_reason reason;
+};
+
+struct ev_node {
+    struct ev_node *next;
+    struct ferry_rpc_event ev;
+    ferry_rpc_event_fn fn; /* set for callback deliveries */
+    void *user;
+};
+
+struct ferry_rpc {
+    struct ferry_rpc_config cfg;
+    char **urls;
+    size_t n_urls;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool closing;
+    unsigned users; /* caller threads inside the client (waiting, or about to touch c again):
+                     * ferry_rpc_close waits for them to leave before it frees anything */
+    uint64_t next_id;
+    uint64_t next_sub;
+    struct ferry_rpc_pending *q_head, *q_tail; /* send queue (FIFO) */
+    struct ferry_rpc_pending *in_head;         /* in flight */
+    struct rpc_sub *subs;
+    struct ev_node *ev_head, *ev_tail; /* event queue */
+    size_t n_events;
+    struct ev_node *cb_head, *cb_tail; /* callback deliveries waiting for the lock to drop */
+    uint64_t delivering_sub;           /* the subscription whose callback is running */
+    struct early_note *early_head, *early_tail; /* early notifications, oldest first */
+    size_t n_early, early_bytes;
+    struct early_gap early_gaps[EARLY_MAX_GAPS];
+    size_t n_early_gaps;
+    struct ferry_rpc_stats stats;
+    char last_error[256];
+
+    /* Connection state, written by the transport under mu and read by the core. HTTP is always
+     * CONN_OPEN (each call is its own connection); fail_streak counts attempts failed in a row
+     * since the last established connection. */
+    enum conn_state conn;
+    unsigned fail_streak;
+    size_t url_index; /* the URL in use or being tried */
+
+    const struct rpc_transport *tr;
+    void *tp; /* the transport's own state */
+};
+
+/* ---- transports -------------------------------------------------------------------------------
+ * url_ok whether a URL of the transport's scheme is well-formed (checked at open).
+ * open   start the transport for c (cfg and urls are set); may start threads. Returns FERRY_OK or
+ *        the error ferry_rpc_open returns.
+ * submit take a built request whose deadline is set: queue it for sending, or perform it now.
+ *        Called without mu. Returns FERRY_OK when r will be completed (or has been, or will time
+ *        out in rpc_wait_done); another error when r was not taken (the caller frees it).
+ * close  stop and free the transport's state; called once every caller has left c, with no
+ *        lock held. */
+struct rpc_transport {
+    const char *name;
+    bool streams; /* carries subscriptions and server-pushed events */
+    bool (*url_ok)(const char *url);
+    ferry_err (*open)(struct ferry_rpc *c);
+    ferry_err (*submit)(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint32_t timeout_ms);
+    void (*close)(struct ferry_rpc *c);
+};
+
+extern const struct rpc_transport rpc_transport_ws;   /* ws://, wss:// (ws.c) */
+extern const struct rpc_transport rpc_transport_http; /* http://, https:// (http.c) */
+
+/* ---- client.c ----------------------------------------------------------------------------------
+ */
+
+/* A caller thread enters/leaves a section that may wait or touch c after dropping mu. mu held.
+ * ferry_rpc_close frees c only once users is back to 0. */
+void rpc_user_enter(struct ferry_rpc *c);
+void rpc_user_leave(struct ferry_rpc *c);
+const char *rpc_url(const struct ferry_rpc *c, size_t i); /* urls[i % n_urls] */
+/* Record the last connection failure: _set_ with mu held, _note_ from any thread without it. */
+void rpc_set_last_error(struct ferry_rpc *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void rpc_note_error(struct ferry_rpc *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- request.c (mu held unless said) ------------------------------------------------------------
+ */
+
+void rpc_list_unlink(struct ferry_rpc *c, struct ferry_rpc_pending *r);
+void rpc_queue_push_back(struct ferry_rpc *c, struct ferry_rpc_pending *r);
+void rpc_queue_push_front(struct ferry_rpc *c, struct ferry_rpc_pending *r);
+void rpc_inflight_push(struct ferry_rpc *c, struct ferry_rpc_pending *r);
+/* Allocate a request of n calls (no mu needed); its frame is built by rpc_req_build. */
+struct ferry_rpc_pending *rpc_req_new(struct ferry_rpc *c, enum req_kind kind, size_t n);
+void rpc_req_free(struct ferry_rpc_pending *r);
+/* Build the frame (one call object, or a batch array of n) and assign the ids. _build takes mu
+ * for the ids; _build_locked expects it held. */
+ferry_err rpc_req_build(struct ferry_rpc *c, struct ferry_rpc_pending *r,
+                        const char *const *methods, const char *const *params, bool batch);
+ferry_err rpc_req_build_locked(struct ferry_rpc *c, struct ferry_rpc_pending *r,
+                               const char *const *methods, const char *const *params, bool batch);
+/* The frame's JSON text (frame_len bytes), after the transport's headroom. */
+static inline char *rpc_req_text(const struct ferry_rpc_pending *r)
+{
+    return (char *)r->frame + RPC_FRAME_HEADROOM;
+}
+void rpc_req_fail(struct ferry_rpc_pending *r, ferry_err err);
+void rpc_req_complete(struct ferry_rpc *c, struct ferry_rpc_pending *r);
+struct ferry_rpc_pending *rpc_find_inflight(struct ferry_rpc *c, uint64_t id);
+void rpc_sub_free(struct rpc_sub *s);
+struct rpc_sub *rpc_sub_find(struct ferry_rpc *c, uint64_t handle);
+void rpc_sub_remove(struct ferry_rpc *c, struct rpc_sub *s);
+
+/* ---- dispatch.c (mu held) -----------------------------------------------------------------------
+ */
+
+/* Route an event to the subscription's callback (delivered by rpc_flush_callbacks) or to the
+ * bounded event queue. Takes ownership of what ev holds. */
+void rpc_emit(struct ferry_rpc *c, struct rpc_sub *s, struct ferry_rpc_event *ev);
+void rpc_flush_callbacks(struct ferry_rpc *c);
+void rpc_conn_event(struct ferry_rpc *c, enum ferry_rpc_event_kind kind, ferry_err err);
+/* Fill *out from a JSON-RPC error object (hostile input). Returns: FERRY_E_RPC, FERRY_E_NOMEM. */
+ferry_err rpc_parse_error(const cJSON *err, struct ferry_rpc_error *out);
+struct rpc_sub *rpc_sub_by_remote(struct ferry_rpc *c, const cJSON *subid);
+void rpc_deliver_notification(struct ferry_rpc *c, struct rpc_sub *s, cJSON *params);
+/* Parse one complete message and route it; owner is the request this message can only be
+ * answering (HTTP), else NULL. */
+void rpc_dispatch_text(struct ferry_rpc *c, const char *text, size_t len,
+                       struct ferry_rpc_pending *owner);
+
+/* ---- early.c (mu held) --------------------------------------------------------------------------
+ */
+
+bool rpc_sub_request_inflight(const struct ferry_rpc *c);
+void rpc_early_gap_note(struct ferry_rpc *c, const char *subid, size_t len,
+                        enum ferry_rpc_gap_reason reason);
+void rpc_early_hold(struct ferry_rpc *c, cJSON *o, cJSON *params, const cJSON *subid, size_t bytes);
+void rpc_early_claim(struct ferry_rpc *c, struct rpc_sub *s);
+void rpc_early_prune(struct ferry_rpc *c);
+void rpc_early_clear(struct ferry_rpc *c, bool count_unknown);
+
+/* ---- oversize.c (mu held) -----------------------------------------------------------------------
+ */
+
+/* Bytes of the start and the end of an over-limit message a transport keeps to find its id. */
+#define RPC_OVERSIZE_HEAD 2048
+#define RPC_OVERSIZE_TAIL 512
+
+/* An over-limit message was discarded; only head[head_len] and tail[tail_len] were kept. Fail
+ * the request it answers (found by id) or tell the subscription it belongs to it has a gap. */
+void rpc_handle_too_large(struct ferry_rpc *c, const char *head, size_t head_len, const char *tail,
+                          size_t tail_len);
+
+#endif
