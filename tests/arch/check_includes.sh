@@ -39,9 +39,9 @@ declare -A may=(
     [attest]="util scale crypto chain"
     [worker]="util scale crypto chain lightclient attest"
     [workerapi]="util scale crypto chain lightclient attest worker"
-    [relay]="util scale crypto chain rpc lightclient node attest workerapi"
-    [cli]="util scale crypto chain rpc lightclient node attest workerapi relay"
-    [workerd]="util scale crypto chain lightclient attest worker workerapi"
+    [relay]="util scale crypto chain rpc lightclient node workerapi"
+    [cli]="util scale crypto chain rpc lightclient node attest"
+    [workerd]="util worker workerapi attest"
 )
 
 # Narrower rules for single files (they replace the module's list for that file).
