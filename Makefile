@@ -7,6 +7,8 @@
 #   unit tests     tests/unit/test_<name>.c defines `Suite *<name>_suite(void)`
 #   fuzz targets   tests/fuzz/fuzz_<name>.c
 #   benchmarks     bench/bench_<name>.c
+#   protobuf       src/workerapi/*.proto -> protoc-c -> $(BUILD)/gen/<name>.pb-c.{c,h}, in libferry
+#                  (include "<name>.pb-c.h"; $(BUILD)/gen is on every compile's include path)
 #
 # WERROR=1 (set automatically when CI=true) turns warnings into errors.
 
@@ -27,7 +29,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 WARN     := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Iinclude -I. $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Iinclude -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror
 endif
@@ -42,7 +44,12 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRCS  := $(wildcard bench/bench_*.c)
 SUITES      := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
-LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+PROTO_SRCS  := $(wildcard src/workerapi/*.proto)
+PROTO_GEN_C := $(PROTO_SRCS:src/workerapi/%.proto=$(BUILD)/gen/%.pb-c.c)
+PROTO_GEN_H := $(PROTO_GEN_C:.c=.h)
+PROTO_OBJS  := $(PROTO_GEN_C:.c=.o)
+
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(PROTO_OBJS)
 CLI_OBJS    := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 WORKER_OBJS := $(WORKER_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS   := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
@@ -55,7 +62,7 @@ UNIT        := $(BUILD)/unit-tests
 BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit integration asan fuzz fuzz-smoke bench bench-follow format \
-        format-check check-arch devnet devnet-deps run clean
+        format-check check-arch devnet devnet-deps run run-follow e2e clean
 
 all: $(FERRY) $(if $(WORKER_SRCS),$(BUILD)/ferry-worker)
 
@@ -65,6 +72,18 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# protobuf-c code for the worker API (.proto in src/workerapi/). Generated code is compiled without
+# -Werror: it is protoc-c's, not ours. Every object may include a generated header, so all wait
+# for them (order-only).
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/workerapi/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=src/workerapi --c_out=$(BUILD)/gen $<
+
+$(PROTO_OBJS): %.o: %.c
+	$(CC) $(filter-out -Werror -Wmissing-prototypes,$(ALL_CFLAGS)) -w -c $< -o $@
+
+$(filter-out $(PROTO_OBJS),$(LIB_OBJS)) $(CLI_OBJS) $(WORKER_OBJS) $(UNIT_OBJS): | $(PROTO_GEN_H)
 
 $(LIBFERRY): $(LIB_OBJS)
 	@rm -f $@
@@ -137,14 +156,14 @@ FUZZ_SECONDS ?= 10
 fuzz:
 	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) OPT=-O1 SAN="$(FUZZ_SAN)" $(FUZZ_BINS)
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(CLILIB) $(LIBFERRY)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(CLILIB) $(LIBFERRY) | $(PROTO_GEN_H)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(CLILIB) $(LIBFERRY) $(LDLIBS)
 
 fuzz-smoke: fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh $(FUZZ_BINS)
 
 # ---- benchmarks --------------------------------------------------------------------------------
-$(BUILD)/bench/%: bench/%.c $(LIBFERRY)
+$(BUILD)/bench/%: bench/%.c $(LIBFERRY) | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFERRY) $(LDLIBS)
 
@@ -165,14 +184,25 @@ devnet-deps:
 devnet: devnet-deps
 	cd tests/devnet && exec node devnet.js
 
-# The README's main-job command: ferry follow against the embedded dev chain (Ctrl-C stops).
+# The README's main-job command: the whole system on loopback — the dev chain running the Phala
+# runtime, ferry-worker, ferry relay, and a user sending the worker a message every few seconds
+# (tests/devnet/relay-demo.sh; DEVNET_MODE=para for relay + parachain). Ctrl-C stops everything.
 run: deps
+	$(MAKE) all devnet-deps
+	FERRY_BIN=$(abspath $(FERRY)) bash tests/devnet/relay-demo.sh $(ARGS)
+
+# ferry follow alone against the dev chain (the previous `make run`).
+run-follow: deps
 	$(MAKE) all devnet-deps
 	FERRY_BIN=$(abspath $(FERRY)) bash tests/devnet/follow-demo.sh $(ARGS)
 
 # The module map of docs/architecture.md: fails when an #include crosses a forbidden boundary.
 check-arch:
 	@bash tests/arch/check_includes.sh
+
+# The relayer's end-to-end tests alone (tests/integration/t_relay_*.sh; also part of `make test`).
+e2e: all devnet-deps
+	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) BUILD=$(BUILD) bash tests/integration/run.sh t_relay_
 
 # ---- formatting ----------------------------------------------------------------------------------
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

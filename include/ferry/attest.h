@@ -25,6 +25,7 @@
  *                       status and advisory ids merged with the QE's as Intel's QVL does
  *   enclave policy      optional: report_data[0..32], MRENCLAVE, the debug attribute
  * Collateral dates are checked before the quote so that a stale collateral is reported as such.
+ * ("collateral fetch" is set by callers that could not get the collateral from a PCCS.)
  *
  * The trust anchor is a pinned public key: Intel SGX Root CA's P-256 key (see
  * FERRY_INTEL_SGX_ROOT_PUBKEY and docs/attestation.md). Every root certificate met (in the quote
@@ -170,6 +171,7 @@ enum ferry_attest_step {
     FERRY_ATTEST_QE_IDENTITY_MATCH, /* the QE is not the one the QE identity describes */
     FERRY_ATTEST_TCB_LEVEL,         /* the platform's TCB level */
     FERRY_ATTEST_POLICY,            /* report data, MRENCLAVE or debug policy */
+    FERRY_ATTEST_COLLATERAL_FETCH,  /* set by callers: the collateral could not be obtained */
 };
 
 /* Returns: the step's operator name ("TCB info", "PCK chain", ...; "ok" for FERRY_ATTEST_OK). */
@@ -263,5 +265,31 @@ FERRY_WARN_UNUSED ferry_err ferry_pccs_fetch_collateral(const struct ferry_pccs_
                                                         const struct ferry_sgx_pck_info *pck,
                                                         uint8_t **out, size_t *out_len,
                                                         struct ferry_reason *why);
+
+/* ---- a worker's report, ready to submit ------------------------------------------------------ */
+
+enum ferry_attest_kind {
+    FERRY_ATTEST_KIND_NONE = 0, /* Option::None (dev chains with NoneAttestationEnabled) */
+    FERRY_ATTEST_KIND_IAS,      /* AttestationReport::SgxIas (EPID; passed through unverified) */
+    FERRY_ATTEST_KIND_DCAP,     /* AttestationReport::SgxDcap */
+};
+
+/* Turn the attestation pRuntime returns (GetRuntimeInfo's SCALE Option<AttestationReport>) into
+ * the one to submit with register_worker_v2, as pherry's attestation_to_report does, and verify
+ * it first: a DCAP report without collateral gets it from the PCCS; the DCAP report is then
+ * verified with report_data[0..32] = expected_report_data (blake2_256(SCALE(runtime info))),
+ * Intel's root and debug enclaves refused, and is returned only when valid. None and SgxIas are
+ * passed through as they are (ferry does not verify EPID reports; EPID is end-of-life).
+ * In:  report[len]; pccs (NULL when no PCCS is configured: a DCAP report without collateral is
+ *      then FERRY_E_ARG); now (unix seconds); expected_report_data (32 bytes).
+ * Out: *out, *out_len (malloc'd SCALE Option<AttestationReport>; DCAP with
+ *      Some(Collateral::SgxV30(..))), *kind, *v (DCAP: the verdict; else zeroed), *why.
+ * Returns: FERRY_OK; FERRY_E_VERIFY (DCAP report invalid: v says why, nothing to submit);
+ *          FERRY_E_INVALID / FERRY_E_TRUNCATED / ... (undecodable report); the PCCS client's
+ *          errors; FERRY_E_NOMEM. On failure *out is NULL. */
+FERRY_WARN_UNUSED ferry_err ferry_attest_prepare_report(
+    const uint8_t *report, size_t len, const struct ferry_pccs_opts *pccs, int64_t now,
+    const uint8_t *expected_report_data, uint8_t **out, size_t *out_len,
+    enum ferry_attest_kind *kind, struct ferry_attest_verdict *v, struct ferry_reason *why);
 
 #endif

@@ -12,7 +12,8 @@
  *     payload = call ‖ extra ‖ additional
  * where additional is the concatenated "additional signed" parts; a payload longer than 256
  * bytes is replaced by its blake2b-256 first. ECDSA (ferry_keypair_sign) then signs
- * blake2b-256 of that message — exactly Substrate's ecdsa::Pair::sign(payload).
+ * blake2b-256 of that message — exactly Substrate's ecdsa::Pair::sign(payload); sr25519 signs
+ * the message under the signing context "substrate" and ed25519 signs it as is.
  *
  * Signed extensions ferry knows, by identifier (extra / additional):
  *   CheckSpecVersion          - / u32 spec_version
@@ -165,12 +166,10 @@ FERRY_WARN_UNUSED ferry_err ferry_xt_signing_message(const uint8_t *call, size_t
                                                      size_t *msg_len);
 
 /* Assemble a signed extrinsic from its parts.
- * In:  scheme + sig[sig_len] — the signature (64 bytes ed25519, 65 ECDSA); account[32] — the
- *      signer's account id.
- * Out: *xt (malloc'd, with its Compact length prefix), *xt_len.
- * Returns: FERRY_OK; FERRY_E_UNSUPPORTED (the format has no signature variant for scheme, or
- *          has no MultiSignature and scheme is not ed25519); FERRY_E_ARG (wrong sig_len);
- *          FERRY_E_NOMEM. */
+ * In:  scheme + sig[sig_len] — the signature (64 bytes sr25519/ed25519, 65 ECDSA); account[32] —
+ * the signer's account id. Out: *xt (malloc'd, with its Compact length prefix), *xt_len. Returns:
+ * FERRY_OK; FERRY_E_UNSUPPORTED (the format has no signature variant for scheme, or has no
+ * MultiSignature and scheme is not ed25519); FERRY_E_ARG (wrong sig_len); FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_xt_assemble(const struct ferry_xt_format *f,
                                               const uint8_t account[32], enum ferry_scheme scheme,
                                               const uint8_t *sig, size_t sig_len,

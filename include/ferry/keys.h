@@ -1,5 +1,10 @@
-/* ferry — signing keys the Substrate way: ed25519 (libsodium), ECDSA over secp256k1
- * (libsecp256k1), secret URIs, BIP39 phrases, hard derivation and key files.
+/* ferry — signing keys the Substrate way: sr25519 (sr25519.h, the default, as in subkey and
+ * polkadot-js), ed25519 (libsodium), ECDSA over secp256k1 (libsecp256k1), secret URIs, BIP39
+ * phrases, hard and soft derivation and key files.
+ *
+ * sr25519  schnorrkel as Substrate uses it (see sr25519.h): the seed is the 32-byte mini secret;
+ *          the public key and the account id are the 32-byte ristretto255 point; signatures are
+ *          64 bytes under the signing context "substrate" and randomised.
  *
  * ed25519  keypair from a 32-byte seed (RFC 8032); signatures are 64 bytes. Verification uses
  *          libsodium, which is stricter than the ZIP-215 rules Substrate applies through
@@ -12,20 +17,20 @@
  *          blake2b-256(message), made with RFC 6979 nonces (low-s). Verification recovers the
  *          key from the signature and compares it with the expected one, as Substrate does.
  *          The account id is blake2b-256(compressed public key).
- * sr25519  is not supported: no Debian-packaged C library implements it. Functions taking a
- *          scheme name say so with FERRY_E_UNSUPPORTED.
  *
  * Secret URIs (what `subkey` and Substrate's `Pair::from_string` read):
  *     [<phrase> | 0x<64 hex digits>] (//<hard> | /<soft>)* [///<password>]
  * A missing phrase means the public development phrase (FERRY_DEV_PHRASE), so "//Alice" is
  * Alice's dev key. A BIP39 phrase becomes a 32-byte mini-secret through
  * PBKDF2-HMAC-SHA512(password = the phrase's entropy bytes, salt = "mnemonic" ‖ password,
- * 2048 rounds) — Substrate's rule, not BIP39's (which hashes the phrase text). Each hard
- * junction replaces the seed with blake2b-256(SCALE(name) ‖ seed ‖ chain code), name being
- * "Ed25519HDKD" or "Secp256k1HDKD"; the chain code is the SCALE encoding of the junction
- * (a decimal number that fits u64 as u64 little-endian, anything else as a SCALE string),
- * zero-padded to 32 bytes, or blake2b-256'd when longer. Soft junctions are an error for both
- * schemes (Substrate refuses them too). A password is ignored with a hex seed, as in Substrate.
+ * 2048 rounds) — Substrate's rule, not BIP39's (which hashes the phrase text). For ed25519 and
+ * ECDSA each hard junction replaces the seed with blake2b-256(SCALE(name) ‖ seed ‖ chain code),
+ * name being "Ed25519HDKD" or "Secp256k1HDKD"; for sr25519 hard (//x) and soft (/x) junctions
+ * follow schnorrkel's HDKD (ferry_sr25519_derive_hard/_soft). The chain code is the SCALE
+ * encoding of the junction (a decimal number that fits u64 as u64 little-endian, anything else
+ * as a SCALE string), zero-padded to 32 bytes, or blake2b-256'd when longer. Soft junctions are
+ * an error for ed25519 and ECDSA (Substrate refuses them too). A password is ignored with a hex
+ * seed, as in Substrate.
  *
  * Secrets are wiped (sodium_memzero) once used; no function here puts secret material in an
  * error reason.
@@ -37,6 +42,7 @@
 #include <stdint.h>
 
 #include "ferry/error.h"
+#include "ferry/sr25519.h"
 
 #define FERRY_SEED_LEN           32
 #define FERRY_ED25519_PUBLIC_LEN 32
@@ -52,13 +58,17 @@
 enum ferry_scheme {
     FERRY_SCHEME_ECDSA,
     FERRY_SCHEME_ED25519,
+    FERRY_SCHEME_SR25519,
 };
 
-/* Returns: "ecdsa" or "ed25519". */
+/* The scheme a key means when none is named: sr25519, as subkey and polkadot-js assume. */
+#define FERRY_SCHEME_DEFAULT FERRY_SCHEME_SR25519
+
+/* Returns: "ecdsa", "ed25519" or "sr25519". */
 const char *ferry_scheme_name(enum ferry_scheme scheme);
 
-/* Parse "ecdsa" or "ed25519" into *out.
- * Returns: FERRY_OK; FERRY_E_UNSUPPORTED for "sr25519"; FERRY_E_ARG for anything else. */
+/* Parse "sr25519", "ed25519" or "ecdsa" into *out.
+ * Returns: FERRY_OK; FERRY_E_ARG for anything else. */
 FERRY_WARN_UNUSED ferry_err ferry_scheme_parse(const char *name, enum ferry_scheme *out);
 
 /* ---- ed25519 (src/crypto/ed25519.c) ---------------------------------------------------------- */
@@ -156,7 +166,9 @@ FERRY_WARN_UNUSED ferry_err ferry_bip39_mini_secret(uint8_t out[FERRY_SEED_LEN],
  * Returns: FERRY_OK, FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_junction_chain_code(uint8_t cc[32], const char *text, size_t len);
 
-/* Derive the seed a secret URI names for scheme (see the top of this file).
+/* Derive the seed a secret URI names for scheme (see the top of this file). For sr25519 the
+ * seed is the mini secret of the last hard junction (what subkey prints as "Secret seed"); a
+ * path with a soft junction has none (FERRY_E_UNSUPPORTED; ferry_keypair_from_uri derives it).
  * Out: seed; on failure *why (when non-NULL) is a static reason that quotes nothing secret.
  * Returns: FERRY_OK; FERRY_E_INVALID (malformed URI, bad phrase, bad hex seed, empty junction);
  *          FERRY_E_VERIFY (phrase checksum); FERRY_E_UNSUPPORTED (soft junction);
@@ -174,9 +186,11 @@ int ferry_secret_uri_is_public(const char *uri);
 
 struct ferry_keypair {
     enum ferry_scheme scheme;
-    uint8_t seed[FERRY_SEED_LEN]; /* secret: wipe with ferry_keypair_clear */
+    uint8_t seed[FERRY_SEED_LEN]; /* secret: wipe with ferry_keypair_clear. sr25519: the mini
+                                     secret, all zero after a soft junction (there is none) */
     uint8_t public_key[FERRY_PUBLIC_MAX];
-    size_t public_len; /* 32 (ed25519) or 33 (ECDSA) */
+    size_t public_len;                    /* 32 (sr25519, ed25519) or 33 (ECDSA) */
+    struct ferry_sr25519_keypair sr25519; /* sr25519 only: the expanded secret and public key */
 };
 
 /* Build a key pair from a seed (copied).
@@ -186,16 +200,18 @@ FERRY_WARN_UNUSED ferry_err ferry_keypair_from_seed(struct ferry_keypair *kp,
                                                     enum ferry_scheme scheme,
                                                     const uint8_t seed[FERRY_SEED_LEN]);
 
-/* Build a key pair from a secret URI. Returns: as ferry_secret_uri_seed. */
+/* Build a key pair from a secret URI (sr25519: soft junctions included).
+ * Returns: as ferry_secret_uri_seed, except that sr25519 accepts soft junctions. */
 FERRY_WARN_UNUSED ferry_err ferry_keypair_from_uri(struct ferry_keypair *kp,
                                                    enum ferry_scheme scheme, const char *uri,
                                                    const char **why);
 
-/* Out: out = the account id (ed25519: the public key; ECDSA: blake2b-256 of it). */
+/* Out: out = the account id (sr25519, ed25519: the public key; ECDSA: blake2b-256 of it). */
 void ferry_keypair_account_id(const struct ferry_keypair *kp, uint8_t out[32]);
 
-/* Sign msg[len] with kp's scheme (ECDSA signs blake2b-256(msg)).
- * Out: sig[*siglen] (64 for ed25519, 65 for ECDSA).
+/* Sign msg[len] with kp's scheme (ECDSA signs blake2b-256(msg); sr25519 signs under the
+ * signing context "substrate", with fresh randomness).
+ * Out: sig[*siglen] (64 for sr25519 and ed25519, 65 for ECDSA).
  * Returns: FERRY_OK, or as ferry_ecdsa_sign. */
 FERRY_WARN_UNUSED ferry_err ferry_keypair_sign(const struct ferry_keypair *kp, const uint8_t *msg,
                                                size_t len, uint8_t sig[FERRY_SIG_MAX],
@@ -214,7 +230,7 @@ FERRY_WARN_UNUSED ferry_err ferry_keyfile_load(const char *path, enum ferry_sche
                                                struct ferry_keypair *kp, const char **why);
 
 /* Create a new key file at path holding a random 32-byte seed as "0x…\n", mode 0600. The seed
- * is valid for both schemes. An existing file is never overwritten.
+ * is valid for every scheme. An existing file is never overwritten.
  * Returns: FERRY_OK; FERRY_E_IO (exists, cannot create, write failed — a partial file is
  *          removed). *why (when non-NULL) gets a static reason on failure. */
 FERRY_WARN_UNUSED ferry_err ferry_keyfile_generate(const char *path, const char **why);

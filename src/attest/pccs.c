@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -36,6 +37,14 @@ struct buf {
     size_t len;
     bool too_large;
 };
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_OK;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 static bool buf_append(struct buf *b, const char *data, size_t n, size_t max)
 {
@@ -336,8 +345,9 @@ ferry_err ferry_pccs_fetch_collateral(const struct ferry_pccs_opts *opts,
     *out_len = 0;
     if (!opts || !opts->base_url || !*opts->base_url)
         return ferry_reason_set(why, FERRY_E_ARG, "no PCCS URL given");
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return FERRY_E_NET;
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return ferry_reason_set(why, FERRY_E_NET, "libcurl could not be initialised");
     size_t bl = strlen(opts->base_url);
     while (bl && opts->base_url[bl - 1] == '/')
         bl--;

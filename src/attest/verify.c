@@ -65,6 +65,8 @@ const char *ferry_attest_step_name(enum ferry_attest_step step)
         return "platform TCB level";
     case FERRY_ATTEST_POLICY:
         return "enclave policy";
+    case FERRY_ATTEST_COLLATERAL_FETCH:
+        return "collateral fetch";
     }
     return "unknown step";
 }
@@ -328,11 +330,16 @@ static ferry_err check_root(X509 *root, const uint8_t pin[65], struct ferry_reas
 }
 
 /* Say what X509_verify_cert found, in operator words. */
-static ferry_err chain_error(X509_STORE_CTX *ctx, struct ferry_reason *why, const char *what)
+static ferry_err chain_error(X509_STORE_CTX *ctx, X509_CRL **crls, int n_crls,
+                             struct ferry_reason *why, const char *what)
 {
     int e = X509_STORE_CTX_get_error(ctx);
     X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+    /* OpenSSL clears its current CRL once the check is over: find the one for this issuer. */
     X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+    for (int i = 0; !crl && cur && i < n_crls; i++)
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crls[i]), X509_get_issuer_name(cur)) == 0)
+            crl = crls[i];
     char cn[128], date[32];
     cert_cn(cur, cn, sizeof cn);
     switch (e) {
@@ -430,7 +437,7 @@ static ferry_err verify_chain(STACK_OF(X509) * chain, X509_CRL **crls, int n_crl
     if (n_crls)
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     if (X509_verify_cert(ctx) != 1)
-        err = chain_error(ctx, why, what);
+        err = chain_error(ctx, crls, n_crls, why, what);
 out:
     ERR_clear_error();
     sk_X509_free(untrusted);
@@ -716,7 +723,7 @@ static int level_svns(const cJSON *lvl, uint8_t comps[16], long *pcesvn)
         if (arr) {
             v = cJSON_GetArraySize(arr) == 16 ? jint(cJSON_GetArrayItem(arr, i), "svn", 255) : -1;
         } else {
-            char name[20];
+            char name[32];
             snprintf(name, sizeof name, "sgxtcbcomp%02dsvn", i + 1);
             v = jint(tcb, name, 255);
         }

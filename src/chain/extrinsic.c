@@ -343,9 +343,9 @@ static ferry_err signature_format(const struct ferry_metadata *md, uint32_t id,
         f->sig_ed25519 = variant_index(t, "Ed25519", 64);
         f->sig_sr25519 = variant_index(t, "Sr25519", 64);
         f->sig_ecdsa = variant_index(t, "Ecdsa", 65);
-        if (f->sig_ed25519 < 0 && f->sig_ecdsa < 0)
+        if (f->sig_ed25519 < 0 && f->sig_sr25519 < 0 && f->sig_ecdsa < 0)
             return failf(why, FERRY_E_UNSUPPORTED,
-                         "the runtime's signature type has neither an Ecdsa nor an Ed25519 "
+                         "the runtime's signature type has no Sr25519, Ed25519 or Ecdsa "
                          "variant%s",
                          "");
         return FERRY_OK;
@@ -493,6 +493,9 @@ ferry_err ferry_xt_assemble(const struct ferry_xt_format *f, const uint8_t accou
     if (scheme == FERRY_SCHEME_ECDSA) {
         variant = f->sig_ecdsa;
         want = FERRY_ECDSA_SIG_LEN;
+    } else if (scheme == FERRY_SCHEME_SR25519) {
+        variant = f->sig_sr25519;
+        want = FERRY_SR25519_SIGNATURE_LEN;
     } else {
         variant = f->sig_ed25519;
         want = FERRY_ED25519_SIG_LEN;

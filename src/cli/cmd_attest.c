@@ -1,5 +1,7 @@
 /* `ferry attest verify`: verify an SGX DCAP quote against its collateral (from a file or a PCCS)
- * at a given time and print the verdict as one JSON object. */
+ * at a given time and print the verdict as one JSON object.
+ * `ferry attest prepare`: what the relayer does with a worker's attestation before registering
+ * it — fill in a DCAP report's collateral from the PCCS, verify it, print the report to submit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +14,17 @@
 extern const struct cli_command cli_cmd_attest;
 
 struct args {
-    const char *quote, *collateral, *pccs_url, *at, *report_data, *mrenclave, *save;
+    bool prepare;
+    const char *quote, *collateral, *pccs_url, *at, *report_data, *mrenclave, *save, *report;
     bool allow_debug, insecure;
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
     memset(a, 0, sizeof *a);
-    if (argc < 2 || strcmp(argv[1], "verify") != 0)
-        return cli_usage_error(&cli_cmd_attest, "expected the subcommand 'verify'");
+    if (argc < 2 || (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "prepare") != 0))
+        return cli_usage_error(&cli_cmd_attest, "expected the subcommand 'verify' or 'prepare'");
+    a->prepare = strcmp(argv[1], "prepare") == 0;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         const char **slot = NULL;
@@ -38,6 +42,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             slot = &a->mrenclave;
         else if (strcmp(o, "--save-collateral") == 0)
             slot = &a->save;
+        else if (strcmp(o, "--report") == 0)
+            slot = &a->report;
         else if (strcmp(o, "--allow-debug") == 0)
             a->allow_debug = true;
         else if (strcmp(o, "--insecure") == 0)
@@ -50,6 +56,20 @@ static int parse_args(int argc, char **argv, struct args *a)
             *slot = argv[++i];
         }
     }
+    if (a->prepare) {
+        if (!a->report || !a->report_data)
+            return cli_usage_error(&cli_cmd_attest,
+                                   "prepare needs --report FILE and --expect-report-data HEX");
+        if (a->quote || a->collateral || a->mrenclave || a->allow_debug || a->save)
+            return cli_usage_error(&cli_cmd_attest,
+                                   "prepare takes --report, --pccs-url, --insecure, --at and "
+                                   "--expect-report-data only");
+        if (a->insecure && !a->pccs_url)
+            return cli_usage_error(&cli_cmd_attest, "--insecure only applies to --pccs-url");
+        return CLI_OK;
+    }
+    if (a->report)
+        return cli_usage_error(&cli_cmd_attest, "--report belongs to 'attest prepare'");
     if (!a->quote)
         return cli_usage_error(&cli_cmd_attest, "--quote FILE is required");
     if (!a->collateral == !a->pccs_url)
@@ -124,7 +144,7 @@ static int fetch(const struct args *a, const uint8_t *quote, size_t qlen, uint8_
     struct ferry_pccs_opts o = {.base_url = a->pccs_url, .insecure = a->insecure};
     ferry_err err = ferry_pccs_fetch_collateral(&o, &pck, coll, clen, &why);
     if (err) {
-        v->step = FERRY_ATTEST_COLLATERAL_FORMAT;
+        v->step = FERRY_ATTEST_COLLATERAL_FETCH;
         snprintf(v->reason, sizeof v->reason, "could not get the collateral from the PCCS: %s",
                  why.text[0] ? why.text : ferry_strerror(err));
         v->have_report = true;
@@ -144,6 +164,75 @@ static int fetch(const struct args *a, const uint8_t *quote, size_t qlen, uint8_
     return CLI_OK;
 }
 
+static const char *kind_name(enum ferry_attest_kind k)
+{
+    return k == FERRY_ATTEST_KIND_DCAP ? "dcap" : k == FERRY_ATTEST_KIND_IAS ? "ias" : "none";
+}
+
+static int run_prepare(const struct args *a, int64_t now, const uint8_t want_rd[32])
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (cli_read_file(a->report, &text, &len)) {
+        cli_errorf("attest: cannot read the report file %s", a->report);
+        return CLI_NET;
+    }
+    /* The file holds the SCALE bytes, or them as 0x-hex text. */
+    uint8_t *report = (uint8_t *)text;
+    if (len >= 2 && text[0] == '0' && text[1] == 'x') {
+        size_t n = len;
+        while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+            n--;
+        if (ferry_hex_decode(text, n, &report, &len)) {
+            free(text);
+            cli_errorf("attest: %s starts with 0x but is not valid hex", a->report);
+            return CLI_INVALID;
+        }
+        free(text);
+    }
+    struct ferry_pccs_opts o = {.base_url = a->pccs_url, .insecure = a->insecure};
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    enum ferry_attest_kind kind;
+    struct ferry_attest_verdict v;
+    struct ferry_reason why = {{0}};
+    ferry_err err = ferry_attest_prepare_report(report, len, a->pccs_url ? &o : NULL, now, want_rd,
+                                                &out, &out_len, &kind, &v, &why);
+    free(report);
+    if (err == FERRY_E_NOMEM) {
+        cli_errorf("attest: out of memory");
+        return CLI_NET;
+    }
+    cJSON *j = kind == FERRY_ATTEST_KIND_DCAP && (err == FERRY_OK || err == FERRY_E_VERIFY)
+                   ? verdict_json(&v)
+                   : cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "kind", kind_name(kind));
+    cJSON_AddBoolToObject(j, "ready", err == FERRY_OK);
+    if (!err) {
+        char *hex = ferry_hex_alloc(out, out_len);
+        cJSON_AddStringToObject(j, "report", hex ? hex : "");
+        free(hex);
+        if (kind == FERRY_ATTEST_KIND_IAS)
+            cJSON_AddStringToObject(j, "note", "IAS (EPID) reports are passed through unverified");
+    } else {
+        cJSON_DeleteItemFromObject(j, "reason");
+        cJSON_AddStringToObject(j, "reason", why.text[0] ? why.text : ferry_strerror(err));
+        cli_errorf("attest: %s", why.text[0] ? why.text : ferry_strerror(err));
+    }
+    free(out);
+    int rc = cli_print_json(j);
+    if (rc != CLI_OK)
+        return rc;
+    if (!err)
+        return CLI_OK;
+    if (err == FERRY_E_ARG)
+        return CLI_USAGE;
+    if (err == FERRY_E_NET || err == FERRY_E_TIMEOUT || err == FERRY_E_RPC || err == FERRY_E_IO ||
+        (kind == FERRY_ATTEST_KIND_DCAP && strncmp(why.text, "PCCS", 4) == 0))
+        return CLI_NET;
+    return CLI_INVALID;
+}
+
 static int run(int argc, char **argv)
 {
     struct args a;
@@ -154,6 +243,12 @@ static int run(int argc, char **argv)
     if (a.at && ferry_attest_parse_time(a.at, &now))
         return cli_usage_error(&cli_cmd_attest,
                                "--at must be an RFC 3339 time such as 2023-12-01T00:00:00Z");
+    if (a.prepare) {
+        uint8_t rd[32];
+        if ((rc = hex32("--expect-report-data", a.report_data, rd)))
+            return rc;
+        return run_prepare(&a, now, rd);
+    }
     uint8_t want_rd[32], want_mr[32];
     struct ferry_attest_policy policy = {.allow_debug = a.allow_debug};
     if (a.report_data) {
@@ -214,6 +309,8 @@ const struct cli_command cli_cmd_attest = {
     "usage: ferry attest verify --quote FILE (--collateral FILE | --pccs-url URL)\n"
     "                           [--at RFC3339] [--expect-report-data HEX] [--mrenclave HEX]\n"
     "                           [--allow-debug] [--insecure] [--save-collateral FILE]\n"
+    "       ferry attest prepare --report FILE --expect-report-data HEX [--pccs-url URL]\n"
+    "                           [--insecure] [--at RFC3339]\n"
     "\n"
     "Verifies a DCAP quote (v3, ECDSA P-256, PCK chain in its certification data) in full:\n"
     "TCB info and QE identity signed by Intel's TCB signing chain and current at the time;\n"
@@ -239,7 +336,15 @@ const struct cli_command cli_cmd_attest = {
     "SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate,\n"
     "OutOfDateConfigurationNeeded); step names the check that failed and reason says why.\n"
     "\n"
-    "exit status: 0 valid, 1 invalid (reason on stderr and in the JSON), 2 usage error,\n"
-    "3 I/O or network error (unreadable file, PCCS unreachable or answering with an error\n"
-    "or a malformed response).\n",
+    "prepare: what the relayer does before register_worker_v2. --report FILE holds pRuntime's\n"
+    "SCALE Option<AttestationReport> (raw bytes or 0x-hex). A DCAP report without collateral\n"
+    "gets it from --pccs-url; the DCAP report is verified (debug enclaves refused) with\n"
+    "report_data[0..32] = --expect-report-data (blake2_256 of the SCALE runtime info) and, when\n"
+    "valid, printed ready to submit as \"report\" (0x-hex) with \"kind\" dcap and \"ready\"\n"
+    "true. None and SgxIas reports are passed through unverified (kind none / ias).\n"
+    "\n"
+    "exit status: 0 valid (prepare: ready), 1 invalid (reason on stderr and in the JSON),\n"
+    "2 usage error (prepare: a DCAP report without collateral and no --pccs-url), 3 I/O or\n"
+    "network error (unreadable file, PCCS unreachable or answering with an error or a\n"
+    "malformed response).\n",
 };

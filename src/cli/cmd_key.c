@@ -9,14 +9,56 @@
 
 extern const struct cli_command cli_cmd_key;
 
+/* Parse --scheme's argument. Returns: 0, or the usage error's exit status. */
+static int parse_scheme(const char *arg, enum ferry_scheme *scheme)
+{
+    if (!arg)
+        return cli_usage_error(&cli_cmd_key, "--scheme takes sr25519, ed25519 or ecdsa");
+    if (ferry_scheme_parse(arg, scheme))
+        return cli_usage_error(&cli_cmd_key, "unknown scheme '%s' (sr25519, ed25519 or ecdsa)",
+                               arg);
+    return 0;
+}
+
+/* Print {"scheme","public_key","account_id","ss58"} for kp, then clear kp. */
+static int print_public(struct ferry_keypair *kp, uint16_t prefix)
+{
+    uint8_t account[32];
+    char addr[FERRY_SS58_MAX_LEN], pub_hex[2 * FERRY_PUBLIC_MAX + 3], acct_hex[2 * 32 + 3];
+    enum ferry_scheme scheme = kp->scheme;
+    ferry_keypair_account_id(kp, account);
+    ferry_err err = ferry_ss58_encode(account, 32, prefix, addr, sizeof addr);
+    ferry_hex_encode(kp->public_key, kp->public_len, pub_hex);
+    ferry_keypair_clear(kp);
+    if (err) {
+        cli_errorf("key: cannot encode address: %s", ferry_strerror(err));
+        return CLI_INVALID;
+    }
+    cJSON *json = cJSON_CreateObject();
+    if (json) {
+        cJSON_AddStringToObject(json, "scheme", ferry_scheme_name(scheme));
+        cJSON_AddStringToObject(json, "public_key", pub_hex);
+        cJSON_AddStringToObject(json, "account_id", ferry_hex_encode(account, 32, acct_hex));
+        cJSON_AddStringToObject(json, "ss58", addr);
+    }
+    return cli_print_json(json);
+}
+
 static int key_generate(int argc, char **argv)
 {
     const char *out = NULL;
+    enum ferry_scheme scheme = FERRY_SCHEME_DEFAULT;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc && !out)
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc && !out) {
             out = argv[++i];
-        else
-            return cli_usage_error(&cli_cmd_key, "generate takes only --out FILE");
+        } else if (strcmp(argv[i], "--scheme") == 0) {
+            int rc = parse_scheme(i + 1 < argc ? argv[i + 1] : NULL, &scheme);
+            if (rc)
+                return rc;
+            i++;
+        } else {
+            return cli_usage_error(&cli_cmd_key, "generate takes only --out FILE [--scheme S]");
+        }
     }
     if (!out)
         return cli_usage_error(&cli_cmd_key, "generate needs --out FILE");
@@ -25,11 +67,15 @@ static int key_generate(int argc, char **argv)
         cli_errorf("key generate: %s: %s", out, why ? why : "cannot write key file");
         return CLI_NET;
     }
-    fprintf(stderr,
-            "ferry: wrote a new secret seed to %s (mode 0600); "
-            "'ferry key inspect %s' shows its public key\n",
-            out, out);
-    return CLI_OK;
+    fprintf(stderr, "ferry: wrote a new secret seed to %s (mode 0600); its %s public key:\n", out,
+            ferry_scheme_name(scheme));
+    struct ferry_keypair kp;
+    ferry_err err = ferry_keyfile_load(out, scheme, &kp, &why);
+    if (err) {
+        cli_errorf("key generate: %s: %s", out, why ? why : ferry_strerror(err));
+        return CLI_INVALID;
+    }
+    return print_public(&kp, 42);
 }
 
 /* Returns: 1 when arg names a key directly on the command line rather than a file. */
@@ -43,22 +89,17 @@ static int key_inspect(int argc, char **argv)
 {
     const char *src = NULL;
     uint64_t prefix = 42;
-    enum ferry_scheme scheme = FERRY_SCHEME_ECDSA;
+    enum ferry_scheme scheme = FERRY_SCHEME_DEFAULT;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--prefix") == 0) {
             if (i + 1 >= argc || !cli_parse_u64(argv[i + 1], FERRY_SS58_MAX_PREFIX, &prefix))
                 return cli_usage_error(&cli_cmd_key, "--prefix takes a number 0..16383");
             i++;
         } else if (strcmp(argv[i], "--scheme") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error(&cli_cmd_key, "--scheme takes ecdsa or ed25519");
-            ferry_err err = ferry_scheme_parse(argv[++i], &scheme);
-            if (err == FERRY_E_UNSUPPORTED)
-                return cli_usage_error(&cli_cmd_key,
-                                       "sr25519 is not supported (no packaged C library "
-                                       "implements it); use ecdsa or ed25519");
-            if (err)
-                return cli_usage_error(&cli_cmd_key, "unknown scheme '%s'", argv[i]);
+            int rc = parse_scheme(i + 1 < argc ? argv[i + 1] : NULL, &scheme);
+            if (rc)
+                return rc;
+            i++;
         } else if (!src) {
             src = argv[i];
         } else {
@@ -89,24 +130,7 @@ static int key_inspect(int argc, char **argv)
                    why ? why : ferry_strerror(err));
         return err == FERRY_E_IO ? CLI_NET : CLI_INVALID;
     }
-    uint8_t account[32];
-    char addr[FERRY_SS58_MAX_LEN], pub_hex[2 * FERRY_PUBLIC_MAX + 3], acct_hex[2 * 32 + 3];
-    ferry_keypair_account_id(&kp, account);
-    err = ferry_ss58_encode(account, 32, (uint16_t)prefix, addr, sizeof addr);
-    ferry_hex_encode(kp.public_key, kp.public_len, pub_hex);
-    ferry_keypair_clear(&kp);
-    if (err) {
-        cli_errorf("key inspect: cannot encode address: %s", ferry_strerror(err));
-        return CLI_INVALID;
-    }
-    cJSON *json = cJSON_CreateObject();
-    if (json) {
-        cJSON_AddStringToObject(json, "scheme", ferry_scheme_name(scheme));
-        cJSON_AddStringToObject(json, "public_key", pub_hex);
-        cJSON_AddStringToObject(json, "account_id", ferry_hex_encode(account, 32, acct_hex));
-        cJSON_AddStringToObject(json, "ss58", addr);
-    }
-    return cli_print_json(json);
+    return print_public(&kp, (uint16_t)prefix);
 }
 
 static int run(int argc, char **argv)
@@ -124,21 +148,24 @@ const struct cli_command cli_cmd_key = {
     "key",
     "generate a key file or inspect a key's public key and address",
     run,
-    "usage: ferry key generate --out FILE\n"
-    "       ferry key inspect <FILE | //Name> [--scheme ecdsa|ed25519] [--prefix N]\n"
+    "usage: ferry key generate --out FILE [--scheme sr25519|ed25519|ecdsa]\n"
+    "       ferry key inspect <FILE | //Name> [--scheme sr25519|ed25519|ecdsa] [--prefix N]\n"
     "\n"
-    "generate  writes a new random 32-byte secret seed as 0x-hex to FILE with mode 0600.\n"
-    "          An existing FILE is never overwritten.\n"
+    "generate  writes a new random 32-byte secret seed as 0x-hex to FILE with mode 0600 (a\n"
+    "          seed valid for every scheme) and prints its public side for --scheme, as\n"
+    "          inspect does. An existing FILE is never overwritten.\n"
     "inspect   prints {\"scheme\",\"public_key\",\"account_id\",\"ss58\"} for the key; never the\n"
     "          secret. FILE holds a secret URI as Substrate tools read it:\n"
-    "            0x<64 hex digits> | <BIP39 phrase>, then optional //hard junctions and\n"
-    "            ///password (e.g. '//Alice', '<phrase>//relay//0', '0x…//1').\n"
+    "            0x<64 hex digits> | <BIP39 phrase>, then optional //hard and (sr25519 only)\n"
+    "            /soft junctions and ///password (e.g. '//Alice', '<phrase>//relay//0',\n"
+    "            '0x…//1/2').\n"
     "          A FILE that group or others can access is refused unless it holds only a\n"
     "          public dev key. On the command line only public dev keys are accepted:\n"
     "          //Name (derived from the well-known dev phrase), e.g. //Alice; so an\n"
     "          argument starting with // is a key name, never a path (write /x or ./x).\n"
-    "          --scheme   ecdsa (default; account id = blake2b-256 of the 33-byte key) or\n"
-    "                     ed25519 (account id = the public key). sr25519 is not supported.\n"
+    "          --scheme   sr25519 (default, as subkey and polkadot-js: account id = the\n"
+    "                     public key), ed25519 (account id = the public key) or ecdsa\n"
+    "                     (account id = blake2b-256 of the 33-byte compressed key).\n"
     "          --prefix   SS58 network prefix for the address, 0..16383 (default 42).\n"
     "\n"
     "exit status: 0 success; 1 invalid key, URI or permissions (reason on stderr);\n"

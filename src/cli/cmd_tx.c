@@ -26,6 +26,7 @@ struct tx_args {
     uint64_t timeout_s;
     uint64_t repeat;
     bool dry_run;
+    enum ferry_scheme scheme;
 };
 
 /* A result as {"hash","block","number","index","result": "ExtrinsicSuccess" | {"error": …}}
@@ -59,6 +60,7 @@ static int parse_args(int argc, char **argv, struct tx_args *a)
     a->wait = FERRY_TX_WAIT_FINALIZED;
     a->timeout_s = 120;
     a->repeat = 1;
+    a->scheme = FERRY_SCHEME_DEFAULT;
     a->args = calloc((size_t)argc + 1, sizeof *a->args);
     if (!a->args)
         return CLI_NET;
@@ -69,7 +71,7 @@ static int parse_args(int argc, char **argv, struct tx_args *a)
         bool takes = !strcmp(s, "--url") || !strcmp(s, "--key-file") || !strcmp(s, "--key") ||
                      !strcmp(s, "--mortal") || !strcmp(s, "--tip") || !strcmp(s, "--wait") ||
                      !strcmp(s, "--nonce") || !strcmp(s, "--timeout") || !strcmp(s, "--submit") ||
-                     !strcmp(s, "--repeat");
+                     !strcmp(s, "--repeat") || !strcmp(s, "--scheme");
         if (takes && !val)
             return cli_usage_error(&cli_cmd_tx, "%s needs a value", s);
         uint64_t n;
@@ -79,6 +81,9 @@ static int parse_args(int argc, char **argv, struct tx_args *a)
             a->key_file = val;
         } else if (!strcmp(s, "--key")) {
             a->key_uri = val;
+        } else if (!strcmp(s, "--scheme")) {
+            if (ferry_scheme_parse(val, &a->scheme) != FERRY_OK)
+                return cli_usage_error(&cli_cmd_tx, "--scheme takes sr25519, ed25519 or ecdsa");
         } else if (!strcmp(s, "--mortal")) {
             if (!cli_parse_u64(val, 65536, &n) || n < 4 || (n & (n - 1)))
                 return cli_usage_error(&cli_cmd_tx, "--mortal takes a power of two 4..65536");
@@ -147,7 +152,7 @@ static int load_key(const struct tx_args *a, struct ferry_keypair *kp)
     ferry_err err;
     if (a->raw && !a->key_uri && !a->key_file) {
         /* nothing is signed: any key will do for the client's format check */
-        err = ferry_keypair_from_uri(kp, FERRY_SCHEME_ECDSA, "//ferry-submit-only", &why);
+        err = ferry_keypair_from_uri(kp, a->scheme, "//ferry-submit-only", &why);
         return err ? CLI_INVALID : CLI_OK;
     }
     if (a->key_uri) {
@@ -156,14 +161,14 @@ static int load_key(const struct tx_args *a, struct ferry_keypair *kp)
                        "secret in a file (mode 0600) and pass --key-file");
             return CLI_USAGE;
         }
-        err = ferry_keypair_from_uri(kp, FERRY_SCHEME_ECDSA, a->key_uri, &why);
+        err = ferry_keypair_from_uri(kp, a->scheme, a->key_uri, &why);
     } else {
         const char *path = a->key_file ? a->key_file : getenv("FERRY_KEY_FILE");
         if (!path || !path[0]) {
             cli_errorf("tx: no signing key: pass --key-file FILE or set FERRY_KEY_FILE");
             return CLI_USAGE;
         }
-        err = ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, kp, &why);
+        err = ferry_keyfile_load(path, a->scheme, kp, &why);
         if (err) {
             cli_errorf("tx: key file %s: %s", path, why ? why : ferry_strerror(err));
             return err == FERRY_E_IO ? CLI_NET : CLI_INVALID;
@@ -385,12 +390,13 @@ static int run(int argc, char **argv)
 
 const struct cli_command cli_cmd_tx = {
     "tx",
-    "sign, submit and follow an extrinsic (ECDSA), print its outcome",
+    "sign, submit and follow an extrinsic (sr25519, ed25519 or ECDSA), print its outcome",
     run,
-    "usage: ferry tx --url URL [--key-file FILE | --key //Dev] <Pallet.call> [arg …] [options]\n"
+    "usage: ferry tx --url URL [--key-file FILE | --key //Dev] [--scheme S] <Pallet.call>\n"
+    "                [arg …] [options]\n"
     "       ferry tx --url URL --submit 0xSIGNED-EXTRINSIC [--wait …]\n"
     "\n"
-    "Signs Pallet.call (looked up by name in the node's metadata) with an ECDSA key, submits\n"
+    "Signs Pallet.call (looked up by name in the node's metadata) with the key, submits\n"
     "it with author_submitAndWatchExtrinsic, follows it and reads its outcome from the block's\n"
     "System events. Prints one JSON line:\n"
     "  {\"hash\":\"0x…\",\"block\":\"0x…\",\"number\":N,\"index\":I,\n"
@@ -403,8 +409,10 @@ const struct cli_command cli_cmd_tx = {
     "  ferry tx --url ws://127.0.0.1:9944 --key //Alice System.remark_with_event 0x68656c6c6f\n"
     "  ferry tx … Balances.transfer '{\"Id\":\"0x…\"}' 1000000000000\n"
     "\n"
-    "The key: --key-file FILE or $FERRY_KEY_FILE (a secret URI in a file of mode 0600, ECDSA\n"
-    "scheme); --key accepts only public development keys (//Alice, //Bob, …).\n"
+    "The key: --key-file FILE or $FERRY_KEY_FILE (a secret URI in a file of mode 0600);\n"
+    "--key accepts only public development keys (//Alice, //Bob, …). --scheme sr25519\n"
+    "(default, as subkey and polkadot-js), ed25519 or ecdsa says what the key is; the\n"
+    "signature goes into the runtime's MultiSignature variant of that name.\n"
     "\n"
     "options:\n"
     "  --mortal N        mortal era of N blocks (power of two 4..65536; default 64), born at\n"

@@ -32,7 +32,14 @@ static void set_why(const char **why, const char *reason)
 
 const char *ferry_scheme_name(enum ferry_scheme scheme)
 {
-    return scheme == FERRY_SCHEME_ED25519 ? "ed25519" : "ecdsa";
+    switch (scheme) {
+    case FERRY_SCHEME_SR25519:
+        return "sr25519";
+    case FERRY_SCHEME_ED25519:
+        return "ed25519";
+    default:
+        return "ecdsa";
+    }
 }
 
 ferry_err ferry_scheme_parse(const char *name, enum ferry_scheme *out)
@@ -45,8 +52,10 @@ ferry_err ferry_scheme_parse(const char *name, enum ferry_scheme *out)
         *out = FERRY_SCHEME_ED25519;
         return FERRY_OK;
     }
-    if (strcmp(name, "sr25519") == 0)
-        return FERRY_E_UNSUPPORTED;
+    if (strcmp(name, "sr25519") == 0) {
+        *out = FERRY_SCHEME_SR25519;
+        return FERRY_OK;
+    }
     return FERRY_E_ARG;
 }
 
@@ -332,12 +341,17 @@ static ferry_err hex_seed(uint8_t seed[FERRY_SEED_LEN], const char *text, size_t
     return err;
 }
 
-ferry_err ferry_secret_uri_seed(enum ferry_scheme scheme, const char *uri,
-                                uint8_t seed[FERRY_SEED_LEN], const char **why)
+/* Walk uri for scheme. seed gets the root seed, then each hard junction's; for sr25519 *sr
+ * (when non-NULL) gets the key pair, soft junctions included, and seed is zeroed by a soft
+ * junction. With sr NULL a soft junction is an error for every scheme. */
+static ferry_err derive_uri(enum ferry_scheme scheme, const char *uri, uint8_t seed[FERRY_SEED_LEN],
+                            struct ferry_sr25519_keypair *sr, const char **why)
 {
     struct suri s;
     ferry_err err;
+    struct ferry_sr25519_keypair kp;
     memset(seed, 0, FERRY_SEED_LEN);
+    memset(&kp, 0, sizeof kp);
     if (!suri_split(uri, &s)) {
         set_why(why, "not a secret URI: expected <phrase or 0x seed>[//hard...][///password]");
         return FERRY_E_INVALID;
@@ -350,6 +364,8 @@ ferry_err ferry_secret_uri_seed(enum ferry_scheme scheme, const char *uri,
         err = mini_secret(seed, FERRY_DEV_PHRASE, strlen(FERRY_DEV_PHRASE), s.password,
                           s.password_len, why);
     }
+    if (!err && scheme == FERRY_SCHEME_SR25519)
+        ferry_sr25519_from_mini_secret(&kp, seed);
     const char *p = s.path, *end = s.path + s.path_len;
     while (!err && p < end) {
         int hard = p[1] == '/';
@@ -357,9 +373,15 @@ ferry_err ferry_secret_uri_seed(enum ferry_scheme scheme, const char *uri,
         const char *stop = name;
         while (stop < end && *stop != '/')
             stop++;
-        if (!hard) {
+        if (!hard && scheme != FERRY_SCHEME_SR25519) {
             set_why(why, "soft derivation (/name) is not supported for ecdsa or ed25519 keys "
                          "(sr25519 only); use //name");
+            err = FERRY_E_UNSUPPORTED;
+            break;
+        }
+        if (!hard && !sr) {
+            set_why(why, "an sr25519 path with a soft junction (/name) has no seed, only a key "
+                         "pair");
             err = FERRY_E_UNSUPPORTED;
             break;
         }
@@ -369,16 +391,35 @@ ferry_err ferry_secret_uri_seed(enum ferry_scheme scheme, const char *uri,
             set_why(why, "out of memory");
             break;
         }
-        if (scheme == FERRY_SCHEME_ED25519)
+        if (scheme == FERRY_SCHEME_SR25519 && hard) {
+            err = ferry_sr25519_hard_mini_secret(seed, &kp, cc);
+            if (!err)
+                ferry_sr25519_from_mini_secret(&kp, seed);
+        } else if (scheme == FERRY_SCHEME_SR25519) {
+            err = ferry_sr25519_derive_soft(&kp, &kp, cc);
+            sodium_memzero(seed, FERRY_SEED_LEN); /* a soft child has no mini secret */
+        } else if (scheme == FERRY_SCHEME_ED25519) {
             ferry_ed25519_derive_hard(seed, seed, cc);
-        else
+        } else {
             ferry_ecdsa_derive_hard(seed, seed, cc);
+        }
         sodium_memzero(cc, sizeof cc);
+        if (err)
+            set_why(why, "sr25519 derivation failed");
         p = stop;
     }
     if (err)
         sodium_memzero(seed, FERRY_SEED_LEN);
+    else if (sr)
+        *sr = kp;
+    ferry_sr25519_keypair_wipe(&kp);
     return err;
+}
+
+ferry_err ferry_secret_uri_seed(enum ferry_scheme scheme, const char *uri,
+                                uint8_t seed[FERRY_SEED_LEN], const char **why)
+{
+    return derive_uri(scheme, uri, seed, NULL, why);
 }
 
 /* ---- key pairs ---------------------------------------------------------------------------------
@@ -390,6 +431,12 @@ ferry_err ferry_keypair_from_seed(struct ferry_keypair *kp, enum ferry_scheme sc
     memset(kp, 0, sizeof *kp);
     kp->scheme = scheme;
     memcpy(kp->seed, seed, FERRY_SEED_LEN);
+    if (scheme == FERRY_SCHEME_SR25519) {
+        ferry_sr25519_from_mini_secret(&kp->sr25519, kp->seed);
+        memcpy(kp->public_key, kp->sr25519.public_key, FERRY_SR25519_PUBLIC_LEN);
+        kp->public_len = FERRY_SR25519_PUBLIC_LEN;
+        return FERRY_OK;
+    }
     if (scheme == FERRY_SCHEME_ED25519) {
         ferry_ed25519_public(kp->public_key, kp->seed);
         kp->public_len = FERRY_ED25519_PUBLIC_LEN;
@@ -409,6 +456,17 @@ ferry_err ferry_keypair_from_uri(struct ferry_keypair *kp, enum ferry_scheme sch
 {
     uint8_t seed[FERRY_SEED_LEN];
     memset(kp, 0, sizeof *kp);
+    if (scheme == FERRY_SCHEME_SR25519) {
+        ferry_err err = derive_uri(scheme, uri, seed, &kp->sr25519, why);
+        if (!err) {
+            kp->scheme = scheme;
+            memcpy(kp->seed, seed, FERRY_SEED_LEN);
+            memcpy(kp->public_key, kp->sr25519.public_key, FERRY_SR25519_PUBLIC_LEN);
+            kp->public_len = FERRY_SR25519_PUBLIC_LEN;
+        }
+        sodium_memzero(seed, sizeof seed);
+        return err;
+    }
     ferry_err err = ferry_secret_uri_seed(scheme, uri, seed, why);
     if (!err) {
         err = ferry_keypair_from_seed(kp, scheme, seed);
@@ -432,6 +490,12 @@ void ferry_keypair_account_id(const struct ferry_keypair *kp, uint8_t out[32])
 ferry_err ferry_keypair_sign(const struct ferry_keypair *kp, const uint8_t *msg, size_t len,
                              uint8_t sig[FERRY_SIG_MAX], size_t *siglen)
 {
+    if (kp->scheme == FERRY_SCHEME_SR25519) {
+        static const uint8_t ctx[] = "substrate";
+        ferry_err err = ferry_sr25519_sign(&kp->sr25519, ctx, sizeof ctx - 1, msg, len, sig);
+        *siglen = err ? 0 : FERRY_SR25519_SIGNATURE_LEN;
+        return err;
+    }
     if (kp->scheme == FERRY_SCHEME_ED25519) {
         ferry_ed25519_sign(sig, kp->seed, msg, len);
         *siglen = FERRY_ED25519_SIG_LEN;

@@ -12,7 +12,7 @@
  * Hard HDKD     t = Transcript("SchnorrRistrettoHDKD"); append("sign-bytes", "");
  *               append("chain-code", cc); append("secret-key", key); mini' = challenge
  *               ("HDKD-hard", 32); the child is mini' expanded as above.
- * Soft HDKD     t = Transcript("SigningContext"); append("", ""); append("sign-bytes", "");
+ * Soft HDKD     t = Transcript("SchnorrRistrettoHDKD"); append("sign-bytes", "");
  *               append("chain-code", cc); append("public-key", A); d = wide(challenge
  *               ("HDKD-scalar", 64)); child key = key + d, child public = A + d·B. The child's
  *               nonce is drawn from t rekeyed with the parent's secret and fresh randomness, as
@@ -206,8 +206,7 @@ ferry_err ferry_sr25519_derive_hard(struct ferry_sr25519_keypair *out,
 static void soft_scalar(struct ferry_merlin *t, uint8_t d[32], const uint8_t pub[32],
                         const uint8_t cc[32])
 {
-    ferry_merlin_init(t, "SigningContext");
-    ferry_merlin_append(t, "", NULL, 0);
+    ferry_merlin_init(t, "SchnorrRistrettoHDKD");
     ferry_merlin_append(t, "sign-bytes", NULL, 0);
     ferry_merlin_append(t, "chain-code", cc, 32);
     ferry_merlin_append(t, "public-key", pub, 32);

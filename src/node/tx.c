@@ -65,6 +65,8 @@ static bool scheme_signable(const struct ferry_xt_format *f, enum ferry_scheme s
 {
     if (!f->multi_signature)
         return s == FERRY_SCHEME_ED25519;
+    if (s == FERRY_SCHEME_SR25519)
+        return f->sig_sr25519 >= 0;
     return s == FERRY_SCHEME_ECDSA ? f->sig_ecdsa >= 0 : f->sig_ed25519 >= 0;
 }
 

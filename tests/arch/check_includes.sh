@@ -21,6 +21,7 @@ header_module() {
     tx.h | chain_view.h | source.h | node*.h) echo node ;;
     attest*.h | dcap*.h) echo attest ;;
     workerapi*.h) echo workerapi ;;
+    workerclient.h | backoff.h | egress.h | metrics.h | outbox.h) echo relay ;;
     worker*.h) echo worker ;;
     relay*.h) echo relay ;;
     *) echo unknown ;;
@@ -37,10 +38,10 @@ declare -A may=(
     [lightclient]="util scale crypto chain"
     [node]="util scale crypto chain rpc lightclient"
     [attest]="util scale crypto chain"
-    [worker]="util scale crypto chain lightclient attest"
+    [worker]="util scale crypto chain lightclient attest workerapi"
     [workerapi]="util scale crypto chain lightclient attest worker"
     [relay]="util scale crypto chain rpc lightclient node workerapi"
-    [cli]="util scale crypto chain rpc lightclient node attest"
+    [cli]="util scale crypto chain rpc lightclient node attest workerapi relay"
     [workerd]="util worker workerapi attest"
 )
 

@@ -5,6 +5,9 @@
 //
 //   DEVNET_URL=ws://127.0.0.1:9944 [DEVNET_PARA_URL=ws://127.0.0.1:9988] node smoke.js
 //
+// With the Phala runtime on the devnet (DEVNET_PARA=phala: the para endpoint; DEVNET_CHAIN=phala:
+// the main endpoint), also runs smoke-phala.js (real Phala calls signed by dev keys).
+//
 // Expects the devnet started with DEVNET_SET_CHANGE_EVERY > 0 (or triggers a change itself),
 // DEVNET_FINALITY_LAG and DEVNET_JUSTIFICATION_PERIOD as passed in SMOKE_LAG / SMOKE_PERIOD.
 // Exit 0 = all checks passed.
@@ -17,6 +20,7 @@ const { cryptoWaitReady, blake2AsHex, blake2AsU8a, ed25519Verify, xxhashAsU8a } 
 const { u8aToHex, hexToU8a, u8aConcat, stringToU8a, compactToU8a, compactStripLength } = require('@polkadot/util');
 const papi = require('@polkadot-api/substrate-bindings');
 const { calculateStateRoot } = require('@acala-network/chopsticks-core');
+const { phalaChecks } = require('./smoke-phala');
 
 const URL = process.env.DEVNET_URL || 'ws://127.0.0.1:9944';
 const PARA_URL = process.env.DEVNET_PARA_URL || '';
@@ -243,6 +247,18 @@ async function main() {
   const xtHash = await rpc.call('author_submitExtrinsic', [xt.toHex()]);
   ok(xtHash === blake2AsHex(xt.toU8a(), 256), 'author_submitExtrinsic returns the extrinsic hash');
 
+  // the Phala runtime: real calls signed by dev keys, effects proven
+  let phala = null;
+  let prpc = null;
+  if (PARA_URL) prpc = await new Rpc(PARA_URL).connect();
+  if (info0.phala) {
+    const tp = Date.now();
+    const phalaRpc = info0.phala.endpoint === 'relay' ? rpc : prpc;
+    if (!phalaRpc) throw new Error('the devnet runs Phala as a parachain: set DEVNET_PARA_URL');
+    phala = await phalaChecks({ ok, log, verifyProof, headerFromJson, phalaRpc, relayGenesis: info0.genesisHash, produce: (n) => rpc.call('devnet_produceBlocks', [n]) });
+    log(`phala checks (${info0.phala.mode}) in ${Date.now() - tp} ms`);
+  }
+
   // an on-demand set change while the timer also produces blocks
   const change = await rpc.call('devnet_scheduleSetChange', []);
   log(`on-demand set change at #${change.block} -> set ${change.setId}`);
@@ -295,7 +311,7 @@ async function main() {
     const xroot = await calculateStateRoot(blk.block.extrinsics.map((x, i) => [u8aToHex(compactToU8a(i)), x]), 0);
     ok(xroot === h.extrinsicsRoot.toHex(), `#${n}: extrinsicsRoot is the ordered trie root of ${blk.block.extrinsics.length} extrinsics`);
     const keys = [K.number, K.auths, K.setId, K.absent];
-    if (PARA_URL) keys.push(K.paraHead(1000));
+    if (PARA_URL) keys.push(K.paraHead(info.para.paraId));
     const vals = await verifyProof(rpc, hash, h.stateRoot.toHex(), keys, `#${n}`);
     ok(reg.createType('u32', hexToU8a(vals[K.number])).toNumber() === n, `#${n}: proven System.Number`);
     ok(vals[K.absent] === null, `#${n}: non-membership proof`);
@@ -383,27 +399,50 @@ async function main() {
 
   // parachain: relay state proves the para head, para chain serves it
   if (PARA_URL) {
-    const prpc = await new Rpc(PARA_URL).connect();
+    const paraId = info.para.paraId;
     const relayFin = await rpc.call('chain_getFinalizedHead');
     const rh = headerFromJson(await rpc.call('chain_getHeader', [relayFin]));
-    const v = await verifyProof(rpc, relayFin, rh.stateRoot.toHex(), [K.paraHead(1000)], 'relay finalized');
-    const [, headData] = compactStripLength(hexToU8a(v[K.paraHead(1000)])); // HeadData = Vec<u8>
+    const v = await verifyProof(rpc, relayFin, rh.stateRoot.toHex(), [K.paraHead(paraId)], 'relay finalized');
+    const [, headData] = compactStripLength(hexToU8a(v[K.paraHead(paraId)])); // HeadData = Vec<u8>
     const ph = reg.createType('Header', headData);
     ok(u8aToHex(ph.toU8a()) === u8aToHex(headData), 'para head decodes exactly as a header');
     const paraHash = ph.hash.toHex();
     const served = await prpc.call('chain_getHeader', [paraHash]);
     ok(served && headerFromJson(served).hash.toHex() === paraHash, `para head #${ph.number.toNumber()} proven by relay #${rh.number.toNumber()} is served by the para chain`);
     ok((await prpc.call('chain_getFinalizedHead')) === paraHash, 'para finalized head = para head in relay finalized state');
-    // para headers hash-link and their state roots verify
+    // relay best: Paras::Heads(id) proven equal to the para chain's head of that number
+    if (info.config.blockMs === 0) {
+      const relayBest = await rpc.call('chain_getBlockHash', []);
+      const rb = headerFromJson(await rpc.call('chain_getHeader', [relayBest]));
+      const vb = await verifyProof(rpc, relayBest, rb.stateRoot.toHex(), [K.paraHead(paraId)], 'relay best');
+      const pb = reg.createType('Header', compactStripLength(hexToU8a(vb[K.paraHead(paraId)]))[1]);
+      ok(pb.hash.toHex() === (await prpc.call('chain_getBlockHash', [])), `relay best #${rb.number.toNumber()}: Paras::Heads(${paraId}) = the para chain's best head #${pb.number.toNumber()}`);
+    }
+    // para headers hash-link; extrinsics roots and state roots verify (genesis and the last 6,
+    // to keep the run short)
     let pprev = null;
-    for (let n = 0; n <= ph.number.toNumber(); n++) {
+    const top = ph.number.toNumber();
+    for (let n = 0; n <= top; n++) {
       const hh = await prpc.call('chain_getBlockHash', [n]);
-      const h = headerFromJson(await prpc.call('chain_getHeader', [hh]));
+      if (n > 0 && n < top - 5) {
+        const hd = headerFromJson(await prpc.call('chain_getHeader', [hh]));
+        ok(hd.hash.toHex() === hh && hd.parentHash.toHex() === pprev, `para #${n}: hash, links`);
+        pprev = hh;
+        continue;
+      }
+      const blk = await prpc.call('chain_getBlock', [hh]);
+      const h = headerFromJson(blk.block.header);
       ok(h.hash.toHex() === hh, `para #${n}: hash`);
-      if (pprev) ok(h.parentHash.toHex() === pprev, `para #${n}: links`);
+      if (pprev) ok(h.parentHash.toHex() === pprev && h.number.toNumber() === n, `para #${n}: links`);
+      else ok(h.parentHash.toHex() === '0x' + '00'.repeat(32) && n === 0, 'para genesis parent is zero');
+      if (n > 0) {
+        const xroot = await calculateStateRoot(blk.block.extrinsics.map((x, i) => [u8aToHex(compactToU8a(i)), x]), 0);
+        ok(xroot === h.extrinsicsRoot.toHex(), `para #${n}: extrinsicsRoot is the ordered trie root of ${blk.block.extrinsics.length} extrinsics`);
+      }
+      const pv = await verifyProof(prpc, hh, h.stateRoot.toHex(), [K.number, K.absent], `para #${n}`);
+      if (n > 0) ok(reg.createType('u32', hexToU8a(pv[K.number])).toNumber() === n, `para #${n}: proven System.Number`);
       pprev = hh;
     }
-    await verifyProof(prpc, paraHash, ph.stateRoot.toHex(), [K.number, K.absent], 'para head');
     prpc.close();
   }
 
@@ -416,6 +455,12 @@ async function main() {
   const after = await rpc2.call('devnet_info');
   ok(after.genesisHash === before.genesisHash && after.best >= before.best && after.finalized >= before.finalized, `restart kept the chain (#${after.best}, back in ${Date.now() - t1} ms)`);
   ok((await rpc2.call('chain_getBlockHash', [before.best])) === before.bestHash, 'restart kept old blocks');
+  if (phala) {
+    const prpc2 = info.phala.endpoint === 'relay' ? rpc2 : await new Rpc(PARA_URL).connect();
+    const ing = await rpc2.call('devnet_offchainIngress', [phala.workerOrigin]);
+    ok(ing.sequence === 3 && (await prpc2.call('state_getStorage', [phala.ingressKey])) === u8aToHex(le64(3)), 'restart kept the Phala chain\'s state (OffchainIngress = 3)');
+    if (prpc2 !== rpc2) prpc2.close();
+  }
   rpc2.close();
   rpc.close();
   log(`smoke: ${checks} checks passed in ${Date.now() - t0} ms`);

@@ -1,7 +1,11 @@
 # Sourced by integration tests that need the dev chain (tests/devnet). Provides:
 #   devnet_start [ENV=VALUE ...]  start it on free ports with the given settings, wait for
 #                                 "devnet ready", export DEVNET_URL (and DEVNET_PARA_URL when
-#                                 DEVNET_PARA=1); stopped by PID when the test exits
+#                                 DEVNET_PARA=1|phala); stopped by PID when the test exits.
+#                                 With DEVNET_CHAIN=phala or DEVNET_PARA=phala also exports
+#                                 DEVNET_PHALA_URL (the endpoint that runs the Phala runtime)
+#   need_phala_spec               skip the test unless ../shared/chain/phala/phala_testnet.json
+#                                 (or $FERRY_PHALA_SPEC) exists; exports FERRY_PHALA_SPEC
 #   devnet_rpc METHOD [PARAM...]  call the dev chain with ferry rpc and print the result JSON
 #   free_port                     print a free TCP port on 127.0.0.1
 #   wait_for CMD...               retry CMD until it succeeds (at most WAIT_SECONDS, default 60)
@@ -30,9 +34,17 @@ wait_for() {
     done
 }
 
+need_phala_spec() {
+    local spec=${FERRY_PHALA_SPEC:-$FERRY_ROOT/../shared/chain/phala/phala_testnet.json}
+    [ -f "$spec" ] || skip "Phala chain spec not found at $spec (set FERRY_PHALA_SPEC)"
+    FERRY_PHALA_SPEC=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")
+    export FERRY_PHALA_SPEC
+}
+
 devnet_start() {
     command -v node >/dev/null || skip "node not installed"
     make -s -C "$FERRY_ROOT" devnet-deps >/dev/null 2>&1 || fail "npm ci for the dev chain failed"
+    case " $* " in *" DEVNET_CHAIN=phala "*|*" DEVNET_PARA=phala "*) need_phala_spec ;; esac
     local port; port=$(free_port)
     local pport; pport=$(free_port)
     DEVNET_LOG_FILE=$FERRY_TMP/devnet.log
@@ -40,11 +52,16 @@ devnet_start() {
         node devnet.js ) >"$DEVNET_LOG_FILE" 2>&1 &
     DEVNET_PID=$!
     track_pid "$DEVNET_PID"
-    WAIT_SECONDS=90 wait_for grep -q "devnet ready" "$DEVNET_LOG_FILE" || {
+    WAIT_SECONDS=90 wait_for grep -q "^devnet genesis" "$DEVNET_LOG_FILE" || {
         tail -20 "$DEVNET_LOG_FILE"; fail "devnet did not start"; }
     DEVNET_URL=ws://127.0.0.1:$port
     DEVNET_PARA_URL=ws://127.0.0.1:$pport
-    export DEVNET_URL DEVNET_PARA_URL DEVNET_PID
+    DEVNET_PHALA_URL=
+    case " $* " in
+        *" DEVNET_CHAIN=phala "*) DEVNET_PHALA_URL=$DEVNET_URL ;;
+        *" DEVNET_PARA=phala "*) DEVNET_PHALA_URL=$DEVNET_PARA_URL ;;
+    esac
+    export DEVNET_URL DEVNET_PARA_URL DEVNET_PHALA_URL DEVNET_PID
 }
 
 devnet_rpc() { "$FERRY_BIN" rpc --url "$DEVNET_URL" --timeout 20 "$@"; }

@@ -84,8 +84,15 @@ expect_exit 2 "$F" ss58 frobnicate
 expect_exit 2 "$F" ss58 decode
 
 # ---- key inspect (dev keys must match subkey's output)
-expect_exit 0 "$F" key inspect //Alice
-[ "$(json_get "$out" '["scheme"]')" = ecdsa ] || fail "default scheme: $out"
+expect_exit 0 "$F" key inspect //Alice                  # default scheme: sr25519, as subkey
+[ "$(json_get "$out" '["scheme"]')" = sr25519 ] || fail "default scheme: $out"
+[ "$(json_get "$out" '["public_key"]')" = "$(vec "$K" '["dev_keys"][1]["public_key"]')" ] || fail "sr25519 //Alice: $out"
+[ "$(json_get "$out" '["ss58"]')" = 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY ] || fail "sr25519 //Alice: $out"
+[ "$(json_get "$out" '["ss58"]')" = "$(vec "$K" '["dev_keys"][1]["ss58_42"]')" ] || fail "sr25519 //Alice: $out"
+expect_exit 0 "$F" key inspect //Alice//stash --scheme sr25519
+[ "$(json_get "$out" '["ss58"]')" = 5GNJqTPyNqANBkUVMN1LPPrxXnFouWXoe2wNSmmEoLctxiZY ] || fail "//Alice//stash: $out"
+expect_exit 0 "$F" key inspect //Alice --scheme ecdsa
+[ "$(json_get "$out" '["scheme"]')" = ecdsa ] || fail "ecdsa scheme: $out"
 [ "$(json_get "$out" '["public_key"]')" = "$(vec "$K" '["dev_keys"][2]["public_key_compressed"]')" ] || fail "ecdsa //Alice: $out"
 [ "$(json_get "$out" '["account_id"]')" = "$(vec "$K" '["dev_keys"][2]["account_id"]')" ] || fail "ecdsa //Alice: $out"
 [ "$(json_get "$out" '["ss58"]')" = "$(vec "$K" '["dev_keys"][2]["ss58_42_of_account_id"]')" ] || fail "ecdsa //Alice: $out"
@@ -93,19 +100,22 @@ expect_exit 0 "$F" key inspect //Alice
 expect_exit 0 "$F" key inspect //Alice --scheme ed25519 --prefix 0
 [ "$(json_get "$out" '["public_key"]')" = "$(vec "$K" '["dev_keys"][0]["public_key"]')" ] || fail "ed25519 //Alice: $out"
 [ "$(json_get "$out" '["ss58"]')" = "$(vec "$K" '["dev_keys"][0]["ss58_0_polkadot"]')" ] || fail "ed25519 //Alice prefix 0: $out"
-expect_exit 2 "$F" key inspect //Alice --scheme sr25519
-[[ $err == *sr25519* ]] || fail "sr25519 refusal should say why: $err"
+expect_exit 2 "$F" key inspect //Alice --scheme rsa
+[[ $err == *sr25519* ]] || fail "an unknown scheme should list the known ones: $err"
 expect_exit 2 "$F" key inspect "//Alice///password"   # only public dev keys on the command line
 expect_exit 2 "$F" key inspect
 expect_exit 3 "$F" key inspect "$tmp/missing"
 
 # ---- key files
 expect_exit 0 "$F" key generate --out "$tmp/k"
+[ "$(json_get "$out" '["scheme"]')" = sr25519 ] || fail "generate prints the new sr25519 key: $out"
+genpub=$(json_get "$out" '["public_key"]')
 [ "$(stat -c %a "$tmp/k")" = 600 ] || fail "generated key file mode is $(stat -c %a "$tmp/k")"
 grep -Eq '^0x[0-9a-f]{64}$' "$tmp/k" || fail "generated key file is not a 0x seed"
 expect_exit 3 "$F" key generate --out "$tmp/k"          # never overwrites
 expect_exit 2 "$F" key generate
 expect_exit 0 "$F" key inspect "$tmp/k"
+[ "$(json_get "$out" '["public_key"]')" = "$genpub" ] || fail "inspect differs from generate: $out"
 seed=$(cat "$tmp/k")
 [[ $out != *"${seed:2}"* ]] || fail "inspect printed the secret"
 chmod 644 "$tmp/k"
@@ -113,15 +123,17 @@ expect_exit 1 "$F" key inspect "$tmp/k"
 [[ $err == *"group or others"* ]] || fail "permission refusal reason missing: $err"
 [[ $err != *"${seed:2}"* ]] || fail "error message contains the secret"
 (umask 022; printf '%s\n' "$(vec "$K" '["dev_keys"][2]["secret_seed"]')" > "$tmp/alice")
-expect_exit 1 "$F" key inspect "$tmp/alice"             # world-readable secret: refused
+expect_exit 1 "$F" key inspect "$tmp/alice" --scheme ecdsa   # world-readable secret: refused
 chmod 600 "$tmp/alice"
-expect_exit 0 "$F" key inspect "$tmp/alice"
+expect_exit 0 "$F" key inspect "$tmp/alice" --scheme ecdsa
 [ "$(json_get "$out" '["public_key"]')" = "$(vec "$K" '["dev_keys"][2]["public_key_compressed"]')" ] || fail "hex seed file: $out"
 (umask 022; echo "//Alice" > "$tmp/dev")                # public dev key: fine when readable
 expect_exit 0 "$F" key inspect "$tmp/dev" --scheme ed25519
 [ "$(json_get "$out" '["public_key"]')" = "$(vec "$K" '["dev_keys"][0]["public_key"]')" ] || fail "dev key file: $out"
 echo "//Alice/soft" > "$tmp/soft"; chmod 600 "$tmp/soft"
-expect_exit 1 "$F" key inspect "$tmp/soft"
+expect_exit 1 "$F" key inspect "$tmp/soft" --scheme ecdsa     # soft junctions: sr25519 only
+expect_exit 0 "$F" key inspect "$tmp/soft"
+[ "$(json_get "$out" '["public_key"]')" = 0x02cfd83074aefc9955af4034d19b3780d47a52e158ababec8ec012b2295f1c5b ] || fail "sr25519 //Alice/soft: $out"
 expect_exit 0 "$F" key --help
 [[ $out == *"key generate --out FILE"* ]] || fail "key --help"
 echo "cli crypto: ok"

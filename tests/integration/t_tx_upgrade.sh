@@ -26,7 +26,7 @@ FERRY_BIN=${FERRY_BIN:-$FERRY_ROOT/build/ferry}
 source "$(dirname "$0")/devnet.sh"
 F=$FERRY_BIN
 export NODE_PATH=$FERRY_ROOT/tests/devnet/node_modules
-T="--timeout 60"
+T="--timeout 60 --scheme ecdsa" # the dev chain endows only ECDSA dev accounts
 
 # wait_line FILE PATTERN SECONDS — print the first line of FILE matching the sed -n PATTERN
 wait_line() {

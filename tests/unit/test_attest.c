@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ferry/attest.h"
 #include "ferry/hex.h"
+#include "ferry/scale.h"
 #include "testutil.h"
 
 /* ---- the sample ------------------------------------------------------------------------------ */
@@ -122,6 +124,53 @@ START_TEST(sample_invalid_on_2024_01_01_tcb_info_expired)
     SAMPLE_OR_SKIP();
     expect_invalid(g_quote, g_quote_len, g_coll, g_coll_len, at("2024-01-01T00:00:00Z"), NULL, NULL,
                    FERRY_ATTEST_TCB_INFO, "TCB info expired");
+}
+END_TEST
+
+START_TEST(sample_between_the_tcb_info_and_qe_identity_issue_dates)
+{
+    SAMPLE_OR_SKIP();
+    expect_invalid(g_quote, g_quote_len, g_coll, g_coll_len, at("2023-11-21T00:20:00Z"), NULL, NULL,
+                   FERRY_ATTEST_QE_IDENTITY,
+                   "QE identity issue date 2023-11-21T00:39:26Z is in the future");
+}
+END_TEST
+
+/* The pinned constant is the key of the root certificate that ends every chain of the sample. */
+static void root_key_is_pinned(const uint8_t *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509 *x, *last = NULL;
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        X509_free(last);
+        last = x;
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    ck_assert_ptr_nonnull(last);
+    char cn[64];
+    X509_NAME_get_text_by_NID(X509_get_subject_name(last), NID_commonName, cn, sizeof cn);
+    ck_assert_str_eq(cn, "Intel SGX Root CA");
+    uint8_t point[65];
+    size_t n;
+    ck_assert(EVP_PKEY_get_octet_string_param(X509_get0_pubkey(last),
+                                              OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, 65, &n));
+    ck_assert_uint_eq(n, 65);
+    ck_assert_mem_eq(point, FERRY_INTEL_SGX_ROOT_PUBKEY, 65);
+    X509_free(last);
+}
+
+START_TEST(pinned_key_is_the_root_of_every_sample_chain)
+{
+    SAMPLE_OR_SKIP();
+    struct ferry_dcap_quote q;
+    ck_assert_int_eq(ferry_dcap_quote_parse(g_quote, g_quote_len, &q, NULL), FERRY_OK);
+    root_key_is_pinned(q.cert_data, q.cert_len);
+    struct ferry_dcap_collateral c;
+    ck_assert_int_eq(ferry_dcap_collateral_decode(g_coll, g_coll_len, &c, NULL), FERRY_OK);
+    root_key_is_pinned(c.pck_crl_issuer_chain.p, c.pck_crl_issuer_chain.len);
+    root_key_is_pinned(c.tcb_info_issuer_chain.p, c.tcb_info_issuer_chain.len);
+    root_key_is_pinned(c.qe_identity_issuer_chain.p, c.qe_identity_issuer_chain.len);
 }
 END_TEST
 
@@ -613,7 +662,9 @@ static uint8_t *pki_quote(struct pki *k, int attributes0, size_t *len)
     return r;
 }
 
-static char *crl_hex(X509 *issuer, EVP_PKEY *key, long revoked_serial)
+static const char *pck_crl_next_update = "2024-06-01T00:00:00Z";
+
+static char *crl_hex(X509 *issuer, EVP_PKEY *key, long revoked_serial, const char *next)
 {
     X509_CRL *crl = X509_CRL_new();
     X509_CRL_set_version(crl, 1);
@@ -621,7 +672,7 @@ static char *crl_hex(X509 *issuer, EVP_PKEY *key, long revoked_serial)
     ASN1_TIME *t = ASN1_TIME_new();
     ASN1_TIME_set(t, at("2023-11-01T00:00:00Z"));
     X509_CRL_set1_lastUpdate(crl, t);
-    ASN1_TIME_set(t, at("2024-06-01T00:00:00Z"));
+    ASN1_TIME_set(t, at(next));
     X509_CRL_set1_nextUpdate(crl, t);
     if (revoked_serial) {
         X509_REVOKED *r = X509_REVOKED_new();
@@ -654,8 +705,8 @@ static uint8_t *pki_collateral(struct pki *k, long revoked_pck_serial, const cha
     size_t l1, l2;
     char *pck_chain = pem_chain(k->pck_ca, k->root, NULL, &l1);
     char *tcb_chain = pem_chain(k->tcb, k->root, NULL, &l2);
-    char *root_crl = crl_hex(k->root, k->root_key, 0);
-    char *pck_crl = crl_hex(k->pck_ca, k->pck_ca_key, revoked_pck_serial);
+    char *root_crl = crl_hex(k->root, k->root_key, 0, "2030-01-01T00:00:00Z");
+    char *pck_crl = crl_hex(k->pck_ca, k->pck_ca_key, revoked_pck_serial, pck_crl_next_update);
     const char *tcb = tcb_json ? tcb_json : (const char *)NULL;
     const char *qe = qe_json ? qe_json : (const char *)NULL;
     struct ferry_bytes tcb_b =
@@ -748,6 +799,41 @@ START_TEST(revoked_pck_fails_the_pck_chain)
                      FERRY_OK);
     free(q);
     free(c);
+    pki_free(&k);
+}
+END_TEST
+
+static void valid_until_2030(cJSON *j)
+{
+    cJSON_ReplaceItemInObject(j, "nextUpdate", cJSON_CreateString("2030-01-01T00:00:00Z"));
+}
+
+START_TEST(expired_pck_crl_fails_the_pck_chain)
+{
+    SAMPLE_OR_SKIP();
+    struct pki k;
+    pki_init(&k);
+    size_t ql, cl;
+    uint8_t *q = pki_quote(&k, -1, &ql);
+    char *tcb = edited_json(4, valid_until_2030), *qe = edited_json(7, valid_until_2030);
+    uint8_t *c = pki_collateral(&k, 0, tcb, qe, &cl);
+    struct ferry_attest_verdict v;
+    ck_assert_int_eq(
+        ferry_attest_verify_dcap(q, ql, c, cl, at("2024-05-01T00:00:00Z"), NULL, trust_of(&k), &v),
+        FERRY_OK);
+    expect_invalid(q, ql, c, cl, at("2024-07-01T00:00:00Z"), NULL, trust_of(&k),
+                   FERRY_ATTEST_PCK_CHAIN,
+                   "the CRL that covers \"Intel SGX PCK Certificate\" expired (next update was "
+                   "2024-06-01T00:00:00Z)");
+    /* Before the CRLs were issued the TCB signing chain's CRL is the first thing to fail. */
+    expect_invalid(q, ql, c, cl, at("2023-10-01T00:00:00Z"), NULL, trust_of(&k),
+                   FERRY_ATTEST_TCB_INFO,
+                   "the CRL that covers \"Intel SGX TCB Signing\" is not valid before "
+                   "2023-11-01T00:00:00Z");
+    free(c);
+    cJSON_free(tcb);
+    cJSON_free(qe);
+    free(q);
     pki_free(&k);
 }
 END_TEST
@@ -854,12 +940,108 @@ START_TEST(tcb_and_qe_identity_rules)
 }
 END_TEST
 
+/* SCALE Some(SgxDcap{quote, collateral}) with collateral Some(SgxV30(sample)) or None. */
+static uint8_t *dcap_report(int with_collateral, size_t *len)
+{
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_u8(&w, 1);
+    ferry_scale_put_u8(&w, 1);
+    ferry_scale_put_compact(&w, g_quote_len);
+    ferry_scale_put_bytes(&w, g_quote, g_quote_len);
+    ferry_scale_put_u8(&w, with_collateral ? 1 : 0);
+    if (with_collateral) {
+        ferry_scale_put_u8(&w, 0);
+        ferry_scale_put_bytes(&w, g_coll, g_coll_len);
+    }
+    uint8_t *r = ferry_scale_writer_take(&w, len);
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
+
+START_TEST(prepare_report_verifies_dcap_and_passes_none_and_ias_through)
+{
+    SAMPLE_OR_SKIP();
+    uint8_t rd[32] = "Hello, world!";
+    uint8_t *out;
+    size_t out_len, len;
+    enum ferry_attest_kind kind;
+    struct ferry_attest_verdict v;
+    struct ferry_reason why = {{0}};
+    uint8_t *rep = dcap_report(1, &len);
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, NULL, at(GOOD_TIME), rd, &out, &out_len,
+                                                 &kind, &v, &why),
+                     FERRY_OK);
+    ck_assert_int_eq(kind, FERRY_ATTEST_KIND_DCAP);
+    ck_assert(v.valid);
+    ck_assert_uint_eq(out_len, len);
+    ck_assert_mem_eq(out, rep, len);
+    free(out);
+    /* Expired collateral or another worker's report data: nothing to submit. */
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, NULL, at("2024-01-01T00:00:00Z"), rd,
+                                                 &out, &out_len, &kind, &v, &why),
+                     FERRY_E_VERIFY);
+    ck_assert_ptr_null(out);
+    ck_assert_ptr_nonnull(strstr(why.text, "step \"TCB info\""));
+    uint8_t other[32] = {1};
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, NULL, at(GOOD_TIME), other, &out,
+                                                 &out_len, &kind, &v, &why),
+                     FERRY_E_VERIFY);
+    ck_assert_int_eq(v.step, FERRY_ATTEST_POLICY);
+    /* Trailing bytes after the collateral are not a collateral. */
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, rep, len);
+    longer[len] = 0;
+    ck_assert_int_eq(ferry_attest_prepare_report(longer, len + 1, NULL, at(GOOD_TIME), rd, &out,
+                                                 &out_len, &kind, &v, &why),
+                     FERRY_E_VERIFY);
+    ck_assert_int_eq(v.step, FERRY_ATTEST_COLLATERAL_FORMAT);
+    free(longer);
+    free(rep);
+    /* No collateral: a PCCS is needed; an unreachable one is a network error. */
+    rep = dcap_report(0, &len);
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, NULL, at(GOOD_TIME), rd, &out, &out_len,
+                                                 &kind, &v, &why),
+                     FERRY_E_ARG);
+    struct ferry_pccs_opts closed = {.base_url = "http://127.0.0.1:1/sgx/certification/v4",
+                                     .timeout_ms = 5000};
+    ck_assert_int_eq(ferry_attest_prepare_report(rep, len, &closed, at(GOOD_TIME), rd, &out,
+                                                 &out_len, &kind, &v, &why),
+                     FERRY_E_NET);
+    ck_assert_ptr_nonnull(
+        strstr(why.text, "PCCS GET http://127.0.0.1:1/sgx/certification/v4/pckcrl"));
+    free(rep);
+    /* None and IAS pass through; a bad variant or a truncated IAS report does not. */
+    static const uint8_t none[] = {0x00}, ias[] = {0x01, 0x00, 0x04, 'a', 0x00, 0x00},
+                         bad[] = {0x01, 0x02}, cut[] = {0x01, 0x00, 0x08, 'a'};
+    ck_assert_int_eq(
+        ferry_attest_prepare_report(none, 1, NULL, 0, rd, &out, &out_len, &kind, &v, &why),
+        FERRY_OK);
+    ck_assert_int_eq(kind, FERRY_ATTEST_KIND_NONE);
+    ck_assert_uint_eq(out_len, 1);
+    free(out);
+    ck_assert_int_eq(
+        ferry_attest_prepare_report(ias, sizeof ias, NULL, 0, rd, &out, &out_len, &kind, &v, &why),
+        FERRY_OK);
+    ck_assert_int_eq(kind, FERRY_ATTEST_KIND_IAS);
+    ck_assert_mem_eq(out, ias, sizeof ias);
+    free(out);
+    ck_assert_int_ne(
+        ferry_attest_prepare_report(bad, sizeof bad, NULL, 0, rd, &out, &out_len, &kind, &v, &why),
+        FERRY_OK);
+    ck_assert_int_ne(
+        ferry_attest_prepare_report(cut, sizeof cut, NULL, 0, rd, &out, &out_len, &kind, &v, &why),
+        FERRY_OK);
+    ck_assert_ptr_null(out);
+}
+END_TEST
+
 START_TEST(cli_attest_verify_prints_the_verdict)
 {
     SAMPLE_OR_SKIP();
     const char *bin = tu_ferry_bin();
-    if (!bin)
-        return;
+    if (!bin || access(bin, X_OK) != 0)
+        return; /* e.g. `make asan` builds only the unit tests */
     const char *v = getenv("FERRY_VECTORS");
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
@@ -892,6 +1074,8 @@ Suite *attest_suite(void)
     tcase_add_test(tc, sample_valid_on_2023_12_01_with_status_and_advisories);
     tcase_add_test(tc, sample_invalid_on_2023_11_06_tcb_info_from_the_future);
     tcase_add_test(tc, sample_invalid_on_2024_01_01_tcb_info_expired);
+    tcase_add_test(tc, sample_between_the_tcb_info_and_qe_identity_issue_dates);
+    tcase_add_test(tc, pinned_key_is_the_root_of_every_sample_chain);
     tcase_add_test(tc, sample_quote_fields_and_pck_extension);
     tcase_add_test(tc, quote_parser_rejects_every_truncation_and_extension);
     tcase_add_test(tc, collateral_decodes_reencodes_and_rejects_truncations);
@@ -904,8 +1088,10 @@ Suite *attest_suite(void)
     tcase_add_test(tc, times_parse_as_rfc3339);
     tcase_add_test(tc, test_pki_positive_control_and_pinning);
     tcase_add_test(tc, revoked_pck_fails_the_pck_chain);
+    tcase_add_test(tc, expired_pck_crl_fails_the_pck_chain);
     tcase_add_test(tc, debug_enclave_fails_the_policy_unless_allowed);
     tcase_add_test(tc, tcb_and_qe_identity_rules);
+    tcase_add_test(tc, prepare_report_verifies_dcap_and_passes_none_and_ias_through);
     tcase_add_test(tc, cli_attest_verify_prints_the_verdict);
     suite_add_tcase(s, tc);
     return s;

@@ -570,6 +570,56 @@ START_TEST(ecdsa_extrinsics_match_polkadot_js_byte_for_byte)
 }
 END_TEST
 
+/* An sr25519 signer (the default scheme): MultiSignature::Sr25519 (index 1) with the 64-byte
+ * signature, which verifies under "substrate" over the signing message and nothing else. */
+START_TEST(sr25519_signer_uses_multisignature_index_1)
+{
+    struct ferry_keypair kp;
+    const char *why_uri = NULL;
+    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_DEFAULT, "//Alice", &why_uri),
+                     FERRY_OK);
+    ck_assert_int_eq(kp.scheme, FERRY_SCHEME_SR25519);
+    struct ferry_xt_format f;
+    ferry_xt_format_default(&f);
+    struct ferry_xt_params p = {.spec_version = 1, .tx_version = 2, .nonce = 5};
+    p.era.immortal = true;
+    static const uint8_t call[] = {0x00, 0x07, 0x0c, 'h', 'e', 'y'}; /* System.remark_with_event */
+    uint8_t *xt, hash[32];
+    size_t xt_len;
+    ck_assert_int_eq(ferry_xt_sign(&f, &kp, &p, call, sizeof call, &xt, &xt_len, hash), FERRY_OK);
+    struct ferry_xt_decoded d;
+    ck_assert_int_eq(ferry_xt_decode(&f, xt, xt_len, &d, NULL), FERRY_OK);
+    ck_assert_int_eq(d.sig_variant, 1);
+    ck_assert_uint_eq(d.signature_len, 64);
+    ck_assert_mem_eq(d.address, kp.public_key, 32);
+    struct ferry_scale_writer extra, add;
+    ferry_scale_writer_init(&extra);
+    ferry_scale_writer_init(&add);
+    ck_assert_int_eq(ferry_xt_encode_extensions(&f, &p, &extra, &add), FERRY_OK);
+    uint8_t *msg;
+    size_t msg_len;
+    ck_assert_int_eq(ferry_xt_signing_message(call, sizeof call, extra.buf, extra.len, add.buf,
+                                              add.len, &msg, &msg_len),
+                     FERRY_OK);
+    ck_assert(ferry_sr25519_verify(kp.public_key, (const uint8_t *)"substrate", 9, msg, msg_len,
+                                   d.signature));
+    msg[0] ^= 1;
+    ck_assert(!ferry_sr25519_verify(kp.public_key, (const uint8_t *)"substrate", 9, msg, msg_len,
+                                    d.signature));
+    /* A runtime without an Sr25519 variant cannot take this key. */
+    f.sig_sr25519 = -1;
+    uint8_t *xt2;
+    size_t xt2_len;
+    ck_assert_int_eq(ferry_xt_sign(&f, &kp, &p, call, sizeof call, &xt2, &xt2_len, hash),
+                     FERRY_E_UNSUPPORTED);
+    free(msg);
+    free(xt);
+    ferry_scale_writer_free(&extra);
+    ferry_scale_writer_free(&add);
+    ferry_keypair_clear(&kp);
+}
+END_TEST
+
 START_TEST(build_call_reports_unknown_call_and_bad_argument)
 {
     struct ferry_metadata *md = load_md("extrinsic/rococo-9140.scale");
@@ -774,6 +824,7 @@ Suite *extrinsic_suite(void)
     tcase_add_test(vec, unknown_extension_empty_is_skipped_nonempty_is_an_error_naming_it);
     tcase_add_test(vec, ecdsa_extrinsics_match_polkadot_js_byte_for_byte);
     tcase_add_test(vec, build_call_reports_unknown_call_and_bad_argument);
+    tcase_add_test(vec, sr25519_signer_uses_multisignature_index_1);
     tcase_add_test(vec, decode_unsigned_and_truncated);
     tcase_add_test(vec, extension_emptiness_check_is_bounded_on_a_wide_type_dag);
     suite_add_tcase(s, vec);

@@ -10,6 +10,7 @@
 
 #include "ferry/hash.h"
 #include "ferry/keys.h"
+#include "ferry/ss58.h"
 #include "src/crypto/bip39_english.h"
 #include "testutil.h"
 
@@ -73,6 +74,85 @@ START_TEST(ed25519_alice_matches_subkey)
     ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ED25519, uri, NULL), FERRY_OK);
     ck_assert_str_eq(tu_tohex(kp.public_key, 32), tu_str(row, "public_key"));
     ferry_keypair_clear(&kp);
+}
+END_TEST
+
+START_TEST(sr25519_alice_matches_subkey)
+{
+    TU_VECTOR_OR_SKIP(v, "hashing/ss58-and-keys.json");
+    const cJSON *row = dev_key(v, "Alice sr25519 (//Alice)");
+    uint8_t seed[32];
+    const char *why = NULL;
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice", seed, &why), FERRY_OK);
+    ck_assert_str_eq(tu_tohex(seed, 32), tu_str(row, "secret_seed"));
+    struct ferry_keypair kp;
+    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, "//Alice", &why), FERRY_OK);
+    ck_assert_uint_eq(kp.public_len, 32);
+    ck_assert_str_eq(tu_tohex(kp.public_key, 32), tu_str(row, "public_key"));
+    uint8_t acct[32];
+    ferry_keypair_account_id(&kp, acct);
+    ck_assert_str_eq(tu_tohex(acct, 32), tu_str(row, "account_id"));
+    char addr[FERRY_SS58_MAX_LEN];
+    ck_assert_int_eq(ferry_ss58_encode(acct, 32, 42, addr, sizeof addr), FERRY_OK);
+    ck_assert_str_eq(addr, tu_str(row, "ss58_42"));
+    ck_assert_str_eq(addr, "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
+    ferry_keypair_clear(&kp);
+    /* The seed as a hex secret URI, and as a key pair built from it, give the same key. */
+    ck_assert_int_eq(
+        ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, tu_str(row, "secret_seed"), &why),
+        FERRY_OK);
+    ck_assert_str_eq(tu_tohex(kp.public_key, 32), tu_str(row, "public_key"));
+    ck_assert_int_eq(ferry_keypair_from_seed(&kp, FERRY_SCHEME_SR25519, seed), FERRY_OK);
+    ck_assert_str_eq(tu_tohex(kp.public_key, 32), tu_str(row, "public_key"));
+    ferry_keypair_clear(&kp);
+}
+END_TEST
+
+/* Secret URIs with every junction kind and passwords; the public keys were computed by
+ * schnorrkel (@polkadot/wasm-crypto) from @polkadot/util-crypto's parse of the same URI. */
+START_TEST(sr25519_secret_uris_match_schnorrkel)
+{
+    static const struct {
+        const char *uri, *pub;
+    } kat[] = {
+        {"//Alice//stash", "0xbe5ddb1579b72e84524fc29e78609e3caf42e85aa118ebfe0b0ad404b5bdd25f"},
+        {"//Alice/soft", "0x02cfd83074aefc9955af4034d19b3780d47a52e158ababec8ec012b2295f1c5b"},
+        {"/Alice", "0xd6c71059dbbe9ad2b0ed3f289738b800836eb425544ce694825285b958ca755e"},
+        {"//Alice//0/1", "0xf2662425fa4385123f56db4696bb14749b317bf2999e458a3faa137c0f57135a"},
+        {"//Bob/7", "0x38736fab4f2cf17f0d5fd80ed99765b581636925463d5fdd1276339ea211442d"},
+        {"//Alice///password",
+         "0x32fc18294f88e02ec071e59bb3996aa21f4519d92593dc6e01fda2921d459b23"},
+        {FERRY_DEV_PHRASE "///secret",
+         "0xe828382f645685df1e292bb59c5cef182ad88be0be56568e24c73a69f8a7094e"},
+        {"legal winner thank year wave sausage worth useful legal winner thank yellow//Alice/soft",
+         "0x0acb999042e32a4d6ec23e4ec127e5522b17a9725f771462a7342ef5ef13d511"},
+        {"0xabf8e5bdbe30c65656c0a3cbd181ff8a56294a69dfedd27982aace4a76909115//1/2",
+         "0xf49272b8d1b27733ef1d7fe55aa5b106fdf715068b852ca2795c967017768163"},
+    };
+    for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
+        struct ferry_keypair kp;
+        const char *why = NULL;
+        ck_assert_msg(ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, kat[i].uri, &why) ==
+                          FERRY_OK,
+                      "%s: %s", kat[i].uri, why ? why : "");
+        ck_assert_str_eq(tu_tohex(kp.public_key, 32), kat[i].pub);
+        /* It signs, and the signature verifies under "substrate". */
+        uint8_t sig[FERRY_SIG_MAX];
+        size_t siglen = 0;
+        ck_assert_int_eq(ferry_keypair_sign(&kp, (const uint8_t *)"m", 1, sig, &siglen), 0);
+        ck_assert_uint_eq(siglen, 64);
+        ck_assert(ferry_sr25519_verify(kp.public_key, (const uint8_t *)"substrate", 9,
+                                       (const uint8_t *)"m", 1, sig));
+        ferry_keypair_clear(&kp);
+    }
+    /* A path ending in a soft junction has no seed. */
+    uint8_t seed[32];
+    const char *why = NULL;
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice/soft", seed, &why),
+                     FERRY_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(why, "soft"));
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice//stash", seed, &why),
+                     FERRY_OK);
 }
 END_TEST
 
@@ -369,7 +449,10 @@ START_TEST(scheme_names)
     ck_assert_int_eq(s, FERRY_SCHEME_ECDSA);
     ck_assert_int_eq(ferry_scheme_parse("ed25519", &s), FERRY_OK);
     ck_assert_int_eq(s, FERRY_SCHEME_ED25519);
-    ck_assert_int_eq(ferry_scheme_parse("sr25519", &s), FERRY_E_UNSUPPORTED);
+    ck_assert_int_eq(ferry_scheme_parse("sr25519", &s), FERRY_OK);
+    ck_assert_int_eq(s, FERRY_SCHEME_SR25519);
+    ck_assert_str_eq(ferry_scheme_name(FERRY_SCHEME_SR25519), "sr25519");
+    ck_assert_int_eq(FERRY_SCHEME_DEFAULT, FERRY_SCHEME_SR25519);
     ck_assert_int_eq(ferry_scheme_parse("rsa", &s), FERRY_E_ARG);
     ck_assert_str_eq(ferry_scheme_name(FERRY_SCHEME_ED25519), "ed25519");
 }
@@ -648,6 +731,8 @@ Suite *keys_suite(void)
     TCase *dev = tcase_create("derivation");
     tcase_add_test(dev, ecdsa_alice_matches_subkey);
     tcase_add_test(dev, ed25519_alice_matches_subkey);
+    tcase_add_test(dev, sr25519_alice_matches_subkey);
+    tcase_add_test(dev, sr25519_secret_uris_match_schnorrkel);
     tcase_add_test(dev, dev_phrase_mini_secret);
     tcase_add_test(dev, bip39_phrases_match_substrate_bip39_vectors);
     tcase_add_test(dev, bip39_password_comes_from_the_secret_uri);

@@ -6,12 +6,19 @@
  *   merlin          merlin's equivalence_simple and complex transcript vectors;
  *   sr25519         subkey's dev accounts //Alice..//Ferdie (public keys and SS58), the
  *                   mini secret of //Alice, sp_core's seed->public test vector, and sign/verify
- *                   behaviour (marker bit, non-canonical s, altered inputs, soft derivation). */
+ *                   behaviour (marker bit, non-canonical s, altered inputs, soft derivation).
+ * FERRY_SR25519_DUMP=<file> makes oracle_dump write FERRY_SR25519_CASES (default 1000) random
+ * cases there, and FERRY_SR25519_JS=<file> makes oracle_check verify the signatures the JS
+ * implementations made for them: tests/integration/t_sr25519_oracle.sh runs both around
+ * tests/oracle/sr25519_oracle.js. */
 #include <openssl/evp.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ferry/keys.h"
+#include "ferry/msgcrypt.h"
 #include "ferry/sr25519.h"
 #include "ferry/ss58.h"
 #include "src/crypto/keccak.h"
@@ -217,6 +224,51 @@ START_TEST(sr25519_subkey_dev_accounts)
 }
 END_TEST
 
+/* Soft junctions, whose transcript differs from the hard one's: public keys computed by
+ * schnorrkel (@polkadot/wasm-crypto) for paths on the dev phrase; //Alice//stash is the
+ * well-known 5GNJqTPy... stash account. */
+START_TEST(sr25519_soft_known_answers)
+{
+    static const struct {
+        const char *path[4];
+        const char *pub;
+    } kat[] = {
+        {{"//Alice", "//stash"},
+         "0xbe5ddb1579b72e84524fc29e78609e3caf42e85aa118ebfe0b0ad404b5bdd25f"},
+        {{"/Alice"}, "0xd6c71059dbbe9ad2b0ed3f289738b800836eb425544ce694825285b958ca755e"},
+        {{"//Alice", "/soft"},
+         "0x02cfd83074aefc9955af4034d19b3780d47a52e158ababec8ec012b2295f1c5b"},
+        {{"//Alice", "/1", "//2", "/x"},
+         "0x168fe12d930c601ae0e910f9bfb324f912d31cc8a3058a8a477ae6c93834aa68"},
+        {{"/0"}, "0xb696d3a7fbc9dd6648e18fd56169b90f3be49714133eaa464cbfd6ca79ab1310"},
+    };
+    for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
+        uint8_t mini[32], cc[32], pub[32];
+        const char *why = NULL;
+        ck_assert_int_eq(
+            ferry_bip39_mini_secret(mini, FERRY_DEV_PHRASE, strlen(FERRY_DEV_PHRASE), NULL, &why),
+            0);
+        struct ferry_sr25519_keypair kp;
+        ferry_sr25519_from_mini_secret(&kp, mini);
+        for (int j = 0; j < 4 && kat[i].path[j]; j++) {
+            const char *p = kat[i].path[j];
+            bool hard = p[1] == '/';
+            const char *name = p + (hard ? 2 : 1);
+            ck_assert_int_eq(ferry_junction_chain_code(cc, name, strlen(name)), 0);
+            if (hard) {
+                ck_assert_int_eq(ferry_sr25519_derive_hard(&kp, &kp, cc), 0);
+            } else {
+                ck_assert_int_eq(ferry_sr25519_derive_public_soft(pub, kp.public_key, cc), 0);
+                ck_assert_int_eq(ferry_sr25519_derive_soft(&kp, &kp, cc), 0);
+                ck_assert_mem_eq(pub, kp.public_key, 32);
+            }
+        }
+        ck_assert_str_eq(tu_tohex(kp.public_key, 32), kat[i].pub);
+        ferry_sr25519_keypair_wipe(&kp);
+    }
+}
+END_TEST
+
 START_TEST(sr25519_sp_core_seed_vector)
 {
     uint8_t seed[32];
@@ -320,6 +372,137 @@ START_TEST(sr25519_soft_derivation_agrees_with_public)
 }
 END_TEST
 
+/* ---- oracle hand-off ----------------------------------------------------------------------- */
+
+static const uint8_t OTHER_CTX[] = "substrate-x"; /* an altered signing context */
+
+/* One random case: keys, each junction kind, ECDH and a ferry signature (plus one under an
+ * altered context) for the JS implementations to recompute and check. */
+static void dump_one(FILE *f, int i)
+{
+    uint8_t mini[32], peer_mini[32], cc_hard[32], cc_soft[32], hard_mini[32], ecdh[32], pubsoft[32];
+    uint8_t chain_pub_soft[32], msg[64], sig[64], sig_ctx[64];
+    struct ferry_sr25519_keypair kp, peer, hard, soft, chain;
+    randombytes_buf(mini, 32);
+    randombytes_buf(peer_mini, 32);
+    randombytes_buf(cc_hard, 32);
+    randombytes_buf(cc_soft, 32);
+    size_t len = randombytes_uniform(sizeof msg + 1);
+    randombytes_buf(msg, len);
+    ferry_sr25519_from_mini_secret(&kp, mini);
+    ferry_sr25519_from_mini_secret(&peer, peer_mini);
+    ck_assert_int_eq(ferry_sr25519_hard_mini_secret(hard_mini, &kp, cc_hard), 0);
+    ck_assert_int_eq(ferry_sr25519_derive_hard(&hard, &kp, cc_hard), 0);
+    ck_assert_int_eq(ferry_sr25519_derive_soft(&soft, &kp, cc_soft), 0);
+    ck_assert_int_eq(ferry_sr25519_derive_public_soft(pubsoft, kp.public_key, cc_soft), 0);
+    ck_assert_mem_eq(pubsoft, soft.public_key, 32);
+    /* a path hard then soft, and its public-only soft step */
+    ck_assert_int_eq(ferry_sr25519_derive_soft(&chain, &hard, cc_soft), 0);
+    ck_assert_int_eq(ferry_sr25519_derive_public_soft(chain_pub_soft, hard.public_key, cc_soft), 0);
+    ck_assert_mem_eq(chain_pub_soft, chain.public_key, 32);
+    ck_assert_int_eq(ferry_ecdh_agree(ecdh, kp.secret, peer.public_key), 0);
+    ck_assert_int_eq(ferry_sr25519_sign(&kp, CTX, CTXLEN, msg, len, sig), 0);
+    ck_assert_int_eq(ferry_sr25519_sign(&kp, OTHER_CTX, sizeof OTHER_CTX - 1, msg, len, sig_ctx),
+                     0);
+    fprintf(f, "%s{\"mini\":\"%s\"", i ? ",\n" : "", tu_tohex(mini, 32));
+    fprintf(f, ",\"pub\":\"%s\"", tu_tohex(kp.public_key, 32));
+    fprintf(f, ",\"cc_hard\":\"%s\"", tu_tohex(cc_hard, 32));
+    fprintf(f, ",\"hard_mini\":\"%s\"", tu_tohex(hard_mini, 32));
+    fprintf(f, ",\"hard_pub\":\"%s\"", tu_tohex(hard.public_key, 32));
+    fprintf(f, ",\"cc_soft\":\"%s\"", tu_tohex(cc_soft, 32));
+    fprintf(f, ",\"soft_pub\":\"%s\"", tu_tohex(soft.public_key, 32));
+    fprintf(f, ",\"hard_soft_pub\":\"%s\"", tu_tohex(chain.public_key, 32));
+    fprintf(f, ",\"peer_mini\":\"%s\"", tu_tohex(peer_mini, 32));
+    fprintf(f, ",\"peer_pub\":\"%s\"", tu_tohex(peer.public_key, 32));
+    fprintf(f, ",\"ecdh\":\"%s\"", tu_tohex(ecdh, 32));
+    fprintf(f, ",\"msg\":\"%s\"", tu_tohex(msg, len));
+    fprintf(f, ",\"sig\":\"%s\"", tu_tohex(sig, 64));
+    fprintf(f, ",\"sig_other_ctx\":\"%s\"}", tu_tohex(sig_ctx, 64));
+    ferry_sr25519_keypair_wipe(&kp);
+    ferry_sr25519_keypair_wipe(&hard);
+    ferry_sr25519_keypair_wipe(&soft);
+    ferry_sr25519_keypair_wipe(&chain);
+}
+
+START_TEST(oracle_dump)
+{
+    const char *path = getenv("FERRY_SR25519_DUMP");
+    if (!path)
+        return;
+    int n = getenv("FERRY_SR25519_CASES") ? atoi(getenv("FERRY_SR25519_CASES")) : 1000;
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "[\n");
+    for (int i = 0; i < n; i++)
+        dump_one(f, i);
+    fprintf(f, "\n]\n");
+    ck_assert_int_eq(fclose(f), 0);
+}
+END_TEST
+
+/* Verify every JS signature: valid as made, refused with the message, key, signature or
+ * context altered. */
+START_TEST(oracle_check)
+{
+    const char *path = getenv("FERRY_SR25519_JS");
+    if (!path)
+        return;
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)sz + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(fread(text, 1, (size_t)sz, f), (size_t)sz);
+    text[sz] = 0;
+    fclose(f);
+    cJSON *all = cJSON_Parse(text);
+    free(text);
+    ck_assert_ptr_nonnull(all);
+    long checked = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, all)
+    {
+        uint8_t pub[32], peer[32], sig[64];
+        size_t len;
+        tu_hex_exact(tu_str(c, "pub"), pub, 32);
+        tu_hex_exact(tu_str(c, "peer_pub"), peer, 32);
+        uint8_t *msg = tu_hex(tu_str(c, "msg"), &len);
+        const cJSON *s;
+        cJSON_ArrayForEach(s, cJSON_GetObjectItem(c, "sigs"))
+        {
+            const char *who = tu_str(s, "by");
+            tu_hex_exact(tu_str(s, "sig"), sig, 64);
+            ck_assert_msg(ferry_sr25519_verify(pub, CTX, CTXLEN, msg, len, sig), "%s sig", who);
+            ck_assert_msg(!ferry_sr25519_verify(peer, CTX, CTXLEN, msg, len, sig), "%s key", who);
+            ck_assert_msg(
+                !ferry_sr25519_verify(pub, OTHER_CTX, sizeof OTHER_CTX - 1, msg, len, sig),
+                "%s ctx", who);
+            if (len) {
+                msg[len / 2] ^= 0x10;
+                ck_assert_msg(!ferry_sr25519_verify(pub, CTX, CTXLEN, msg, len, sig), "%s msg",
+                              who);
+                msg[len / 2] ^= 0x10;
+            } else {
+                uint8_t one = 0;
+                ck_assert_msg(!ferry_sr25519_verify(pub, CTX, CTXLEN, &one, 1, sig), "%s msg", who);
+            }
+            int bit = (int)randombytes_uniform(512);
+            sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            ck_assert_msg(!ferry_sr25519_verify(pub, CTX, CTXLEN, msg, len, sig), "%s bit %d", who,
+                          bit);
+            checked++;
+        }
+        free(msg);
+    }
+    cJSON_Delete(all);
+    printf("sr25519 oracle: ferry verified %ld JS signatures (and refused 4 alterations of each)\n",
+           checked);
+    ck_assert_int_gt(checked, 0);
+}
+END_TEST
+
 Suite *sr25519_suite(void)
 {
     Suite *s = suite_create("sr25519");
@@ -331,8 +514,12 @@ Suite *sr25519_suite(void)
     tcase_add_test(tc, merlin_rng_is_bound_to_witness_and_randomness);
     tcase_add_test(tc, sr25519_subkey_dev_accounts);
     tcase_add_test(tc, sr25519_sp_core_seed_vector);
+    tcase_add_test(tc, sr25519_soft_known_answers);
     tcase_add_test(tc, sr25519_sign_verify_and_alterations);
     tcase_add_test(tc, sr25519_soft_derivation_agrees_with_public);
+    tcase_add_test(tc, oracle_dump);
+    tcase_add_test(tc, oracle_check);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
 }
