@@ -62,7 +62,7 @@ UNIT        := $(BUILD)/unit-tests
 BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit integration asan fuzz fuzz-smoke bench bench-follow format \
-        format-check devnet devnet-deps run clean
+        format-check check-arch devnet devnet-deps run clean
 
 all: $(FERRY) $(if $(WORKER_SRCS),$(BUILD)/ferry-worker)
 
@@ -123,7 +123,7 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/tests/unit/suites.h
 $(UNIT): $(UNIT_OBJS) $(CLILIB) $(LIBFERRY)
 	$(CC) $(SAN) -o $@ $(UNIT_OBJS) $(CLILIB) $(LIBFERRY) $(CHECK_LIBS) $(LDLIBS)
 
-unit: $(UNIT)
+unit: $(UNIT) $(FERRY)
 	FERRY_VECTORS=$(VECTORS) FERRY_BIN=$(abspath $(FERRY)) $(UNIT)
 
 integration: all $(BUILD)/rpcserver
@@ -136,6 +136,7 @@ $(BUILD)/rpcserver: tests/rpcserver/main.c $(BUILD)/tests/unit/rpcserver.o
 # `make test` is the README's test command: install, build, run everything.
 test: deps
 	$(MAKE) format-check
+	$(MAKE) check-arch
 	$(MAKE) devnet-deps
 	$(MAKE) all unit
 	$(MAKE) asan
@@ -187,6 +188,10 @@ devnet: devnet-deps
 run: deps
 	$(MAKE) all devnet-deps
 	FERRY_BIN=$(abspath $(FERRY)) bash tests/devnet/follow-demo.sh $(ARGS)
+
+# The module map of docs/architecture.md: fails when an #include crosses a forbidden boundary.
+check-arch:
+	@bash tests/arch/check_includes.sh
 
 # ---- formatting ----------------------------------------------------------------------------------
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

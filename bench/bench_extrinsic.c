@@ -29,7 +29,7 @@ int main(void)
         abort();
     fclose(f);
     struct ferry_metadata *md = NULL;
-    if (ferry_metadata_parse(buf, (size_t)n, &md, NULL, 0) != FERRY_OK)
+    if (ferry_metadata_parse(buf, (size_t)n, &md, NULL) != FERRY_OK)
         abort();
     free(buf);
     struct ferry_keypair kp;
@@ -47,7 +47,7 @@ int main(void)
         uint8_t hash[32];
         p.nonce = (uint64_t)i;
         if (ferry_xt_build_call(md, &kp, &p, "System.remark_with_event", args, &xt, &xt_len, hash,
-                                NULL, 0) != FERRY_OK)
+                                NULL) != FERRY_OK)
             abort();
         free(xt);
     }

@@ -44,7 +44,7 @@ static void bench_parse(const char *name, int rounds)
     double t0 = bench_now();
     for (int i = 0; i < rounds; i++) {
         struct ferry_metadata *md;
-        if (ferry_metadata_parse(buf, len, &md, NULL, 0) != FERRY_OK)
+        if (ferry_metadata_parse(buf, len, &md, NULL) != FERRY_OK)
             abort();
         ferry_metadata_free(md);
     }
@@ -74,7 +74,7 @@ static void bench_values(const char *name, int rounds)
     if (!buf)
         return;
     struct ferry_metadata *md;
-    if (ferry_metadata_parse(buf, len, &md, NULL, 0) != FERRY_OK)
+    if (ferry_metadata_parse(buf, len, &md, NULL) != FERRY_OK)
         abort();
     size_t values = 0, bytes = 0;
     double t0 = bench_now();
@@ -84,7 +84,7 @@ static void bench_values(const char *name, int rounds)
             for (size_t k = 0; k < pl->n_constants; k++) {
                 cJSON *j;
                 const struct ferry_md_constant *c = &pl->constants[k];
-                if (ferry_md_decode(md, c->type, c->value, c->value_len, &j, NULL, 0) != FERRY_OK)
+                if (ferry_md_decode(md, c->type, c->value, c->value_len, &j, NULL) != FERRY_OK)
                     abort();
                 cJSON_Delete(j);
                 values++;
@@ -113,7 +113,7 @@ static void bench_values(const char *name, int rounds)
         t0 = bench_now();
         for (int i = 0; i < n; i++) {
             cJSON *j;
-            if (ferry_metadata_decode_events(md, ev, evlen, &j, NULL, 0) != FERRY_OK)
+            if (ferry_metadata_decode_events(md, ev, evlen, &j, NULL) != FERRY_OK)
                 abort();
             cJSON_Delete(j);
         }

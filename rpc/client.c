@@ -85,6 +85,15 @@ char *ferry_rpc_error_json(const struct ferry_rpc_error *e)
     return s;
 }
 
+ferry_err ferry_reason_rpc(struct ferry_reason *why, ferry_err err, const char *what,
+                           const struct ferry_rpc_error *e)
+{
+    if (err == FERRY_E_RPC && e && e->message)
+        return ferry_reason_set(why, err, "%s: %s%s%s%s", what, e->message, e->data ? " (" : "",
+                                e->data ? e->data : "", e->data ? ")" : "");
+    return ferry_reason_set(why, err, "%s: %s", what, ferry_strerror(err));
+}
+
 void ferry_rpc_event_clear(struct ferry_rpc_event *ev)
 {
     if (!ev)

@@ -95,6 +95,17 @@ char *ferry_scale_describe(const struct ferry_scale_reader *r, char *buf, size_t
     return buf;
 }
 
+ferry_err ferry_reason_from_scale(struct ferry_reason *why, const struct ferry_scale_reader *r,
+                                  const char *what)
+{
+    if (!r->err)
+        return FERRY_OK;
+    const char *reason = r->why ? r->why : ferry_strerror(r->err);
+    if (what)
+        return ferry_reason_set(why, r->err, "%s: %s at byte %zu", what, reason, r->err_pos);
+    return ferry_reason_set(why, r->err, "%s at byte %zu", reason, r->err_pos);
+}
+
 /* Borrow n bytes or fail with a reason. */
 static const uint8_t *take(struct ferry_scale_reader *r, size_t n, const char *why)
 {

@@ -20,8 +20,8 @@
  * Out: *md (free with ferry_metadata_free); why (optional) the reason on failure.
  * Returns: rpc errors; metadata parse errors. */
 FERRY_WARN_UNUSED ferry_err ferry_chain_fetch_metadata(struct ferry_rpc *rpc, const uint8_t *at,
-                                                       struct ferry_metadata **md, char *why,
-                                                       size_t why_cap);
+                                                       struct ferry_metadata **md,
+                                                       struct ferry_reason *why);
 
 /* Metadata fetched for some runtime version, kept to avoid fetching it again. */
 struct ferry_md_cache {
@@ -36,8 +36,8 @@ void ferry_md_cache_clear(struct ferry_md_cache *cache);
  * Out: *md (a view into the cache). Returns: rpc and metadata errors. */
 FERRY_WARN_UNUSED ferry_err ferry_chain_metadata_at(struct ferry_rpc *rpc, const uint8_t *at,
                                                     struct ferry_md_cache *cache,
-                                                    const struct ferry_metadata **md, char *why,
-                                                    size_t why_cap);
+                                                    const struct ferry_metadata **md,
+                                                    struct ferry_reason *why);
 
 /* Read and decode System.Events of block `block` with the metadata of the runtime that executed
  * it: the parent's (a block enacting an upgrade was built by the old code). Genesis (no parent)
@@ -47,6 +47,6 @@ FERRY_WARN_UNUSED ferry_err ferry_chain_metadata_at(struct ferry_rpc *rpc, const
  * Returns: rpc, metadata and decode errors. */
 FERRY_WARN_UNUSED ferry_err ferry_chain_block_events(struct ferry_rpc *rpc, const uint8_t block[32],
                                                      struct ferry_md_cache *cache, cJSON **events,
-                                                     uint32_t *number, char *why, size_t why_cap);
+                                                     uint32_t *number, struct ferry_reason *why);
 
 #endif

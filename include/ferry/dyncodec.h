@@ -38,13 +38,13 @@
 #include "ferry/metadata.h"
 
 /* Decode one value of type `type` from buf[len], which it must consume entirely.
- * Out: *out — a new cJSON value (caller deletes), NULL on failure; why as for parse.
- * Returns: FERRY_OK, a cursor error (FERRY_E_TRUNCATED, FERRY_E_INVALID for a bad variant index
+ * Out: *out — a new cJSON value (caller deletes), NULL on failure; why (optional) "reason at byte
+ * N". Returns: FERRY_OK, a cursor error (FERRY_E_TRUNCATED, FERRY_E_INVALID for a bad variant index
  *          or bool, FERRY_E_UTF8, FERRY_E_TOO_LARGE, FERRY_E_TRAILING), FERRY_E_ARG (unknown
  *          type id), FERRY_E_TOO_LARGE (nesting beyond FERRY_MD_MAX_DEPTH), FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_md_decode(const struct ferry_metadata *md, uint32_t type,
-                                            const uint8_t *buf, size_t len, cJSON **out, char *why,
-                                            size_t why_cap);
+                                            const uint8_t *buf, size_t len, cJSON **out,
+                                            struct ferry_reason *why);
 
 /* Like ferry_md_decode but reads from a cursor and leaves the rest of the input unread.
  * Errors are recorded in the cursor (sticky) and returned. */
@@ -60,15 +60,15 @@ FERRY_WARN_UNUSED ferry_err ferry_md_decode_from(const struct ferry_metadata *md
 struct ferry_scale_writer;
 FERRY_WARN_UNUSED ferry_err ferry_md_encode(const struct ferry_metadata *md, uint32_t type,
                                             const cJSON *value, struct ferry_scale_writer *w,
-                                            char *why, size_t why_cap);
+                                            struct ferry_reason *why);
 
 /* Encode a call: pallet index ‖ call index ‖ each argument encoded from args, a JSON object
  * keyed by field name (or an array in field order for unnamed fields).
  * Returns: as ferry_md_encode, plus FERRY_E_NOT_FOUND for an unknown "Pallet.call". */
 FERRY_WARN_UNUSED ferry_err ferry_md_encode_call(const struct ferry_metadata *md,
                                                  const char *dotted, const cJSON *args,
-                                                 struct ferry_scale_writer *w, char *why,
-                                                 size_t why_cap);
+                                                 struct ferry_scale_writer *w,
+                                                 struct ferry_reason *why);
 
 /* Decode the System.Events storage value (Vec<EventRecord>) into a JSON array of
  *   {"phase": <Phase>, "pallet": "Balances", "event": "Transfer",
@@ -78,6 +78,6 @@ FERRY_WARN_UNUSED ferry_err ferry_md_encode_call(const struct ferry_metadata *md
  *          (an event whose pallet/variant index is unknown is FERRY_E_INVALID). */
 FERRY_WARN_UNUSED ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md,
                                                          const uint8_t *buf, size_t len,
-                                                         cJSON **out, char *why, size_t why_cap);
+                                                         cJSON **out, struct ferry_reason *why);
 
 #endif

@@ -42,8 +42,23 @@ const char *ferry_strerror(ferry_err err);
  * ferry_err and, when the caller passes a non-NULL `struct ferry_reason *why`, writes one
  * sentence there saying what failed and where ("header 4812: parent hash does not match block
  * 4811"). Callers that do not care pass NULL. The text is always NUL-terminated; on success it is
- * left untouched. Decoders' cursors (scale.h) keep their offset and static reason and are turned
- * into a ferry_reason with ferry_reason_from_scale(). */
+ * left untouched.
+ *
+ * The rule:
+ *   - A public function that can fail for a reason worth telling takes `struct ferry_reason *why`
+ *     as its last parameter (never `char *why, size_t cap`, `const char **why` or a length
+ *     named whylen). It writes the reason with ferry_reason_set and returns the same error:
+ *         return ferry_reason_set(why, FERRY_E_INVALID, "block %u: ...", n);
+ *   - A caller that adds context to a callee's reason uses ferry_reason_prefix:
+ *         return ferry_reason_prefix(why, err, "para %u: ", id);
+ *   - Decoders keep their cursor (scale.h): an offset and a static reason, cheap on hot paths.
+ *     Where a cursor's failure leaves the library it becomes a reason through
+ *     ferry_reason_from_scale (scale.h): "<what>: <reason> at byte <n>".
+ *   - A node's JSON-RPC error (struct ferry_rpc_error, jsonrpc.h) is data — its code and message
+ *     decide retries — and becomes a reason through ferry_reason_rpc (jsonrpc.h).
+ *   - Verdicts that are results rather than failures (grandpa.h's struct ferry_grandpa_verdict,
+ *     with the reason codes of the conformance vectors) stay structured.
+ * Reasons name things, never secrets: no key material or seed ever goes into one. */
 #define FERRY_REASON_MAX 256
 
 struct ferry_reason {

@@ -125,13 +125,13 @@ void ferry_xt_format_default(struct ferry_xt_format *f);
 /* Derive the format from metadata: the extrinsic version must be 4, the address type a
  * MultiAddress with an Id variant (or an AccountId32), the signature a MultiSignature; every
  * signed extension is classified as described at the top of this file.
- * Out: *f; why (optional, why_cap bytes) names the offending extension or type on failure.
+ * Out: *f; why (optional) names the offending extension or type on failure.
  * Returns: FERRY_OK; FERRY_E_UNSUPPORTED (another extrinsic version or address/signature form;
  *          an unknown non-empty extension; a known extension whose types are not what ferry
  *          encodes for it); FERRY_E_TOO_LARGE (more than FERRY_XT_MAX_EXT extensions). */
 FERRY_WARN_UNUSED ferry_err ferry_xt_format_from_metadata(const struct ferry_metadata *md,
-                                                          struct ferry_xt_format *f, char *why,
-                                                          size_t why_cap);
+                                                          struct ferry_xt_format *f,
+                                                          struct ferry_reason *why);
 
 /* ---- building ---------------------------------------------------------------------------------
  */
@@ -196,7 +196,7 @@ FERRY_WARN_UNUSED ferry_err ferry_xt_build_call(const struct ferry_metadata *md,
                                                 const struct ferry_xt_params *params,
                                                 const char *dotted, const struct cJSON *args_json,
                                                 uint8_t **xt, size_t *xt_len, uint8_t hash[32],
-                                                char *why, size_t why_cap);
+                                                struct ferry_reason *why);
 
 /* ---- decoding ---------------------------------------------------------------------------------
  */

@@ -74,7 +74,7 @@ FERRY_WARN_UNUSED ferry_err ferry_header_copy(struct ferry_header *dst,
  * Returns: FERRY_OK, FERRY_E_JSON (missing/ill-typed field), FERRY_E_HEX, a digest-item decode
  *          error, or FERRY_E_NOMEM. why, when non-NULL, gets a static reason. */
 FERRY_WARN_UNUSED ferry_err ferry_header_json_to_scale(const char *json, uint8_t **out, size_t *len,
-                                                       const char **why);
+                                                       struct ferry_reason *why);
 
 /* Returns: a static name for kind: "Other", "Consensus", "Seal", "PreRuntime",
  *          "RuntimeEnvironmentUpdated". */

@@ -82,6 +82,12 @@ void ferry_rpc_error_clear(struct ferry_rpc_error *e);
 /* Returns: a malloc'd JSON text {"code":..,"message":..[,"data":..]} for e, or NULL (OOM). */
 char *ferry_rpc_error_json(const struct ferry_rpc_error *e);
 
+/* Turn a call's outcome into a failure reason (error.h): "<what>: <message> (<data>)" when err is
+ * FERRY_E_RPC and e holds the node's error, else "<what>: <ferry_strerror(err)>". e may be NULL.
+ * Returns: err. */
+ferry_err ferry_reason_rpc(struct ferry_reason *why, ferry_err err, const char *what,
+                           const struct ferry_rpc_error *e);
+
 /* ---- lifetime ------------------------------------------------------------------------------ */
 
 /* Create a client. For WebSocket URLs the service thread starts and begins connecting at once;

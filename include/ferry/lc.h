@@ -99,18 +99,24 @@ struct ferry_lc_batch;
 FERRY_WARN_UNUSED ferry_err ferry_lc_batch_begin(struct ferry_lc *lc, struct ferry_lc_batch **out,
                                                  struct ferry_reason *why);
 
-/* Add the next header. Refused (the batch is then dead: only abort remains) when it does not
- * link, repeats or skips a block, follows an enactment, or carries an FRNK log that does not
- * decode. Returns: FERRY_OK; FERRY_E_STATE / FERRY_E_INVALID / FERRY_E_UNSUPPORTED; NOMEM. */
+/* Add the next header (as decoded by ferry_header_decode: its hash is that of its encoding).
+ * Refused (the batch is then dead: only abort remains) when it does not link, repeats or skips
+ * a block, follows an enactment, or carries an FRNK log that does not decode.
+ * Returns: FERRY_OK; FERRY_E_VERIFY (parent hash is not the previous block's); FERRY_E_STATE
+ *          (repeats, skips or goes back; follows an enactment; a second pending change);
+ *          FERRY_E_INVALID (an FRNK log that does not decode); FERRY_E_UNSUPPORTED (a forced
+ *          change without accept_forced); FERRY_E_TOO_LARGE (over 2^20 headers); NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_lc_batch_add(struct ferry_lc_batch *b,
                                                const struct ferry_header *h,
                                                struct ferry_reason *why);
 
 /* Verify the SCALE justification (all of just[len]) for the batch's last header with the set in
- * force and, when valid, commit the batch to the state. The batch is freed either way.
+ * force (the new set when the last header enacts a forced change: accept_forced only) and,
+ * when valid, commit the batch to the state. The batch is freed either way.
  * Out: *ch (when non-NULL) what changed; *v (when non-NULL) the GRANDPA verdict.
- * Returns: FERRY_OK; FERRY_E_STATE (empty batch); FERRY_E_VERIFY (justification invalid or for
- *          another block); FERRY_E_NOMEM. On failure the state is untouched. */
+ * Returns: FERRY_OK; FERRY_E_STATE (empty batch, or refused earlier); FERRY_E_VERIFY
+ *          (justification invalid or for another block); FERRY_E_NOMEM. On failure the state
+ *          is untouched. */
 FERRY_WARN_UNUSED ferry_err ferry_lc_batch_finish(struct ferry_lc_batch *b, const uint8_t *just,
                                                   size_t len, struct ferry_lc_change *ch,
                                                   struct ferry_grandpa_verdict *v,

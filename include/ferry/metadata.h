@@ -180,18 +180,18 @@ struct ferry_md_call {
 /* Parse metadata bytes (see the top of this file for the accepted wrappings).
  * In:  buf[len] — the bytes; not referenced after the call.
  * Out: *out — a new metadata object (free with ferry_metadata_free), NULL on failure;
- *      why (optional, why_cap bytes) — on failure "reason at byte N" (N = offset in buf).
+ *      why (optional) — on failure "reason at byte N" (N = offset in buf).
  * Returns: FERRY_OK; FERRY_E_INVALID (bad magic, bad structure, a type id that does not exist),
  *          FERRY_E_TRUNCATED / FERRY_E_TOO_LARGE / FERRY_E_UTF8 / FERRY_E_NONCANONICAL (from the
  *          cursor), FERRY_E_TRAILING, FERRY_E_UNSUPPORTED (a version other than 14 or 15),
  *          FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_metadata_parse(const uint8_t *buf, size_t len,
-                                                 struct ferry_metadata **out, char *why,
-                                                 size_t why_cap);
+                                                 struct ferry_metadata **out,
+                                                 struct ferry_reason *why);
 
 /* Parse a "0x…" hex string (what state_getMetadata returns in JSON) the same way. */
 FERRY_WARN_UNUSED ferry_err ferry_metadata_parse_hex(const char *hex, struct ferry_metadata **out,
-                                                     char *why, size_t why_cap);
+                                                     struct ferry_reason *why);
 
 /* Free md (NULL is fine). Every view obtained from it becomes invalid. */
 void ferry_metadata_free(struct ferry_metadata *md);

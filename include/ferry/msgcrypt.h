@@ -39,7 +39,9 @@ FERRY_WARN_UNUSED ferry_err ferry_ecdh_agree(uint8_t out[32],
 FERRY_WARN_UNUSED ferry_err ferry_aes256gcm_seal(uint8_t *out, const uint8_t key[32],
                                                  const uint8_t iv[12], const uint8_t *msg,
                                                  size_t len, struct ferry_reason *why);
-/* Returns: FERRY_OK or FERRY_E_VERIFY (tag mismatch). out holds len - 16 bytes. */
+/* out holds len - 16 bytes.
+ * Returns: FERRY_OK; FERRY_E_VERIFY (tag mismatch: out is zeroed); FERRY_E_TRUNCATED (len < 16);
+ *          FERRY_E_UNSUPPORTED (no implementation available); FERRY_E_ARG. */
 FERRY_WARN_UNUSED ferry_err ferry_aes256gcm_open(uint8_t *out, const uint8_t key[32],
                                                  const uint8_t iv[12], const uint8_t *ct,
                                                  size_t len, struct ferry_reason *why);
@@ -73,7 +75,7 @@ FERRY_WARN_UNUSED ferry_err ferry_envelope_seal(struct ferry_envelope_session *s
 
 /* Worker: decrypt an envelope sent to the key pair worker (its ECDH key).
  * Out: out[*out_len] (env_len - FERRY_ENVELOPE_OVERHEAD bytes; cap must allow it); *session,
- *      to answer with ferry_envelope_seal_reply. Nothing is written to out unless it verifies.
+ *      to answer with ferry_envelope_seal_reply. When it does not verify, out holds zeros.
  * Returns: FERRY_OK; FERRY_E_TRUNCATED (shorter than the overhead); FERRY_E_UNSUPPORTED
  *          (unknown kind/version, or no AES-GCM); FERRY_E_INVALID (ephemeral key not a point);
  *          FERRY_E_VERIFY (authentication failed: altered, or not for this key); FERRY_E_ARG. */

@@ -63,6 +63,12 @@ FERRY_WARN_UNUSED ferry_err ferry_scale_finish(struct ferry_scale_reader *r);
  * Returns: buf. */
 char *ferry_scale_describe(const struct ferry_scale_reader *r, char *buf, size_t cap);
 
+/* Turn the cursor's error into a failure reason (error.h): "<what>: <reason> at byte <n>", or
+ * without "<what>: " when what is NULL. Nothing is written when the cursor has no error.
+ * Returns: r->err. */
+ferry_err ferry_reason_from_scale(struct ferry_reason *why, const struct ferry_scale_reader *r,
+                                  const char *what);
+
 /* Fixed-width little-endian integers. On failure *out is set to 0.
  * Returns: FERRY_OK or the cursor's error (FERRY_E_TRUNCATED). */
 ferry_err ferry_scale_u8(struct ferry_scale_reader *r, uint8_t *out);

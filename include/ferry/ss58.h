@@ -70,8 +70,7 @@ struct ferry_ss58 {
 
 /* Decode and verify an SS58 address (NUL-terminated, no surrounding whitespace).
  * Out: *out on success; on failure, when why is non-NULL, a reason such as
- *      "invalid base58 character '0' at offset 3" or "bad checksum" is written to why[whylen]
- *      (FERRY_SS58_WHY_LEN is enough).
+ *      "invalid base58 character '0' at offset 3" or "bad checksum".
  * Returns: FERRY_OK;
  *          FERRY_E_INVALID     bad base58 character, reserved first prefix byte (128..255);
  *          FERRY_E_NONCANONICAL two-byte prefix form holding a value below 64;
@@ -79,6 +78,6 @@ struct ferry_ss58 {
  *          FERRY_E_VERIFY      checksum mismatch;
  *          FERRY_E_UNSUPPORTED reserved prefix 46 or 47. */
 FERRY_WARN_UNUSED ferry_err ferry_ss58_decode(const char *address, struct ferry_ss58 *out,
-                                              char *why, size_t whylen);
+                                              struct ferry_reason *why);
 
 #endif

@@ -118,7 +118,7 @@ FERRY_WARN_UNUSED ferry_err ferry_trie_proof_from_scale(const uint8_t *buf, size
  *          FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_trie_proof_from_json(const char *json, size_t len,
                                                        struct ferry_trie_proof **out,
-                                                       const char **why);
+                                                       struct ferry_reason *why);
 
 /* Release a proof; NULL is allowed. */
 void ferry_trie_proof_free(struct ferry_trie_proof *proof);
@@ -147,7 +147,18 @@ bool ferry_trie_proof_get(const struct ferry_trie_proof *proof, const uint8_t ha
 FERRY_WARN_UNUSED ferry_err ferry_trie_proof_lookup(const struct ferry_trie_proof *proof,
                                                     const uint8_t root[32], const uint8_t *key,
                                                     size_t key_len, const uint8_t **value,
-                                                    size_t *value_len, const char **why);
+                                                    size_t *value_len, struct ferry_reason *why);
+
+/* Transitional: the same function with the former static-reason output, for callers on other
+ * branches (src/lightclient/follow.c, src/lightclient/lc.c) until they pass a struct
+ * ferry_reason; the macro picks it when why is a `const char **`. Remove both then. */
+FERRY_WARN_UNUSED ferry_err ferry_trie_proof_lookup_static(const struct ferry_trie_proof *proof,
+                                                           const uint8_t root[32],
+                                                           const uint8_t *key, size_t key_len,
+                                                           const uint8_t **value, size_t *value_len,
+                                                           const char **why);
+#define ferry_trie_proof_lookup(a0, a1, a2, a3, a4, a5, why)                                       \
+    _Generic((why), const char **: ferry_trie_proof_lookup_static, default: ferry_trie_proof_lookup)(a0, a1, a2, a3, a4, a5, why)
 
 /* Walk every node reachable from root and decode it, marking the entries used (nodes and
  * hashed values). Missing entries are not an error here (a proof is a partial trie).
@@ -158,7 +169,7 @@ FERRY_WARN_UNUSED ferry_err ferry_trie_proof_lookup(const struct ferry_trie_proo
  *          FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_trie_proof_check(const struct ferry_trie_proof *proof,
                                                    const uint8_t root[32], size_t *unused,
-                                                   const char **why);
+                                                   struct ferry_reason *why);
 
 /* ---- trie roots ------------------------------------------------------------------------------ */
 

@@ -67,15 +67,15 @@ struct ferry_tx_client;
 FERRY_WARN_UNUSED ferry_err ferry_tx_client_open(struct ferry_rpc *rpc,
                                                  const struct ferry_keypair *kp,
                                                  const struct ferry_tx_options *opt,
-                                                 struct ferry_tx_client **out, char *why,
-                                                 size_t why_cap);
+                                                 struct ferry_tx_client **out,
+                                                 struct ferry_reason *why);
 
 /* Unsubscribe, wipe the key copy and free everything. NULL is ignored. */
 void ferry_tx_client_close(struct ferry_tx_client *c);
 
 /* Fetch runtime version and metadata again now (and forget the tracked nonce).
  * Returns: as ferry_tx_client_open. On failure the previous state stays in use. */
-FERRY_WARN_UNUSED ferry_err ferry_tx_refresh(struct ferry_tx_client *c, char *why, size_t why_cap);
+FERRY_WARN_UNUSED ferry_err ferry_tx_refresh(struct ferry_tx_client *c, struct ferry_reason *why);
 
 /* Views of the client's current state (valid until the next call that may refresh). */
 const struct ferry_metadata *ferry_tx_metadata(const struct ferry_tx_client *c);
@@ -92,8 +92,8 @@ void ferry_tx_account(const struct ferry_tx_client *c, uint8_t account[32]);
  * Returns: as ferry_xt_build_call plus the rpc errors of fetching nonce and checkpoint. */
 FERRY_WARN_UNUSED ferry_err ferry_tx_build(struct ferry_tx_client *c, const char *dotted,
                                            const cJSON *args, uint8_t **xt, size_t *xt_len,
-                                           uint8_t hash[32], uint64_t *nonce, char *why,
-                                           size_t why_cap);
+                                           uint8_t hash[32], uint64_t *nonce,
+                                           struct ferry_reason *why);
 
 /* A submission being watched. */
 struct ferry_tx_pending;
@@ -107,13 +107,13 @@ struct ferry_tx_pending;
  *          errors (FERRY_E_NET, FERRY_E_TIMEOUT, FERRY_E_RETRY). */
 FERRY_WARN_UNUSED ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted,
                                           const cJSON *args, struct ferry_tx_pending **out,
-                                          char *why, size_t why_cap);
+                                          struct ferry_reason *why);
 
 /* Submit a ready-made signed extrinsic xt[len] (no rebuild, no retry) and watch it.
  * Returns: as ferry_tx_send. */
 FERRY_WARN_UNUSED ferry_err ferry_tx_send_raw(struct ferry_tx_client *c, const uint8_t *xt,
-                                              size_t len, struct ferry_tx_pending **out, char *why,
-                                              size_t why_cap);
+                                              size_t len, struct ferry_tx_pending **out,
+                                              struct ferry_reason *why);
 
 /* The outcome of a submission. */
 struct ferry_tx_result {
@@ -143,11 +143,11 @@ void ferry_tx_result_clear(struct ferry_tx_result *r);
  *          not contain it or has no matching event); decode errors. */
 FERRY_WARN_UNUSED ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferry_tx_pending *p,
                                           enum ferry_tx_wait wait, struct ferry_tx_result *res,
-                                          char *why, size_t why_cap);
+                                          struct ferry_reason *why);
 
 /* ferry_tx_send followed by ferry_tx_wait. */
 FERRY_WARN_UNUSED ferry_err ferry_tx_submit(struct ferry_tx_client *c, const char *dotted,
                                             const cJSON *args, enum ferry_tx_wait wait,
-                                            struct ferry_tx_result *res, char *why, size_t why_cap);
+                                            struct ferry_tx_result *res, struct ferry_reason *why);
 
 #endif

@@ -191,9 +191,10 @@ static void enact(struct ferry_authority_set *set, struct ferry_grandpa_pending_
     memset(pc, 0, sizeof *pc);
 }
 
-ferry_err ferry_authority_set_apply_header(struct ferry_authority_set *set,
-                                           const struct ferry_header *h,
-                                           struct ferry_authority_set_event *ev, const char **why)
+ferry_err ferry_authority_set_apply_header_static(struct ferry_authority_set *set,
+                                                  const struct ferry_header *h,
+                                                  struct ferry_authority_set_event *ev,
+                                                  const char **why)
 {
     struct ferry_authority_set_event local;
     if (!ev)
@@ -275,6 +276,18 @@ ferry_err ferry_authority_set_apply_header(struct ferry_authority_set *set,
     set->number = h->number;
     memcpy(set->hash, h->hash, 32);
     return FERRY_OK;
+}
+
+ferry_err(ferry_authority_set_apply_header)(struct ferry_authority_set *set,
+                                            const struct ferry_header *h,
+                                            struct ferry_authority_set_event *ev,
+                                            struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = ferry_authority_set_apply_header_static(set, h, ev, why ? &reason : NULL);
+    if (err && reason)
+        ferry_reason_set(why, err, "%s", reason);
+    return err;
 }
 
 /* ---- persistence ----------------------------------------------------------------------------- */
@@ -415,10 +428,10 @@ ferry_err ferry_grandpa_authorities_decode(const uint8_t *buf, size_t len, bool 
 
 static const char legacy_key[] = ":grandpa_authorities";
 
-ferry_err ferry_authority_set_from_proof(struct ferry_authority_set *set,
-                                         const struct ferry_trie_proof *proof,
-                                         const uint8_t state_root[32], uint32_t number,
-                                         const uint8_t hash[32], const char **why)
+ferry_err ferry_authority_set_from_proof_static(struct ferry_authority_set *set,
+                                                const struct ferry_trie_proof *proof,
+                                                const uint8_t state_root[32], uint32_t number,
+                                                const uint8_t hash[32], const char **why)
 {
     uint8_t key[32];
     const uint8_t *value;
@@ -475,4 +488,17 @@ ferry_err ferry_authority_set_from_proof(struct ferry_authority_set *set,
         return fail(why, err == FERRY_E_INVALID ? "empty GRANDPA authority list" : "out of memory",
                     err);
     return FERRY_OK;
+}
+
+ferry_err(ferry_authority_set_from_proof)(struct ferry_authority_set *set,
+                                          const struct ferry_trie_proof *proof,
+                                          const uint8_t state_root[32], uint32_t number,
+                                          const uint8_t hash[32], struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = ferry_authority_set_from_proof_static(set, proof, state_root, number, hash,
+                                                          why ? &reason : NULL);
+    if (err && reason)
+        ferry_reason_set(why, err, "%s", reason);
+    return err;
 }

@@ -536,14 +536,8 @@ ferry_err ferry_md_decode_from(const struct ferry_metadata *md, uint32_t type,
     return FERRY_OK;
 }
 
-static void put_why(char *why, size_t cap, const struct ferry_scale_reader *r)
-{
-    if (why && cap)
-        ferry_scale_describe(r, why, cap);
-}
-
 ferry_err ferry_md_decode(const struct ferry_metadata *md, uint32_t type, const uint8_t *buf,
-                          size_t len, cJSON **out, char *why, size_t why_cap)
+                          size_t len, cJSON **out, struct ferry_reason *why)
 {
     struct ferry_scale_reader r;
     ferry_scale_reader_init(&r, buf, len);
@@ -553,7 +547,7 @@ ferry_err ferry_md_decode(const struct ferry_metadata *md, uint32_t type, const 
     if (err) {
         cJSON_Delete(*out);
         *out = NULL;
-        put_why(why, why_cap, &r);
+        ferry_reason_from_scale(why, &r, NULL);
     }
     return err;
 }
@@ -617,7 +611,7 @@ static bool dec_event(struct dec *d, uint32_t outer, cJSON *rec, int depth)
 }
 
 ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md, const uint8_t *buf,
-                                       size_t len, cJSON **out, char *why, size_t why_cap)
+                                       size_t len, cJSON **out, struct ferry_reason *why)
 {
     *out = NULL;
     const struct ferry_md_storage *e = ferry_md_find_storage(md, "System", "Events");
@@ -625,9 +619,8 @@ ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md, const ui
     const struct ferry_md_type *rt =
         seq && seq->kind == FERRY_MD_SEQUENCE ? ferry_md_type(md, seq->elem) : NULL;
     if (!rt || rt->kind != FERRY_MD_COMPOSITE) {
-        if (why && why_cap)
-            snprintf(why, why_cap, "metadata has no System.Events storage of Vec<EventRecord>");
-        return FERRY_E_NOT_FOUND;
+        return ferry_reason_set(why, FERRY_E_NOT_FOUND,
+                                "metadata has no System.Events storage of Vec<EventRecord>");
     }
     struct ferry_scale_reader r;
     ferry_scale_reader_init(&r, buf, len);
@@ -659,7 +652,7 @@ ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md, const ui
     ferry_err err = arr ? ferry_scale_finish(&r) : r.err;
     if (err) {
         cJSON_Delete(arr);
-        put_why(why, why_cap, &r);
+        ferry_reason_from_scale(why, &r, NULL);
         return err;
     }
     *out = arr;
@@ -672,8 +665,8 @@ ferry_err ferry_metadata_decode_events(const struct ferry_metadata *md, const ui
 struct enc {
     const struct ferry_metadata *md;
     struct ferry_scale_writer *w;
-    char *why;
-    size_t cap;
+    struct ferry_reason *why;
+    bool failed; /* the first failure's reason is kept */
     char path[256];
     size_t plen;
 };
@@ -682,9 +675,10 @@ static ferry_err enc_value(struct enc *e, uint32_t id, const cJSON *v, int depth
 
 static ferry_err enc_fail(struct enc *e, ferry_err err, const char *what)
 {
-    if (e->why && e->cap && !e->why[0])
-        snprintf(e->why, e->cap, "%s at %s", what, e->plen ? e->path : "(top)");
-    return err;
+    if (e->failed)
+        return err;
+    e->failed = true;
+    return ferry_reason_set(e->why, err, "%s at %s", what, e->plen ? e->path : "(top)");
 }
 
 static size_t path_push(struct enc *e, const char *key, size_t index)
@@ -898,7 +892,7 @@ static ferry_err json_bytes(struct enc *e, const cJSON *v, size_t want, uint8_t 
     const char *s = v->valuestring;
     if (want == 32 && !(s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
         struct ferry_ss58 a;
-        if (ferry_ss58_decode(s, &a, NULL, 0) == FERRY_OK && a.len == 32) {
+        if (ferry_ss58_decode(s, &a, NULL) == FERRY_OK && a.len == 32) {
             *out = malloc(32);
             if (!*out)
                 return enc_fail(e, FERRY_E_NOMEM, "out of memory");
@@ -1064,11 +1058,9 @@ static ferry_err enc_value(struct enc *e, uint32_t id, const cJSON *v, int depth
 }
 
 ferry_err ferry_md_encode(const struct ferry_metadata *md, uint32_t type, const cJSON *value,
-                          struct ferry_scale_writer *w, char *why, size_t why_cap)
+                          struct ferry_scale_writer *w, struct ferry_reason *why)
 {
-    struct enc e = {.md = md, .w = w, .why = why, .cap = why_cap};
-    if (why && why_cap)
-        why[0] = 0;
+    struct enc e = {.md = md, .w = w, .why = why};
     ferry_err err = enc_value(&e, type, value, 0);
     if (!err && ferry_scale_writer_error(w))
         err = enc_fail(&e, FERRY_E_NOMEM, "out of memory");
@@ -1076,19 +1068,15 @@ ferry_err ferry_md_encode(const struct ferry_metadata *md, uint32_t type, const 
 }
 
 ferry_err ferry_md_encode_call(const struct ferry_metadata *md, const char *dotted,
-                               const cJSON *args, struct ferry_scale_writer *w, char *why,
-                               size_t why_cap)
+                               const cJSON *args, struct ferry_scale_writer *w,
+                               struct ferry_reason *why)
 {
     struct ferry_md_call call;
-    struct enc e = {.md = md, .w = w, .why = why, .cap = why_cap};
-    if (why && why_cap)
-        why[0] = 0;
+    struct enc e = {.md = md, .w = w, .why = why};
     ferry_err err = ferry_md_find_call(md, dotted, &call);
-    if (err) {
-        if (why && why_cap)
-            snprintf(why, why_cap, "no call %s in this metadata", dotted);
-        return err == FERRY_E_ARG ? FERRY_E_ARG : FERRY_E_NOT_FOUND;
-    }
+    if (err)
+        return ferry_reason_set(why, err == FERRY_E_ARG ? FERRY_E_ARG : FERRY_E_NOT_FOUND,
+                                "no call %s in this metadata", dotted);
     ferry_scale_put_u8(w, call.pallet_index);
     ferry_scale_put_u8(w, call.call_index);
     const struct ferry_md_variant *v = call.variant;

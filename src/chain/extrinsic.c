@@ -266,11 +266,9 @@ void ferry_xt_format_default(struct ferry_xt_format *f)
     }
 }
 
-static ferry_err failf(char *why, size_t cap, ferry_err err, const char *fmt, const char *arg)
+static ferry_err failf(struct ferry_reason *why, ferry_err err, const char *fmt, const char *arg)
 {
-    if (why && cap)
-        snprintf(why, cap, fmt, arg);
-    return err;
+    return ferry_reason_set(why, err, fmt, arg);
 }
 
 /* Returns: the type id of the UncheckedExtrinsic type parameter named `name`, or false. */
@@ -312,7 +310,7 @@ static int variant_index(const struct ferry_md_type *t, const char *name, size_t
 }
 
 static ferry_err address_format(const struct ferry_metadata *md, uint32_t id,
-                                struct ferry_xt_format *f, char *why, size_t cap)
+                                struct ferry_xt_format *f, struct ferry_reason *why)
 {
     const struct ferry_md_type *t = ferry_md_type(md, id);
     if (t && t->kind == FERRY_MD_VARIANT) {
@@ -325,19 +323,19 @@ static ferry_err address_format(const struct ferry_metadata *md, uint32_t id,
                 return FERRY_OK;
             }
         }
-        return failf(why, cap, FERRY_E_UNSUPPORTED,
+        return failf(why, FERRY_E_UNSUPPORTED,
                      "the runtime's address type has no Id([u8; 32]) variant%s", "");
     }
     if (shape_ok(md, id, SHAPE_HASH)) {
         f->multi_address = false;
         return FERRY_OK;
     }
-    return failf(why, cap, FERRY_E_UNSUPPORTED,
+    return failf(why, FERRY_E_UNSUPPORTED,
                  "the runtime's address type is neither a MultiAddress nor an AccountId32%s", "");
 }
 
 static ferry_err signature_format(const struct ferry_metadata *md, uint32_t id,
-                                  struct ferry_xt_format *f, char *why, size_t cap)
+                                  struct ferry_xt_format *f, struct ferry_reason *why)
 {
     const struct ferry_md_type *t = ferry_md_type(md, id);
     if (t && t->kind == FERRY_MD_VARIANT) {
@@ -346,42 +344,39 @@ static ferry_err signature_format(const struct ferry_metadata *md, uint32_t id,
         f->sig_sr25519 = variant_index(t, "Sr25519", 64);
         f->sig_ecdsa = variant_index(t, "Ecdsa", 65);
         if (f->sig_ed25519 < 0 && f->sig_sr25519 < 0 && f->sig_ecdsa < 0)
-            return failf(why, cap, FERRY_E_UNSUPPORTED,
+            return failf(why, FERRY_E_UNSUPPORTED,
                          "the runtime's signature type has no Sr25519, Ed25519 or Ecdsa "
                          "variant%s",
                          "");
         return FERRY_OK;
     }
-    return failf(why, cap, FERRY_E_UNSUPPORTED,
+    return failf(why, FERRY_E_UNSUPPORTED,
                  "the runtime's signature type is not a MultiSignature enum%s", "");
 }
 
 ferry_err ferry_xt_format_from_metadata(const struct ferry_metadata *md, struct ferry_xt_format *f,
-                                        char *why, size_t why_cap)
+                                        struct ferry_reason *why)
 {
     memset(f, 0, sizeof *f);
     f->sig_ed25519 = f->sig_sr25519 = f->sig_ecdsa = -1;
-    if (why && why_cap)
-        why[0] = 0;
     const struct ferry_md_extrinsic *x = ferry_md_extrinsic(md);
     if (x->version != 4) {
         char v[8];
         snprintf(v, sizeof v, "%u", x->version);
-        return failf(why, why_cap, FERRY_E_UNSUPPORTED,
-                     "extrinsic version %s is not supported (only 4)", v);
+        return failf(why, FERRY_E_UNSUPPORTED, "extrinsic version %s is not supported (only 4)", v);
     }
     uint32_t addr, sig;
     if (!extrinsic_param(md, x, "Address", &addr) || !extrinsic_param(md, x, "Signature", &sig))
-        return failf(why, why_cap, FERRY_E_UNSUPPORTED,
+        return failf(why, FERRY_E_UNSUPPORTED,
                      "the metadata does not name the extrinsic's address and signature types%s",
                      "");
-    ferry_err err = address_format(md, addr, f, why, why_cap);
+    ferry_err err = address_format(md, addr, f, why);
     if (!err)
-        err = signature_format(md, sig, f, why, why_cap);
+        err = signature_format(md, sig, f, why);
     if (err)
         return err;
     if (x->n_signed_ext > FERRY_XT_MAX_EXT)
-        return failf(why, why_cap, FERRY_E_TOO_LARGE, "more than %s signed extensions", "32");
+        return failf(why, FERRY_E_TOO_LARGE, "more than %s signed extensions", "32");
     f->n_ext = x->n_signed_ext;
     for (size_t i = 0; i < x->n_signed_ext; i++) {
         const struct ferry_md_signed_ext *se = &x->signed_ext[i];
@@ -396,7 +391,7 @@ ferry_err ferry_xt_format_from_metadata(const struct ferry_metadata *md, struct 
                 out->kind = FERRY_XT_EXT_EMPTY;
                 continue;
             }
-            return failf(why, why_cap, FERRY_E_UNSUPPORTED,
+            return failf(why, FERRY_E_UNSUPPORTED,
                          "signed extension %s is unknown to ferry and not empty: refusing to "
                          "guess its encoding",
                          se->identifier);
@@ -404,7 +399,7 @@ ferry_err ferry_xt_format_from_metadata(const struct ferry_metadata *md, struct 
         if (!shape_ok(md, se->type, k->extra) ||
             !shape_ok(md, se->additional_signed, k->additional) ||
             !kind_extra_ok(md, k->kind, se->type, se->additional_signed))
-            return failf(why, why_cap, FERRY_E_UNSUPPORTED,
+            return failf(why, FERRY_E_UNSUPPORTED,
                          "signed extension %s has types ferry does not expect for it",
                          se->identifier);
         out->kind = k->kind;
@@ -573,24 +568,25 @@ ferry_err ferry_xt_sign(const struct ferry_xt_format *f, const struct ferry_keyp
 ferry_err ferry_xt_build_call(const struct ferry_metadata *md, const struct ferry_keypair *kp,
                               const struct ferry_xt_params *params, const char *dotted,
                               const struct cJSON *args_json, uint8_t **xt, size_t *xt_len,
-                              uint8_t hash[32], char *why, size_t why_cap)
+                              uint8_t hash[32], struct ferry_reason *why)
 {
     *xt = NULL;
     *xt_len = 0;
     struct ferry_xt_format f;
-    ferry_err err = ferry_xt_format_from_metadata(md, &f, why, why_cap);
+    ferry_err err = ferry_xt_format_from_metadata(md, &f, why);
     if (err)
         return err;
     struct ferry_scale_writer call;
     ferry_scale_writer_init(&call);
-    err = ferry_md_encode_call(md, dotted, args_json, &call, why, why_cap);
+    err = ferry_md_encode_call(md, dotted, args_json, &call, why);
     if (!err) {
         err = ferry_xt_sign(&f, kp, params, call.buf, call.len, xt, xt_len, hash);
-        if (err && why && why_cap)
-            snprintf(why, why_cap, "cannot sign %s: %s%s", dotted, ferry_strerror(err),
-                     err == FERRY_E_UNSUPPORTED ? " (the runtime has no signature variant for "
-                                                  "this key's scheme)"
-                                                : "");
+        if (err)
+            ferry_reason_set(why, err, "cannot sign %s: %s%s", dotted, ferry_strerror(err),
+                             err == FERRY_E_UNSUPPORTED
+                                 ? " (the runtime has no signature variant for "
+                                   "this key's scheme)"
+                                 : "");
     }
     ferry_scale_writer_free(&call);
     return err;

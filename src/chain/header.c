@@ -204,7 +204,8 @@ static ferry_err json_number(const cJSON *obj, uint32_t *out, const char **why)
     return FERRY_OK;
 }
 
-ferry_err ferry_header_json_to_scale(const char *json, uint8_t **out, size_t *len, const char **why)
+static ferry_err header_json_to_scale_static(const char *json, uint8_t **out, size_t *len,
+                                             const char **why)
 {
     const char *dummy;
     if (!why)
@@ -279,4 +280,14 @@ ferry_err ferry_header_json_to_scale(const char *json, uint8_t **out, size_t *le
     }
     *out = ferry_scale_writer_take(&w, len);
     return FERRY_OK;
+}
+
+ferry_err(ferry_header_json_to_scale)(const char *json, uint8_t **out, size_t *len,
+                                      struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = header_json_to_scale_static(json, out, len, why ? &reason : NULL);
+    if (err && reason)
+        ferry_reason_set(why, err, "%s", reason);
+    return err;
 }

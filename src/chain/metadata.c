@@ -539,7 +539,7 @@ static bool id_ok(const struct ferry_metadata *md, uint32_t id)
 }
 
 /* Check every type reference; on failure write the reason and return false. */
-static bool validate_ids(const struct ferry_metadata *md, char *why, size_t cap)
+static bool validate_ids(const struct ferry_metadata *md, struct ferry_reason *why)
 {
     for (size_t i = 0; i < md->n_types; i++) {
         const struct ferry_md_type *t = &md->types[i];
@@ -572,8 +572,9 @@ static bool validate_ids(const struct ferry_metadata *md, char *why, size_t cap)
             break;
         }
         if (!ok) {
-            snprintf(why, cap, "type %zu refers to a type id that does not exist at byte %zu", i,
-                     md->type_offsets[i]);
+            ferry_reason_set(why, FERRY_E_INVALID,
+                             "type %zu refers to a type id that does not exist at byte %zu", i,
+                             md->type_offsets[i]);
             return false;
         }
     }
@@ -593,8 +594,8 @@ static bool validate_ids(const struct ferry_metadata *md, char *why, size_t cap)
         for (size_t k = 0; k < pl->n_constants; k++)
             ok = ok && id_ok(md, pl->constants[k].type);
         if (!ok) {
-            snprintf(why, cap, "pallet %s refers to a missing or non-enum type",
-                     pl->name ? pl->name : "?");
+            ferry_reason_set(why, FERRY_E_INVALID, "pallet %s refers to a missing or non-enum type",
+                             pl->name ? pl->name : "?");
             return false;
         }
     }
@@ -610,7 +611,8 @@ static bool validate_ids(const struct ferry_metadata *md, char *why, size_t cap)
         ok = ok && id_ok(md, md->outer_call) && id_ok(md, md->outer_event) &&
              id_ok(md, md->outer_error);
     if (!ok) {
-        snprintf(why, cap, "extrinsic or runtime information refers to a missing type id");
+        ferry_reason_set(why, FERRY_E_INVALID,
+                         "extrinsic or runtime information refers to a missing type id");
         return false;
     }
     return true;
@@ -688,12 +690,6 @@ size_t ferry_md_type_min_size(const struct ferry_metadata *md, uint32_t id)
 
 /* ---- entry points ---------------------------------------------------------------------------- */
 
-static void set_why(char *why, size_t cap, const char *msg)
-{
-    if (why && cap)
-        snprintf(why, cap, "%s", msg);
-}
-
 static const uint8_t magic[4] = {0x6d, 0x65, 0x74, 0x61};
 
 /* If the input is an Option<Vec<u8>> (0x01 ‖ Vec) or a Vec<u8> holding "meta"…, consume the
@@ -748,15 +744,12 @@ static void p_prefix(struct parser *p, unsigned *version)
 }
 
 ferry_err ferry_metadata_parse(const uint8_t *buf, size_t len, struct ferry_metadata **out,
-                               char *why, size_t why_cap)
+                               struct ferry_reason *why)
 {
     *out = NULL;
-    set_why(why, why_cap, "");
     struct ferry_metadata *md = calloc(1, sizeof *md);
-    if (!md) {
-        set_why(why, why_cap, "out of memory");
-        return FERRY_E_NOMEM;
-    }
+    if (!md)
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
     struct parser p = {.md = md};
     ferry_scale_reader_init(&p.r, buf, len);
     p_prefix(&p, &md->version);
@@ -788,18 +781,14 @@ ferry_err ferry_metadata_parse(const uint8_t *buf, size_t len, struct ferry_meta
     }
     ferry_err err = p.oom ? FERRY_E_NOMEM : ferry_scale_finish(&p.r);
     if (err) {
-        if (why && why_cap) {
-            if (p.oom)
-                set_why(why, why_cap, "out of memory");
-            else
-                ferry_scale_describe(&p.r, why, why_cap);
-        }
+        if (p.oom)
+            ferry_reason_set(why, err, "out of memory");
+        else
+            ferry_reason_from_scale(why, &p.r, NULL);
         ferry_metadata_free(md);
         return err;
     }
-    char tmp[160];
-    if (!validate_ids(md, tmp, sizeof tmp)) {
-        set_why(why, why_cap, tmp);
+    if (!validate_ids(md, why)) {
         ferry_metadata_free(md);
         return FERRY_E_INVALID;
     }
@@ -807,33 +796,29 @@ ferry_err ferry_metadata_parse(const uint8_t *buf, size_t len, struct ferry_meta
         md->by_index[i] = -1;
     for (size_t i = 0; i < md->n_pallets; i++) {
         if (md->by_index[md->pallets[i].index] >= 0) {
-            set_why(why, why_cap, "two pallets share one index");
             ferry_metadata_free(md);
-            return FERRY_E_INVALID;
+            return ferry_reason_set(why, FERRY_E_INVALID, "two pallets share one index");
         }
         md->by_index[md->pallets[i].index] = (int16_t)i;
     }
     if (compute_min_sizes(md)) {
-        set_why(why, why_cap, "out of memory");
         ferry_metadata_free(md);
-        return FERRY_E_NOMEM;
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
     }
     *out = md;
     return FERRY_OK;
 }
 
-ferry_err ferry_metadata_parse_hex(const char *hex, struct ferry_metadata **out, char *why,
-                                   size_t why_cap)
+ferry_err ferry_metadata_parse_hex(const char *hex, struct ferry_metadata **out,
+                                   struct ferry_reason *why)
 {
     uint8_t *buf;
     size_t len;
     *out = NULL;
     ferry_err err = ferry_hex_decode(hex, strlen(hex), &buf, &len);
-    if (err) {
-        set_why(why, why_cap, "metadata is not a valid hex string");
-        return err;
-    }
-    err = ferry_metadata_parse(buf, len, out, why, why_cap);
+    if (err)
+        return ferry_reason_set(why, err, "metadata is not a valid hex string");
+    err = ferry_metadata_parse(buf, len, out, why);
     free(buf);
     return err;
 }

@@ -26,9 +26,9 @@ void ferry_paras_heads_key(uint32_t para_id, uint8_t out[FERRY_PARAS_HEADS_KEY_L
     memcpy(out + 40, id, 4);
 }
 
-ferry_err ferry_para_head_verify(const struct ferry_trie_proof *relay_proof,
-                                 const uint8_t relay_root[32], uint32_t para_id,
-                                 struct ferry_header *head, const char **why)
+ferry_err ferry_para_head_verify_static(const struct ferry_trie_proof *relay_proof,
+                                        const uint8_t relay_root[32], uint32_t para_id,
+                                        struct ferry_header *head, const char **why)
 {
     memset(head, 0, sizeof *head);
     uint8_t key[FERRY_PARAS_HEADS_KEY_LEN];
@@ -55,9 +55,22 @@ ferry_err ferry_para_head_verify(const struct ferry_trie_proof *relay_proof,
     return set_why(why, "para head proven", FERRY_OK);
 }
 
-ferry_err ferry_para_chain_verify(const uint8_t from_hash[32], uint32_t from_number,
-                                  const struct ferry_header *headers, size_t n,
-                                  const uint8_t target_hash[32], size_t *bad, const char **why)
+ferry_err(ferry_para_head_verify)(const struct ferry_trie_proof *relay_proof,
+                                  const uint8_t relay_root[32], uint32_t para_id,
+                                  struct ferry_header *head, struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err =
+        ferry_para_head_verify_static(relay_proof, relay_root, para_id, head, why ? &reason : NULL);
+    if (err && reason)
+        ferry_reason_set(why, err, "%s", reason);
+    return err;
+}
+
+ferry_err ferry_para_chain_verify_static(const uint8_t from_hash[32], uint32_t from_number,
+                                         const struct ferry_header *headers, size_t n,
+                                         const uint8_t target_hash[32], size_t *bad,
+                                         const char **why)
 {
     const uint8_t *prev = from_hash;
     uint32_t prev_number = from_number;
@@ -78,4 +91,17 @@ ferry_err ferry_para_chain_verify(const uint8_t from_hash[32], uint32_t from_num
     if (memcmp(prev, target_hash, 32) != 0)
         return set_why(why, "header chain does not end at the target head", FERRY_E_VERIFY);
     return set_why(why, "header chain links to the target", FERRY_OK);
+}
+
+ferry_err(ferry_para_chain_verify)(const uint8_t from_hash[32], uint32_t from_number,
+                                   const struct ferry_header *headers, size_t n,
+                                   const uint8_t target_hash[32], size_t *bad,
+                                   struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = ferry_para_chain_verify_static(from_hash, from_number, headers, n, target_hash,
+                                                   bad, why ? &reason : NULL);
+    if (err && reason)
+        ferry_reason_set(why, err, "%s", reason);
+    return err;
 }

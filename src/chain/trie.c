@@ -276,8 +276,8 @@ static ferry_err set_why(const char **why, const char *text, ferry_err err)
     return err;
 }
 
-ferry_err ferry_trie_proof_from_json(const char *json, size_t len, struct ferry_trie_proof **out,
-                                     const char **why)
+static ferry_err proof_from_json_static(const char *json, size_t len, struct ferry_trie_proof **out,
+                                        const char **why)
 {
     *out = NULL;
     cJSON *doc = cJSON_ParseWithLength(json, len);
@@ -328,6 +328,16 @@ ferry_err ferry_trie_proof_from_json(const char *json, size_t len, struct ferry_
     return err;
 }
 
+ferry_err(ferry_trie_proof_from_json)(const char *json, size_t len, struct ferry_trie_proof **out,
+                                      struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = proof_from_json_static(json, len, out, why ? &reason : NULL);
+    if (err && reason)
+        ferry_reason_set(why, err, "%s", reason);
+    return err;
+}
+
 void ferry_trie_proof_free(struct ferry_trie_proof *proof)
 {
     if (!proof)
@@ -375,9 +385,9 @@ static uint8_t key_nibble(const uint8_t *key, size_t i)
     return (i & 1) ? (key[i / 2] & 0x0f) : (key[i / 2] >> 4);
 }
 
-ferry_err ferry_trie_proof_lookup(const struct ferry_trie_proof *proof, const uint8_t root[32],
-                                  const uint8_t *key, size_t key_len, const uint8_t **value,
-                                  size_t *value_len, const char **why)
+ferry_err ferry_trie_proof_lookup_static(const struct ferry_trie_proof *proof,
+                                         const uint8_t root[32], const uint8_t *key, size_t key_len,
+                                         const uint8_t **value, size_t *value_len, const char **why)
 {
     *value = NULL;
     *value_len = 0;
@@ -430,6 +440,18 @@ ferry_err ferry_trie_proof_lookup(const struct ferry_trie_proof *proof, const ui
     }
 }
 
+ferry_err(ferry_trie_proof_lookup)(const struct ferry_trie_proof *proof, const uint8_t root[32],
+                                   const uint8_t *key, size_t key_len, const uint8_t **value,
+                                   size_t *value_len, struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = ferry_trie_proof_lookup_static(proof, root, key, key_len, value, value_len,
+                                                   why ? &reason : NULL);
+    if (err && reason)
+        ferry_reason_set(why, err, "%s", reason);
+    return err;
+}
+
 /* A node still to visit in ferry_trie_proof_check. */
 struct visit {
     const uint8_t *data;
@@ -468,8 +490,8 @@ static const struct proof_entry *mark(const struct ferry_trie_proof *p, uint8_t 
     return e;
 }
 
-ferry_err ferry_trie_proof_check(const struct ferry_trie_proof *proof, const uint8_t root[32],
-                                 size_t *unused, const char **why)
+static ferry_err proof_check_static(const struct ferry_trie_proof *proof, const uint8_t root[32],
+                                    size_t *unused, const char **why)
 {
     if (unused)
         *unused = proof->n;
@@ -521,5 +543,15 @@ ferry_err ferry_trie_proof_check(const struct ferry_trie_proof *proof, const uin
         set_why(why, "every reachable node decodes", FERRY_OK);
     free(stack);
     free(used);
+    return err;
+}
+
+ferry_err(ferry_trie_proof_check)(const struct ferry_trie_proof *proof, const uint8_t root[32],
+                                  size_t *unused, struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = proof_check_static(proof, root, unused, why ? &reason : NULL);
+    if (err && reason)
+        ferry_reason_set(why, err, "%s", reason);
     return err;
 }

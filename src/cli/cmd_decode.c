@@ -55,17 +55,17 @@ static int decode_header(int argc, char **argv)
     uint8_t *bytes = NULL;
     size_t len = 0;
     ferry_err err;
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     if (*s == '{') {
         err = ferry_header_json_to_scale(s, &bytes, &len, &why);
     } else {
         err = cli_hex_arg(s, &bytes, &len);
         if (err)
-            why = "input is neither 0x-prefixed hex nor a JSON header";
+            ferry_reason_set(&why, err, "input is neither 0x-prefixed hex nor a JSON header");
     }
     free(text);
     if (err) {
-        cli_errorf("decode header: %s", why ? why : ferry_strerror(err));
+        cli_errorf("decode header: %s", why.text[0] ? why.text : ferry_strerror(err));
         return CLI_INVALID;
     }
     struct ferry_header h;

@@ -59,11 +59,11 @@ static int load(const char *arg, struct ferry_metadata **md)
         cli_errorf("metadata: %s is neither metadata bytes, 0x hex nor a JSON-RPC result", arg);
         return CLI_INVALID;
     }
-    char why[256];
-    err = ferry_metadata_parse(bytes, n, md, why, sizeof why);
+    struct ferry_reason why = {""};
+    err = ferry_metadata_parse(bytes, n, md, &why);
     free(bytes);
     if (err) {
-        cli_errorf("metadata: %s: %s (%s)", arg, why, ferry_strerror(err));
+        cli_errorf("metadata: %s: %s (%s)", arg, why.text, ferry_strerror(err));
         return CLI_INVALID;
     }
     return CLI_OK;
@@ -142,12 +142,12 @@ static int decode_hex(const struct ferry_metadata *md, const char *what, long ty
         return CLI_INVALID;
     }
     cJSON *j;
-    char why[256];
-    ferry_err err = type < 0 ? ferry_metadata_decode_events(md, bytes, len, &j, why, sizeof why)
-                             : ferry_md_decode(md, (uint32_t)type, bytes, len, &j, why, sizeof why);
+    struct ferry_reason why = {""};
+    ferry_err err = type < 0 ? ferry_metadata_decode_events(md, bytes, len, &j, &why)
+                             : ferry_md_decode(md, (uint32_t)type, bytes, len, &j, &why);
     free(bytes);
     if (err) {
-        cli_errorf("metadata: cannot decode %s: %s", what, why);
+        cli_errorf("metadata: cannot decode %s: %s", what, why.text);
         return CLI_INVALID;
     }
     return cli_print_json(j);
@@ -161,13 +161,13 @@ static int encode_call(const struct ferry_metadata *md, const char *dotted, cons
         return CLI_INVALID;
     }
     struct ferry_scale_writer w;
-    char why[256];
+    struct ferry_reason why = {""};
     ferry_scale_writer_init(&w);
-    ferry_err err = ferry_md_encode_call(md, dotted, args, &w, why, sizeof why);
+    ferry_err err = ferry_md_encode_call(md, dotted, args, &w, &why);
     cJSON_Delete(args);
     if (err) {
         ferry_scale_writer_free(&w);
-        cli_errorf("metadata: cannot encode %s: %s", dotted, why);
+        cli_errorf("metadata: cannot encode %s: %s", dotted, why.text);
         return CLI_INVALID;
     }
     char *hex = ferry_hex_alloc(w.buf, w.len);
@@ -193,9 +193,9 @@ static int constant(const struct ferry_metadata *md, const char *dotted)
         return CLI_INVALID;
     }
     cJSON *j;
-    char why[256];
-    if (ferry_md_decode(md, c->type, c->value, c->value_len, &j, why, sizeof why)) {
-        cli_errorf("metadata: cannot decode constant %s: %s", dotted, why);
+    struct ferry_reason why = {""};
+    if (ferry_md_decode(md, c->type, c->value, c->value_len, &j, &why)) {
+        cli_errorf("metadata: cannot decode constant %s: %s", dotted, why.text);
         return CLI_INVALID;
     }
     return cli_print_json(j);

@@ -60,9 +60,9 @@ static int ss58_decode(int argc, char **argv)
     if (argc != 2)
         return cli_usage_error(&cli_cmd_ss58, "decode takes exactly one address");
     struct ferry_ss58 d;
-    char why[FERRY_SS58_WHY_LEN];
-    if (ferry_ss58_decode(argv[1], &d, why, sizeof why)) {
-        cli_errorf("ss58 decode: %s", why);
+    struct ferry_reason why = {""};
+    if (ferry_ss58_decode(argv[1], &d, &why)) {
+        cli_errorf("ss58 decode: %s", why.text);
         return CLI_INVALID;
     }
     char hex[2 * FERRY_SS58_MAX_PAYLOAD + 3];

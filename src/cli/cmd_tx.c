@@ -251,14 +251,14 @@ static void print_rejection(const uint8_t *hash, const char *why)
 /* Wait for one submission and print its outcome. Returns: the exit status. */
 static int follow(struct ferry_tx_client *tc, const struct tx_args *a, struct ferry_tx_pending *p)
 {
-    char why[600] = "";
+    struct ferry_reason why = {""};
     struct ferry_tx_result res;
-    ferry_err err = ferry_tx_wait(tc, p, a->wait, &res, why, sizeof why);
+    ferry_err err = ferry_tx_wait(tc, p, a->wait, &res, &why);
     int rc;
     if (err) {
-        cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+        cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
         if (err == FERRY_E_STATE)
-            print_rejection(res.hash, why);
+            print_rejection(res.hash, why.text);
         rc = exit_for(err);
     } else {
         cJSON *o = result_json(&res);
@@ -283,7 +283,7 @@ static int follow(struct ferry_tx_client *tc, const struct tx_args *a, struct fe
 
 static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
 {
-    char why[600] = "";
+    struct ferry_reason why = {""};
     struct ferry_tx_pending *p = NULL;
     ferry_err err;
     uint8_t *raw = NULL;
@@ -294,7 +294,7 @@ static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
             cli_errorf("tx: --submit takes the signed extrinsic as 0x hex");
             return CLI_USAGE;
         }
-        err = ferry_tx_send_raw(tc, raw, raw_len, &p, why, sizeof why);
+        err = ferry_tx_send_raw(tc, raw, raw_len, &p, &why);
         free(raw);
     } else {
         int arc = call_args(ferry_tx_metadata(tc), a, &args);
@@ -305,10 +305,10 @@ static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
             size_t xt_len;
             uint8_t hash[32];
             uint64_t nonce;
-            err = ferry_tx_build(tc, a->call, args, &xt, &xt_len, hash, &nonce, why, sizeof why);
+            err = ferry_tx_build(tc, a->call, args, &xt, &xt_len, hash, &nonce, &why);
             cJSON_Delete(args);
             if (err) {
-                cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+                cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
                 return exit_for(err);
             }
             cJSON *o = cJSON_CreateObject();
@@ -330,16 +330,16 @@ static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
         uint64_t sent = 0;
         err = FERRY_OK;
         while (sent < a->repeat && !err) {
-            err = ferry_tx_send(tc, a->call, args, &ps[sent], why, sizeof why);
+            err = ferry_tx_send(tc, a->call, args, &ps[sent], &why);
             if (!err)
                 sent++;
         }
         cJSON_Delete(args);
         int rc = CLI_OK;
         if (err) {
-            cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+            cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
             if (err == FERRY_E_RPC)
-                print_rejection(NULL, why);
+                print_rejection(NULL, why.text);
             rc = exit_for(err);
         }
         for (uint64_t i = 0; i < sent; i++) {
@@ -351,9 +351,9 @@ static int submit(struct ferry_tx_client *tc, const struct tx_args *a)
         return rc;
     }
     if (err) {
-        cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+        cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
         if (err == FERRY_E_RPC)
-            print_rejection(NULL, why);
+            print_rejection(NULL, why.text);
         return exit_for(err);
     }
     return follow(tc, a, p);
@@ -372,10 +372,10 @@ static int run(int argc, char **argv)
         rc = cli_chain_connect("tx", a.url, (uint32_t)a.timeout_s, &c);
     struct ferry_tx_client *tc = NULL;
     if (rc == CLI_OK) {
-        char why[400] = "";
-        ferry_err err = ferry_tx_client_open(c, &kp, &a.opt, &tc, why, sizeof why);
+        struct ferry_reason why = {""};
+        ferry_err err = ferry_tx_client_open(c, &kp, &a.opt, &tc, &why);
         if (err) {
-            cli_errorf("tx: %s", why[0] ? why : ferry_strerror(err));
+            cli_errorf("tx: %s", why.text[0] ? why.text : ferry_strerror(err));
             rc = exit_for(err);
         }
     }

@@ -33,22 +33,21 @@ static int load_proof(const char *path, struct ferry_trie_proof **out)
     const char *s = text;
     while (isspace((unsigned char)*s))
         s++;
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         uint8_t *bytes;
         size_t blen;
         err = cli_hex_arg(s, &bytes, &blen);
         if (err) {
-            why = "proof is not valid hex";
+            ferry_reason_set(&why, err, "proof is not valid hex");
         } else {
             struct ferry_scale_reader r;
-            char msg[128];
             err = ferry_trie_proof_from_scale(bytes, blen, out, &r);
             if (err)
-                why = ferry_scale_describe(&r, msg, sizeof msg);
+                ferry_reason_from_scale(&why, &r, NULL);
             free(bytes);
             if (err) {
-                cli_errorf("verify: proof %s is not a SCALE Vec<Vec<u8>>: %s", path, why);
+                cli_errorf("verify: proof %s is not a SCALE Vec<Vec<u8>>: %s", path, why.text);
                 free(text);
                 return CLI_INVALID;
             }
@@ -58,7 +57,7 @@ static int load_proof(const char *path, struct ferry_trie_proof **out)
     }
     free(text);
     if (err) {
-        cli_errorf("verify: proof %s: %s", path, why ? why : ferry_strerror(err));
+        cli_errorf("verify: proof %s: %s", path, why.text[0] ? why.text : ferry_strerror(err));
         return CLI_INVALID;
     }
     return CLI_OK;
@@ -69,12 +68,12 @@ static int load_proof(const char *path, struct ferry_trie_proof **out)
 static int check_proof(const struct ferry_trie_proof *p, const uint8_t root[32], int strict)
 {
     size_t unused = 0;
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     ferry_err err = ferry_trie_proof_check(p, root, &unused, &why);
     if (err == FERRY_E_INCOMPLETE)
         return CLI_OK; /* the root is not in the proof: every lookup says "incomplete" */
     if (err) {
-        cli_errorf("verify: invalid proof: %s", why ? why : ferry_strerror(err));
+        cli_errorf("verify: invalid proof: %s", why.text[0] ? why.text : ferry_strerror(err));
         return CLI_INVALID;
     }
     if (unused && strict) {
@@ -145,7 +144,7 @@ static int verify_proof(int argc, char **argv)
         char *name = ferry_hex_alloc(key, klen);
         const uint8_t *val;
         size_t vlen;
-        const char *why = NULL;
+        struct ferry_reason why = {""};
         ferry_err err = ferry_trie_proof_lookup(p, root, key, klen, &val, &vlen, &why);
         cJSON *item = NULL;
         if (err == FERRY_OK) {
@@ -158,7 +157,7 @@ static int verify_proof(int argc, char **argv)
             item = cJSON_CreateString("incomplete");
         } else {
             cli_errorf("verify: invalid proof for key %s: %s", name ? name : keys[k],
-                       why ? why : ferry_strerror(err));
+                       why.text[0] ? why.text : ferry_strerror(err));
             rc = CLI_INVALID;
         }
         if (item && name && !cJSON_GetObjectItemCaseSensitive(out, name))
@@ -210,11 +209,11 @@ static int verify_para_head(int argc, char **argv)
         rc = load_proof(proof_path, &p);
     if (rc == CLI_OK) {
         struct ferry_header h;
-        const char *why = NULL;
+        struct ferry_reason why = {""};
         ferry_err err = ferry_para_head_verify(p, root, (uint32_t)para_id, &h, &why);
         if (err) {
             cli_errorf("verify para-head: para %llu not proven: %s (%s)",
-                       (unsigned long long)para_id, why ? why : "", ferry_strerror(err));
+                       (unsigned long long)para_id, why.text, ferry_strerror(err));
             rc = CLI_INVALID;
         } else {
             cJSON *json = ferry_header_json(&h);

@@ -163,11 +163,10 @@ int cli_decode_events(int argc, char **argv)
         struct ferry_md_cache cache = {0};
         cJSON *events = NULL;
         uint32_t number = 0;
-        char why[300] = "";
-        ferry_err err =
-            ferry_chain_block_events(c, block, &cache, &events, &number, why, sizeof why);
+        struct ferry_reason why = {""};
+        ferry_err err = ferry_chain_block_events(c, block, &cache, &events, &number, &why);
         if (err) {
-            cli_errorf("decode events: %s", why[0] ? why : ferry_strerror(err));
+            cli_errorf("decode events: %s", why.text[0] ? why.text : ferry_strerror(err));
             rc = net_or_invalid(err);
         } else {
             cJSON *o = cJSON_CreateObject();
@@ -208,12 +207,12 @@ static int build_key(const struct ferry_metadata *md, const struct ferry_md_stor
         cJSON *v = cli_json_arg(keys[i]);
         struct ferry_scale_writer kw;
         ferry_scale_writer_init(&kw);
-        char why[200] = "";
-        ferry_err err = v ? ferry_md_encode(md, type, v, &kw, why, sizeof why) : FERRY_E_NOMEM;
+        struct ferry_reason why = {""};
+        ferry_err err = v ? ferry_md_encode(md, type, v, &kw, &why) : FERRY_E_NOMEM;
         cJSON_Delete(v);
         if (err) {
             cli_errorf("decode storage: key %d (%s) does not encode: %s", i + 1, keys[i],
-                       why[0] ? why : ferry_strerror(err));
+                       why.text[0] ? why.text : ferry_strerror(err));
             ferry_scale_writer_free(&kw);
             return CLI_INVALID;
         }
@@ -273,12 +272,12 @@ static int storage_value(struct ferry_rpc *c, const struct ferry_metadata *md, c
         return net_or_invalid(err);
     }
     cJSON *json = NULL;
-    char why[200] = "";
-    err = ferry_md_decode(md, st->value_type, value, len, &json, why, sizeof why);
+    struct ferry_reason why = {""};
+    err = ferry_md_decode(md, st->value_type, value, len, &json, &why);
     free(value);
     if (err) {
         cli_errorf("decode storage: %s value does not decode: %s", dotted,
-                   why[0] ? why : ferry_strerror(err));
+                   why.text[0] ? why.text : ferry_strerror(err));
         return CLI_INVALID;
     }
     return cli_print_json(json);
@@ -300,10 +299,10 @@ int cli_decode_storage(int argc, char **argv)
     if (rc == CLI_OK) {
         struct ferry_md_cache cache = {0};
         const struct ferry_metadata *md = NULL;
-        char why[300] = "";
-        ferry_err err = ferry_chain_metadata_at(c, has ? at : NULL, &cache, &md, why, sizeof why);
+        struct ferry_reason why = {""};
+        ferry_err err = ferry_chain_metadata_at(c, has ? at : NULL, &cache, &md, &why);
         if (err) {
-            cli_errorf("decode storage: %s", why[0] ? why : ferry_strerror(err));
+            cli_errorf("decode storage: %s", why.text[0] ? why.text : ferry_strerror(err));
             rc = net_or_invalid(err);
         } else {
             rc = storage_value(c, md, a.pos[0], a.pos[1], a.pos + 2, a.n_pos - 2, has ? at : NULL);

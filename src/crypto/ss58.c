@@ -165,67 +165,57 @@ ferry_err ferry_ss58_encode(const uint8_t *payload, size_t len, uint16_t prefix,
     return ferry_base58_encode(raw, n, out, outsize);
 }
 
-static ferry_err fail(ferry_err err, char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static ferry_err fail(ferry_err err, char *why, size_t whylen, const char *fmt, ...)
-{
-    if (why && whylen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
-
-ferry_err ferry_ss58_decode(const char *address, struct ferry_ss58 *out, char *why, size_t whylen)
+ferry_err ferry_ss58_decode(const char *address, struct ferry_ss58 *out, struct ferry_reason *why)
 {
     uint8_t raw[2 + FERRY_SS58_MAX_PAYLOAD + 2];
     size_t n = 0, bad = 0;
     size_t alen = strnlen(address, FERRY_SS58_MAX_LEN + 1);
     memset(out, 0, sizeof *out);
     if (alen == 0)
-        return fail(FERRY_E_TRUNCATED, why, whylen, "empty address");
+        return ferry_reason_set(why, FERRY_E_TRUNCATED, "empty address");
     if (alen > FERRY_SS58_MAX_LEN)
-        return fail(FERRY_E_TOO_LARGE, why, whylen, "address too long (more than %d characters)",
-                    FERRY_SS58_MAX_LEN);
+        return ferry_reason_set(why, FERRY_E_TOO_LARGE,
+                                "address too long (more than %d characters)", FERRY_SS58_MAX_LEN);
     ferry_err err = ferry_base58_decode(address, alen, raw, sizeof raw, &n, &bad);
     if (err == FERRY_E_INVALID) {
         unsigned char c = (unsigned char)address[bad];
         if (c >= 0x20 && c < 0x7f)
-            return fail(err, why, whylen, "invalid base58 character '%c' at offset %zu", c, bad);
-        return fail(err, why, whylen, "invalid base58 byte 0x%02x at offset %zu", c, bad);
+            return ferry_reason_set(why, err, "invalid base58 character '%c' at offset %zu", c,
+                                    bad);
+        return ferry_reason_set(why, err, "invalid base58 byte 0x%02x at offset %zu", c, bad);
     }
     if (err)
-        return fail(FERRY_E_TOO_LARGE, why, whylen,
-                    "bad length: decodes to more than %zu bytes (expected a 32-byte account id "
-                    "or a 33-byte ECDSA public key)",
-                    sizeof raw);
+        return ferry_reason_set(
+            why, FERRY_E_TOO_LARGE,
+            "bad length: decodes to more than %zu bytes (expected a 32-byte account id "
+            "or a 33-byte ECDSA public key)",
+            sizeof raw);
     uint16_t prefix;
     size_t plen;
     err = ferry_ss58_prefix_decode(raw, n, &prefix, &plen);
     if (err == FERRY_E_INVALID)
-        return fail(err, why, whylen, "invalid prefix: first byte 0x%02x is reserved", raw[0]);
+        return ferry_reason_set(why, err, "invalid prefix: first byte 0x%02x is reserved", raw[0]);
     if (err == FERRY_E_NONCANONICAL)
-        return fail(err, why, whylen,
-                    "invalid prefix: two-byte form 0x%02x%02x encodes a value "
-                    "below 64",
-                    raw[0], raw[1]);
+        return ferry_reason_set(why, err,
+                                "invalid prefix: two-byte form 0x%02x%02x encodes a value "
+                                "below 64",
+                                raw[0], raw[1]);
     if (err)
-        return fail(err, why, whylen, "bad length: %zu bytes is too short for an address", n);
+        return ferry_reason_set(why, err, "bad length: %zu bytes is too short for an address", n);
     size_t body = n >= plen + 2 ? n - plen - 2 : 0;
     if (n < plen + 2 || (body != 32 && body != 33))
-        return fail(body < 32 ? FERRY_E_TRUNCATED : FERRY_E_TOO_LARGE, why, whylen,
-                    "bad length: %zu payload bytes (expected a 32-byte account id or a 33-byte "
-                    "ECDSA public key)",
-                    body);
+        return ferry_reason_set(
+            why, body < 32 ? FERRY_E_TRUNCATED : FERRY_E_TOO_LARGE,
+            "bad length: %zu payload bytes (expected a 32-byte account id or a 33-byte "
+            "ECDSA public key)",
+            body);
     uint8_t sum[2];
     ss58_checksum(sum, raw, plen + body);
     if (sum[0] != raw[plen + body] || sum[1] != raw[plen + body + 1])
-        return fail(FERRY_E_VERIFY, why, whylen, "bad checksum (address mistyped or corrupted)");
+        return ferry_reason_set(why, FERRY_E_VERIFY,
+                                "bad checksum (address mistyped or corrupted)");
     if (ferry_ss58_prefix_is_reserved(prefix))
-        return fail(FERRY_E_UNSUPPORTED, why, whylen, "reserved prefix %u", prefix);
+        return ferry_reason_set(why, FERRY_E_UNSUPPORTED, "reserved prefix %u", prefix);
     out->prefix = prefix;
     out->len = body;
     memcpy(out->payload, raw + plen, body);

@@ -53,13 +53,7 @@ struct ferry_store {
     sqlite3_stmt *st[ST__COUNT];
 };
 
-static void set_why(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
-{
-    if (why && whylen)
-        snprintf(why, whylen, fmt, a, b);
-}
-
-ferry_err ferry_store_open(const char *path, struct ferry_store **out, char *why, size_t whylen)
+ferry_err(ferry_store_open)(const char *path, struct ferry_store **out, struct ferry_reason *why)
 {
     *out = NULL;
     struct ferry_store *s = calloc(1, sizeof *s);
@@ -67,7 +61,7 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, char *why
         return FERRY_E_NOMEM;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
-        set_why(why, whylen, "cannot open store %s: %s", path, sqlite3_errmsg(s->db));
+        ferry_reason_set(why, FERRY_E_IO, "cannot open store %s: %s", path, sqlite3_errmsg(s->db));
         ferry_store_close(s);
         return FERRY_E_IO;
     }
@@ -78,8 +72,8 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, char *why
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
                      NULL, NULL, &err) != SQLITE_OK) {
-        set_why(why, whylen, "cannot set up store %s: %s (is another ferry using it?)", path,
-                err ? err : "");
+        ferry_reason_set(why, FERRY_E_IO, "cannot set up store %s: %s (is another ferry using it?)",
+                         path, err ? err : "");
         sqlite3_free(err);
         ferry_store_close(s);
         return FERRY_E_IO;
@@ -94,27 +88,36 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, char *why
     if (version > SCHEMA_VERSION) {
         char v_text[16];
         snprintf(v_text, sizeof v_text, "%d", version);
-        set_why(why, whylen, "store %s was written by a newer ferry (schema version %s)", path,
-                v_text);
+        ferry_reason_set(why, FERRY_E_UNSUPPORTED,
+                         "store %s was written by a newer ferry (schema version %s)", path, v_text);
         ferry_store_close(s);
         return FERRY_E_UNSUPPORTED;
     }
     if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK ||
         sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK) {
-        set_why(why, whylen, "cannot create tables in %s: %s", path, err ? err : "");
+        ferry_reason_set(why, FERRY_E_IO, "cannot create tables in %s: %s", path, err ? err : "");
         sqlite3_free(err);
         ferry_store_close(s);
         return FERRY_E_IO;
     }
     for (int i = 0; i < ST__COUNT; i++) {
         if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
-            set_why(why, whylen, "store %s: %s", path, sqlite3_errmsg(s->db));
+            ferry_reason_set(why, FERRY_E_IO, "store %s: %s", path, sqlite3_errmsg(s->db));
             ferry_store_close(s);
             return FERRY_E_IO;
         }
     }
     *out = s;
     return FERRY_OK;
+}
+
+ferry_err ferry_store_open_buf(const char *path, struct ferry_store **out, char *why, size_t whylen)
+{
+    struct ferry_reason r = {""};
+    ferry_err err = (ferry_store_open)(path, out, why ? &r : NULL);
+    if (err && why && whylen)
+        snprintf(why, whylen, "%s", r.text);
+    return err;
 }
 
 void ferry_store_close(struct ferry_store *s)

@@ -9,28 +9,7 @@
 #include "ferry/chain_view.h"
 #include "ferry/hash.h"
 #include "ferry/dyncodec.h"
-#include "src/node/internal.h"
-
-void node_setwhy(char *why, size_t cap, const char *fmt, ...)
-{
-    if (!why || !cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-}
-
-/* "rpc failed: <message> (<data>)" for an rpc error, else ferry_strerror. */
-void node_rpc_why(char *why, size_t cap, const char *what, ferry_err err,
-                  const struct ferry_rpc_error *e)
-{
-    if (err == FERRY_E_RPC && e->message)
-        node_setwhy(why, cap, "%s: %s%s%s%s", what, e->message, e->data ? " (" : "",
-                    e->data ? e->data : "", e->data ? ")" : "");
-    else
-        node_setwhy(why, cap, "%s: %s", what, ferry_strerror(err));
-}
+#include "ferry/dyncodec.h"
 
 void ferry_md_cache_clear(struct ferry_md_cache *cache)
 {
@@ -43,40 +22,39 @@ void ferry_md_cache_clear(struct ferry_md_cache *cache)
  */
 
 ferry_err ferry_chain_fetch_metadata(struct ferry_rpc *rpc, const uint8_t *at,
-                                     struct ferry_metadata **md, char *why, size_t cap)
+                                     struct ferry_metadata **md, struct ferry_reason *why)
 {
     struct ferry_rpc_error e = {0};
     uint8_t *raw = NULL;
     size_t len = 0;
     ferry_err err = ferry_rpc_get_metadata(rpc, at, &raw, &len, &e);
     if (err) {
-        node_rpc_why(why, cap, "state_getMetadata", err, &e);
+        ferry_reason_rpc(why, err, "state_getMetadata", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
-    char pwhy[160] = "";
-    err = ferry_metadata_parse(raw, len, md, pwhy, sizeof pwhy);
+    err = ferry_metadata_parse(raw, len, md, why);
     free(raw);
     if (err)
-        node_setwhy(why, cap, "the node's metadata does not parse: %s", pwhy);
+        ferry_reason_prefix(why, err, "the node's metadata does not parse: ");
     return err;
 }
 
 ferry_err ferry_chain_metadata_at(struct ferry_rpc *rpc, const uint8_t *at,
                                   struct ferry_md_cache *cache, const struct ferry_metadata **md,
-                                  char *why, size_t why_cap)
+                                  struct ferry_reason *why)
 {
     struct ferry_rpc_error e = {0};
     struct ferry_runtime_version v;
     ferry_err err = ferry_rpc_get_runtime_version(rpc, at, &v, &e);
     if (err) {
-        node_rpc_why(why, why_cap, "state_getRuntimeVersion", err, &e);
+        ferry_reason_rpc(why, err, "state_getRuntimeVersion", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
     if (!cache->md || cache->spec_version != v.spec_version) {
         struct ferry_metadata *fresh = NULL;
-        err = ferry_chain_fetch_metadata(rpc, at, &fresh, why, why_cap);
+        err = ferry_chain_fetch_metadata(rpc, at, &fresh, why);
         if (err)
             return err;
         ferry_md_cache_clear(cache);
@@ -89,14 +67,14 @@ ferry_err ferry_chain_metadata_at(struct ferry_rpc *rpc, const uint8_t *at,
 
 ferry_err ferry_chain_block_events(struct ferry_rpc *rpc, const uint8_t block[32],
                                    struct ferry_md_cache *cache, cJSON **events, uint32_t *number,
-                                   char *why, size_t why_cap)
+                                   struct ferry_reason *why)
 {
     *events = NULL;
     struct ferry_rpc_error e = {0};
     struct ferry_header h;
     ferry_err err = ferry_rpc_get_header(rpc, block, &h, &e);
     if (err) {
-        node_rpc_why(why, why_cap, "chain_getHeader", err, &e);
+        ferry_reason_rpc(why, err, "chain_getHeader", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -109,7 +87,7 @@ ferry_err ferry_chain_block_events(struct ferry_rpc *rpc, const uint8_t block[32
 
     /* The block was executed by the code in its parent's state. */
     const struct ferry_metadata *md;
-    err = ferry_chain_metadata_at(rpc, genesis ? block : parent, cache, &md, why, why_cap);
+    err = ferry_chain_metadata_at(rpc, genesis ? block : parent, cache, &md, why);
     if (err)
         return err;
     uint8_t key[32];
@@ -122,15 +100,14 @@ ferry_err ferry_chain_block_events(struct ferry_rpc *rpc, const uint8_t block[32
         return *events ? FERRY_OK : FERRY_E_NOMEM;
     }
     if (err) {
-        node_rpc_why(why, why_cap, "state_getStorage(System.Events)", err, &e);
+        ferry_reason_rpc(why, err, "state_getStorage(System.Events)", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
-    char dwhy[160] = "";
-    err = ferry_metadata_decode_events(md, value, len, events, dwhy, sizeof dwhy);
+    err = ferry_metadata_decode_events(md, value, len, events, why);
     free(value);
     if (err)
-        node_setwhy(why, why_cap, "System.Events does not decode with spec %u's metadata: %s",
-                    cache->spec_version, dwhy);
+        ferry_reason_prefix(why, err, "System.Events does not decode with spec %u's metadata: ",
+                            cache->spec_version);
     return err;
 }

@@ -19,7 +19,6 @@
 #include "ferry/chain_view.h"
 #include "ferry/clock.h"
 #include "ferry/tx.h"
-#include "src/node/internal.h"
 
 #define LOG                "tx"
 #define DEFAULT_PERIOD     64
@@ -72,13 +71,13 @@ static bool scheme_signable(const struct ferry_xt_format *f, enum ferry_scheme s
 }
 
 /* Fetch version and metadata at one block (the best), so the two cannot straddle an upgrade. */
-static ferry_err load_runtime(struct ferry_tx_client *c, char *why, size_t cap)
+static ferry_err load_runtime(struct ferry_tx_client *c, struct ferry_reason *why)
 {
     struct ferry_rpc_error e = {0};
     struct ferry_header best;
     ferry_err err = ferry_rpc_get_header(c->rpc, NULL, &best, &e);
     if (err) {
-        node_rpc_why(why, cap, "chain_getHeader", err, &e);
+        ferry_reason_rpc(why, err, "chain_getHeader", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -88,24 +87,22 @@ static ferry_err load_runtime(struct ferry_tx_client *c, char *why, size_t cap)
     struct ferry_runtime_version v;
     err = ferry_rpc_get_runtime_version(c->rpc, at, &v, &e);
     if (err) {
-        node_rpc_why(why, cap, "state_getRuntimeVersion", err, &e);
+        ferry_reason_rpc(why, err, "state_getRuntimeVersion", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
     struct ferry_metadata *md = NULL;
-    err = ferry_chain_fetch_metadata(c->rpc, at, &md, why, cap);
+    err = ferry_chain_fetch_metadata(c->rpc, at, &md, why);
     if (err)
         return err;
     struct ferry_xt_format f;
-    char fwhy[200] = "";
-    err = ferry_xt_format_from_metadata(md, &f, fwhy, sizeof fwhy);
-    if (!err && !scheme_signable(&f, c->kp.scheme)) {
-        err = FERRY_E_UNSUPPORTED;
-        snprintf(fwhy, sizeof fwhy, "the runtime's MultiSignature has no %s variant",
-                 ferry_scheme_name(c->kp.scheme));
-    }
+    err = ferry_xt_format_from_metadata(md, &f, why);
+    if (!err && !scheme_signable(&f, c->kp.scheme))
+        err = ferry_reason_set(why, FERRY_E_UNSUPPORTED,
+                               "the runtime's MultiSignature has no %s variant",
+                               ferry_scheme_name(c->kp.scheme));
     if (err) {
-        node_setwhy(why, cap, "cannot sign for spec %u: %s", v.spec_version, fwhy);
+        ferry_reason_prefix(why, err, "cannot sign for spec %u: ", v.spec_version);
         ferry_metadata_free(md);
         return err;
     }
@@ -122,13 +119,13 @@ static ferry_err load_runtime(struct ferry_tx_client *c, char *why, size_t cap)
     return FERRY_OK;
 }
 
-ferry_err ferry_tx_refresh(struct ferry_tx_client *c, char *why, size_t why_cap)
+ferry_err ferry_tx_refresh(struct ferry_tx_client *c, struct ferry_reason *why)
 {
-    return load_runtime(c, why, why_cap);
+    return load_runtime(c, why);
 }
 
 /* Refresh when a runtime-version notification announced versions we do not sign with. */
-static ferry_err refresh_if_upgraded(struct ferry_tx_client *c, char *why, size_t cap)
+static ferry_err refresh_if_upgraded(struct ferry_tx_client *c, struct ferry_reason *why)
 {
     pthread_mutex_lock(&c->mu);
     bool stale = c->rv_seen && (c->rv_spec != c->spec_version || c->rv_tx != c->tx_version);
@@ -137,7 +134,7 @@ static ferry_err refresh_if_upgraded(struct ferry_tx_client *c, char *why, size_
     if (!stale)
         return FERRY_OK;
     ferry_log_info(LOG, "runtime upgraded to spec %u: fetching its metadata", spec);
-    return load_runtime(c, why, cap);
+    return load_runtime(c, why);
 }
 
 static void runtime_version_cb(void *user, struct ferry_rpc_event *ev)
@@ -162,7 +159,7 @@ static void runtime_version_cb(void *user, struct ferry_rpc_event *ev)
 
 ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair *kp,
                                const struct ferry_tx_options *opt, struct ferry_tx_client **out,
-                               char *why, size_t why_cap)
+                               struct ferry_reason *why)
 {
     *out = NULL;
     struct ferry_tx_client *c = calloc(1, sizeof *c);
@@ -183,12 +180,12 @@ ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair
     struct ferry_rpc_error e = {0};
     ferry_err err = ferry_rpc_get_block_hash(rpc, 0, c->genesis, &e);
     if (err) {
-        node_rpc_why(why, why_cap, "chain_getBlockHash(0)", err, &e);
+        ferry_reason_rpc(why, err, "chain_getBlockHash(0)", &e);
         ferry_rpc_error_clear(&e);
         ferry_tx_client_close(c);
         return err;
     }
-    err = load_runtime(c, why, why_cap);
+    err = load_runtime(c, why);
     if (err) {
         ferry_tx_client_close(c);
         return err;
@@ -214,7 +211,7 @@ ferry_err ferry_tx_client_open(struct ferry_rpc *rpc, const struct ferry_keypair
             while (!c->rv_seen && ferry_cond_wait_until(&c->rv_cv, &c->mu, end) == 0)
                 ;
             pthread_mutex_unlock(&c->mu);
-            err = refresh_if_upgraded(c, why, why_cap);
+            err = refresh_if_upgraded(c, why);
             if (err) {
                 ferry_tx_client_close(c);
                 return err;
@@ -267,7 +264,7 @@ void ferry_tx_account(const struct ferry_tx_client *c, uint8_t account[32])
 /* ---- building
  * ------------------------------------------------------------------------------------ */
 
-static ferry_err sync_nonce(struct ferry_tx_client *c, char *why, size_t cap)
+static ferry_err sync_nonce(struct ferry_tx_client *c, struct ferry_reason *why)
 {
     char acct[67];
     ferry_hex_encode(c->account, 32, acct);
@@ -275,7 +272,7 @@ static ferry_err sync_nonce(struct ferry_tx_client *c, char *why, size_t cap)
     uint64_t n;
     ferry_err err = ferry_rpc_account_next_index(c->rpc, acct, &n, &e);
     if (err) {
-        node_rpc_why(why, cap, "system_accountNextIndex", err, &e);
+        ferry_reason_rpc(why, err, "system_accountNextIndex", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -284,8 +281,8 @@ static ferry_err sync_nonce(struct ferry_tx_client *c, char *why, size_t cap)
     return FERRY_OK;
 }
 
-static ferry_err checkpoint(struct ferry_tx_client *c, struct ferry_xt_params *p, char *why,
-                            size_t cap)
+static ferry_err checkpoint(struct ferry_tx_client *c, struct ferry_xt_params *p,
+                            struct ferry_reason *why)
 {
     if (c->opt.immortal) {
         p->era.immortal = true;
@@ -299,7 +296,7 @@ static ferry_err checkpoint(struct ferry_tx_client *c, struct ferry_xt_params *p
     if (!err)
         err = ferry_rpc_get_header(c->rpc, fin, &h, &e);
     if (err) {
-        node_rpc_why(why, cap, "reading the finalized head for the era checkpoint", err, &e);
+        ferry_reason_rpc(why, err, "reading the finalized head for the era checkpoint", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -329,23 +326,23 @@ static ferry_err checkpoint(struct ferry_tx_client *c, struct ferry_xt_params *p
     /* a quantized phase (period > 4096): the era is born a few blocks before the checkpoint */
     err = ferry_rpc_get_block_hash(c->rpc, (uint32_t)birth, p->birth_hash, &e);
     if (err) {
-        node_rpc_why(why, cap, "chain_getBlockHash(era birth)", err, &e);
+        ferry_reason_rpc(why, err, "chain_getBlockHash(era birth)", &e);
         ferry_rpc_error_clear(&e);
     }
     return err;
 }
 
 static ferry_err build(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
-                       uint8_t **xt, size_t *xt_len, uint8_t hash[32], uint64_t *nonce, char *why,
-                       size_t cap)
+                       uint8_t **xt, size_t *xt_len, uint8_t hash[32], uint64_t *nonce,
+                       struct ferry_reason *why)
 {
     *xt = NULL;
-    ferry_err err = refresh_if_upgraded(c, why, cap);
+    ferry_err err = refresh_if_upgraded(c, why);
     if (!err && !c->opt.fixed_nonce && !c->have_nonce)
-        err = sync_nonce(c, why, cap);
+        err = sync_nonce(c, why);
     struct ferry_xt_params p = {0};
     if (!err)
-        err = checkpoint(c, &p, why, cap);
+        err = checkpoint(c, &p, why);
     if (err)
         return err;
     p.spec_version = c->spec_version;
@@ -355,14 +352,14 @@ static ferry_err build(struct ferry_tx_client *c, const char *dotted, const cJSO
     p.tip = c->opt.tip;
     if (nonce)
         *nonce = p.nonce;
-    return ferry_xt_build_call(c->md, &c->kp, &p, dotted, args, xt, xt_len, hash, why, cap);
+    return ferry_xt_build_call(c->md, &c->kp, &p, dotted, args, xt, xt_len, hash, why);
 }
 
 ferry_err ferry_tx_build(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
-                         uint8_t **xt, size_t *xt_len, uint8_t hash[32], uint64_t *nonce, char *why,
-                         size_t why_cap)
+                         uint8_t **xt, size_t *xt_len, uint8_t hash[32], uint64_t *nonce,
+                         struct ferry_reason *why)
 {
-    return build(c, dotted, args, xt, xt_len, hash, nonce, why, why_cap);
+    return build(c, dotted, args, xt, xt_len, hash, nonce, why);
 }
 
 /* ---- submitting and watching ------------------------------------------------------------------
@@ -479,7 +476,7 @@ static bool runtime_changed(struct ferry_tx_client *c)
 }
 
 ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
-                        struct ferry_tx_pending **out, char *why, size_t why_cap)
+                        struct ferry_tx_pending **out, struct ferry_reason *why)
 {
     *out = NULL;
     struct ferry_tx_pending *p = pending_new();
@@ -489,7 +486,7 @@ ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted, const cJS
     for (int attempt = 0; attempt < 2; attempt++) {
         uint8_t *xt = NULL;
         size_t len = 0;
-        err = build(c, dotted, args, &xt, &len, p->hash, &p->nonce, why, why_cap);
+        err = build(c, dotted, args, &xt, &len, p->hash, &p->nonce, why);
         if (err)
             break;
         struct ferry_rpc_error e = {0};
@@ -505,34 +502,35 @@ ferry_err ferry_tx_send(struct ferry_tx_client *c, const char *dotted, const cJS
         }
         c->have_nonce = false;
         if (err == FERRY_E_RPC)
-            node_rpc_why(why, why_cap, "the node rejected the transaction", err, &e);
+            ferry_reason_rpc(why, err, "the node rejected the transaction", &e);
         else
-            node_rpc_why(why, why_cap, "author_submitAndWatchExtrinsic", err, &e);
+            ferry_reason_rpc(why, err, "author_submitAndWatchExtrinsic", &e);
         bool again = err == FERRY_E_RPC && attempt == 0 && !c->opt.fixed_nonce &&
                      (retryable(&e) || runtime_changed(c));
         ferry_rpc_error_clear(&e);
         if (!again)
             break;
-        ferry_log_warn(LOG, "%s; refreshing runtime and nonce and retrying once", why);
-        char rwhy[200] = "";
-        if (load_runtime(c, rwhy, sizeof rwhy) != FERRY_OK)
-            ferry_log_warn(LOG, "refresh failed: %s", rwhy);
+        ferry_log_warn(LOG, "%s; refreshing runtime and nonce and retrying once",
+                       why ? why->text : "rejected");
+        struct ferry_reason rwhy = {""};
+        if (load_runtime(c, &rwhy) != FERRY_OK)
+            ferry_log_warn(LOG, "refresh failed: %s", rwhy.text);
     }
-    if (err == FERRY_E_RPC && c->opt.fixed_nonce) {
+    if (err == FERRY_E_RPC && c->opt.fixed_nonce && why) {
         /* say what the node expects, the usual cause of a rejected fixed nonce */
-        size_t n = why ? strlen(why) : 0;
-        if (sync_nonce(c, NULL, 0) == FERRY_OK && why && n + 1 < why_cap)
-            snprintf(why + n, why_cap - n,
-                     " [signed with nonce %llu; the account's next nonce "
-                     "is %llu]",
-                     (unsigned long long)c->opt.nonce, (unsigned long long)c->next_nonce);
+        if (sync_nonce(c, NULL) == FERRY_OK) {
+            struct ferry_reason node = *why;
+            ferry_reason_set(
+                why, err, "%s [signed with nonce %llu; the account's next nonce is %llu]",
+                node.text, (unsigned long long)c->opt.nonce, (unsigned long long)c->next_nonce);
+        }
     }
     pending_free(p);
     return err;
 }
 
 ferry_err ferry_tx_send_raw(struct ferry_tx_client *c, const uint8_t *xt, size_t len,
-                            struct ferry_tx_pending **out, char *why, size_t why_cap)
+                            struct ferry_tx_pending **out, struct ferry_reason *why)
 {
     *out = NULL;
     struct ferry_tx_pending *p = pending_new();
@@ -542,10 +540,10 @@ ferry_err ferry_tx_send_raw(struct ferry_tx_client *c, const uint8_t *xt, size_t
     struct ferry_rpc_error e = {0};
     ferry_err err = submit_watch(c, xt, len, p, &e);
     if (err) {
-        node_rpc_why(why, why_cap,
-                     err == FERRY_E_RPC ? "the node rejected the transaction"
-                                        : "author_submitAndWatchExtrinsic",
-                     err, &e);
+        ferry_reason_rpc(why, err,
+                         err == FERRY_E_RPC ? "the node rejected the transaction"
+                                            : "author_submitAndWatchExtrinsic",
+                         &e);
         ferry_rpc_error_clear(&e);
         c->have_nonce = false;
         pending_free(p);
@@ -579,7 +577,7 @@ static bool reached(const struct ferry_tx_pending *p, enum ferry_tx_wait w)
  * the chain's finalized head: the block must be canonical at its height and the finalized head
  * at or beyond it. */
 static ferry_err confirm_finalized(struct ferry_tx_client *c, const uint8_t block[32],
-                                   uint32_t number, char *why, size_t cap)
+                                   uint32_t number, struct ferry_reason *why)
 {
     int64_t end = ferry_deadline_ms(c->opt.timeout_ms);
     for (;;) {
@@ -590,7 +588,7 @@ static ferry_err confirm_finalized(struct ferry_tx_client *c, const uint8_t bloc
         if (!err)
             err = ferry_rpc_get_header(c->rpc, fin, &h, &e);
         if (err) {
-            node_rpc_why(why, cap, "confirming finality", err, &e);
+            ferry_reason_rpc(why, err, "confirming finality", &e);
             ferry_rpc_error_clear(&e);
             return err;
         }
@@ -600,36 +598,35 @@ static ferry_err confirm_finalized(struct ferry_tx_client *c, const uint8_t bloc
             uint8_t canon[32];
             err = ferry_rpc_get_block_hash(c->rpc, number, canon, &e);
             if (err) {
-                node_rpc_why(why, cap, "chain_getBlockHash", err, &e);
+                ferry_reason_rpc(why, err, "chain_getBlockHash", &e);
                 ferry_rpc_error_clear(&e);
                 return err;
             }
             if (memcmp(canon, block, 32) != 0) {
-                node_setwhy(why, cap,
-                            "block #%u holding the transaction is not on the finalized chain",
-                            number);
-                return FERRY_E_STATE;
+                return ferry_reason_set(
+                    why, FERRY_E_STATE,
+                    "block #%u holding the transaction is not on the finalized chain", number);
             }
             return FERRY_OK;
         }
         if (ferry_deadline_passed(end)) {
-            node_setwhy(why, cap, "block #%u was not finalized in time (finalized head #%u)",
-                        number, fin_n);
-            return FERRY_E_TIMEOUT;
+            return ferry_reason_set(why, FERRY_E_TIMEOUT,
+                                    "block #%u was not finalized in time (finalized head #%u)",
+                                    number, fin_n);
         }
         ferry_sleep_ms(250);
     }
 }
 
 /* Find the extrinsic in the block and its System events. */
-static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result *res, char *why,
-                              size_t cap)
+static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result *res,
+                              struct ferry_reason *why)
 {
     struct ferry_rpc_error e = {0};
     struct ferry_block b;
     ferry_err err = ferry_rpc_get_block(c->rpc, res->block, &b, &e);
     if (err) {
-        node_rpc_why(why, cap, "chain_getBlock", err, &e);
+        ferry_reason_rpc(why, err, "chain_getBlock", &e);
         ferry_rpc_error_clear(&e);
         return err;
     }
@@ -645,12 +642,12 @@ static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result 
     }
     ferry_block_free(&b);
     if (!found) {
-        node_setwhy(why, cap, "block #%u does not contain the transaction", res->number);
-        return FERRY_E_NOT_FOUND;
+        return ferry_reason_set(why, FERRY_E_NOT_FOUND,
+                                "block #%u does not contain the transaction", res->number);
     }
     res->included = true;
     cJSON *events = NULL;
-    err = ferry_chain_block_events(c->rpc, res->block, &c->events_md, &events, NULL, why, cap);
+    err = ferry_chain_block_events(c->rpc, res->block, &c->events_md, &events, NULL, why);
     if (err)
         return err;
     res->events = cJSON_CreateArray();
@@ -672,10 +669,10 @@ static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result 
     }
     if (!outcome) {
         cJSON_Delete(events);
-        node_setwhy(why, cap,
-                    "no ExtrinsicSuccess/ExtrinsicFailed event for extrinsic %u of block #%u",
-                    res->index, res->number);
-        return FERRY_E_NOT_FOUND;
+        return ferry_reason_set(
+            why, FERRY_E_NOT_FOUND,
+            "no ExtrinsicSuccess/ExtrinsicFailed event for extrinsic %u of block #%u", res->index,
+            res->number);
     }
     if (!strcmp(cJSON_GetObjectItem(outcome, "event")->valuestring, "ExtrinsicSuccess")) {
         res->success = true;
@@ -717,8 +714,8 @@ static ferry_err read_outcome(struct ferry_tx_client *c, struct ferry_tx_result 
 }
 
 ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferry_tx_pending *p,
-                        enum ferry_tx_wait wait, struct ferry_tx_result *res, char *why,
-                        size_t why_cap)
+                        enum ferry_tx_wait wait, struct ferry_tx_result *res,
+                        struct ferry_reason *why)
 {
     memset(res, 0, sizeof *res);
     memcpy(res->hash, p->hash, 32);
@@ -738,15 +735,16 @@ ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferry_tx_pending *p,
         res->finalized = p->finalized;
     } else if (p->terminal[0]) {
         err = FERRY_E_STATE;
-        node_setwhy(why, why_cap, "%s", p->terminal);
+        ferry_reason_set(why, err, "%s", p->terminal);
     } else if (p->ended) {
         err = p->end_err ? p->end_err : FERRY_E_STATE;
-        node_setwhy(why, why_cap, "the watch of the transaction ended before it was %s (%s)",
-                    wait == FERRY_TX_WAIT_FINALIZED ? "finalized" : "included",
-                    ferry_strerror(p->end_err));
+        ferry_reason_set(why, err, "the watch of the transaction ended before it was %s (%s)",
+                         wait == FERRY_TX_WAIT_FINALIZED ? "finalized" : "included",
+                         ferry_strerror(p->end_err));
     } else {
-        node_setwhy(why, why_cap, "no %s status within %u ms",
-                    wait == FERRY_TX_WAIT_FINALIZED ? "finalized" : "inBlock", c->opt.timeout_ms);
+        ferry_reason_set(why, err, "no %s status within %u ms",
+                         wait == FERRY_TX_WAIT_FINALIZED ? "finalized" : "inBlock",
+                         c->opt.timeout_ms);
     }
     pthread_mutex_unlock(&p->mu);
     (void)ferry_rpc_unsubscribe(c->rpc, p->sub, 2000);
@@ -757,20 +755,20 @@ ferry_err ferry_tx_wait(struct ferry_tx_client *c, struct ferry_tx_pending *p,
     }
     if (wait == FERRY_TX_WAIT_READY)
         return FERRY_OK;
-    err = read_outcome(c, res, why, why_cap);
+    err = read_outcome(c, res, why);
     if (!err && wait == FERRY_TX_WAIT_FINALIZED)
-        err = confirm_finalized(c, res->block, res->number, why, why_cap);
+        err = confirm_finalized(c, res->block, res->number, why);
     return err;
 }
 
 ferry_err ferry_tx_submit(struct ferry_tx_client *c, const char *dotted, const cJSON *args,
-                          enum ferry_tx_wait wait, struct ferry_tx_result *res, char *why,
-                          size_t why_cap)
+                          enum ferry_tx_wait wait, struct ferry_tx_result *res,
+                          struct ferry_reason *why)
 {
     memset(res, 0, sizeof *res);
     struct ferry_tx_pending *p;
-    ferry_err err = ferry_tx_send(c, dotted, args, &p, why, why_cap);
+    ferry_err err = ferry_tx_send(c, dotted, args, &p, why);
     if (err)
         return err;
-    return ferry_tx_wait(c, p, wait, res, why, why_cap);
+    return ferry_tx_wait(c, p, wait, res, why);
 }

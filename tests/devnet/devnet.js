@@ -531,6 +531,12 @@ class Devnet {
             specVersion: this.phala.genesisVersion.specVersion,
             sudo: { type: 'sr25519', uri: '//Alice', accountId: this.srAccounts[0].accountId },
             registry: this.phalaRegistry,
+            keys: {
+              parachainId: KEYS.parachainId,
+              outboundMessages: KEYS.outboundMessages,
+              offchainIngressPrefix: KEYS.offchainIngress, // ‖ twox64(origin) ‖ origin
+              parasHeads: cfg.para === 'phala' ? parasHeadsKey(cfg.paraId) : null, // on the relay
+            },
           } : null,
           accounts: this.accounts.map((a) => ({ name: a.name, publicKey: a.publicKey, accountId: a.accountId, ss58: a.address })),
           sr25519Accounts: this.srAccounts.map((a) => ({ name: a.name, publicKey: a.publicKey, accountId: a.accountId, ss58: a.address })),

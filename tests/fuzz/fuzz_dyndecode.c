@@ -34,8 +34,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     static uint8_t buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    char why[200];
-    if (ferry_metadata_parse(buf, n, &md, why, sizeof why) != FERRY_OK) {
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    if (ferry_metadata_parse(buf, n, &md, &why_r) != FERRY_OK) {
         fprintf(stderr, "fuzz_dyndecode: %s: %s\n", path, why);
         exit(1);
     }
@@ -52,18 +53,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size -= 4;
     cJSON *j;
     if (sel == UINT32_MAX) {
-        if (ferry_metadata_decode_events(md, data, size, &j, NULL, 0) == FERRY_OK)
+        if (ferry_metadata_decode_events(md, data, size, &j, NULL) == FERRY_OK)
             cJSON_Delete(j);
         return 0;
     }
     uint32_t type = (uint32_t)(sel % ferry_md_type_count(md));
-    if (ferry_md_decode(md, type, data, size, &j, NULL, 0) != FERRY_OK)
+    if (ferry_md_decode(md, type, data, size, &j, NULL) != FERRY_OK)
         return 0;
     struct ferry_scale_writer w;
     ferry_scale_writer_init(&w);
-    if (ferry_md_encode(md, type, j, &w, NULL, 0) == FERRY_OK) {
+    if (ferry_md_encode(md, type, j, &w, NULL) == FERRY_OK) {
         cJSON *again;
-        if (ferry_md_decode(md, type, w.buf, w.len, &again, NULL, 0) != FERRY_OK)
+        if (ferry_md_decode(md, type, w.buf, w.len, &again, NULL) != FERRY_OK)
             abort();
         /* compare the printed forms: cJSON_Compare walks each object twice per level, which is
          * exponential in the nesting (Sudo.sudo(Sudo.sudo(…)) took seconds per input) */

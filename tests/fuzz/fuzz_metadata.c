@@ -29,10 +29,10 @@ static void poke(const struct ferry_metadata *md)
         for (size_t k = 0; k < p->n_constants; k++) {
             const struct ferry_md_constant *c = &p->constants[k];
             cJSON *j;
-            if (ferry_md_decode(md, c->type, c->value, c->value_len, &j, NULL, 0) == FERRY_OK) {
+            if (ferry_md_decode(md, c->type, c->value, c->value_len, &j, NULL) == FERRY_OK) {
                 struct ferry_scale_writer w;
                 ferry_scale_writer_init(&w);
-                (void)ferry_md_encode(md, c->type, j, &w, NULL, 0);
+                (void)ferry_md_encode(md, c->type, j, &w, NULL);
                 ferry_scale_writer_free(&w);
                 cJSON_Delete(j);
             }
@@ -40,14 +40,15 @@ static void poke(const struct ferry_metadata *md)
         for (size_t k = 0; k < p->n_storage; k++) {
             const struct ferry_md_storage *s = &p->storage[k];
             cJSON *j;
-            if (ferry_md_decode(md, s->value_type, s->default_value, s->default_len, &j, NULL, 0) ==
+            if (ferry_md_decode(md, s->value_type, s->default_value, s->default_len, &j, NULL) ==
                 FERRY_OK)
                 cJSON_Delete(j);
         }
     }
     struct ferry_xt_format f;
-    char why[200];
-    if (ferry_xt_format_from_metadata(md, &f, why, sizeof why) == FERRY_OK) {
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    if (ferry_xt_format_from_metadata(md, &f, &why_r) == FERRY_OK) {
         struct ferry_xt_params params;
         memset(&params, 0, sizeof params);
         ferry_era_mortal(64, 1000, &params.era);
@@ -64,15 +65,16 @@ static void poke(const struct ferry_metadata *md)
     (void)ferry_md_event_enum_type(md, &ev);
     cJSON *events;
     static const uint8_t empty[1] = {0};
-    if (ferry_metadata_decode_events(md, empty, 1, &events, NULL, 0) == FERRY_OK)
+    if (ferry_metadata_decode_events(md, empty, 1, &events, NULL) == FERRY_OK)
         cJSON_Delete(events);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ferry_metadata *md;
-    char why[200];
-    if (ferry_metadata_parse(data, size, &md, why, sizeof why) == FERRY_OK) {
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    if (ferry_metadata_parse(data, size, &md, &why_r) == FERRY_OK) {
         poke(md);
         ferry_metadata_free(md);
     } else if (md != NULL || why[0] == 0) {

@@ -17,13 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = 0;
 
     struct ferry_ss58 d;
-    char why[FERRY_SS58_WHY_LEN];
-    if (ferry_ss58_decode(text, &d, why, sizeof why) == FERRY_OK) {
+    struct ferry_reason why = {""};
+    if (ferry_ss58_decode(text, &d, &why) == FERRY_OK) {
         char again[FERRY_SS58_MAX_LEN];
         if (ferry_ss58_encode(d.payload, d.len, d.prefix, again, sizeof again) != FERRY_OK ||
             strcmp(again, text) != 0)
             abort(); /* decoding is canonical: one address per (prefix, payload) */
-    } else if (why[0] == 0) {
+    } else if (why.text[0] == 0) {
         abort(); /* every rejection carries a reason */
     }
 

@@ -3,6 +3,8 @@
 # 9140 runtime under chopsticks), which validates and applies what ferry signs:
 #   - System.remark_with_event and Balances.transfer between ECDSA accounts, finalized, with
 #     ExtrinsicSuccess, the balance change read back with `ferry decode storage`;
+#   - sr25519 (the default scheme): //Alice funded from ECDSA //Alice, then a remark signed with
+#     MultiSignature::Sr25519 applied by the runtime, a tampered one refused;
 #   - failures named from metadata: Balances.InsufficientBalance, Sudo.RequireSudo;
 #   - a wrong nonce and a bad signature are rejected with a clear reason; a dead URL exits 3;
 #   - 5 back-to-back submissions from one account get consecutive nonces and all succeed;
@@ -83,6 +85,25 @@ python3 -c "import sys; assert int(sys.argv[2]) - int(sys.argv[1]) == 1234567890
 expect_exit 0 "$F" decode storage --url "$U" Sudo Key
 [ "$out" = "\"$ALICE\"" ] || fail "Sudo.Key = $out"
 echo "ok Balances.transfer Alice -> Charlie finalized, balance $before -> $after"
+
+# 2b. sr25519 (ferry's default scheme) against the real runtime: the dev chain endows only the
+# ECDSA dev accounts, so ECDSA //Alice first funds sr25519 //Alice (5GrwvaEF...), which then
+# signs a remark with MultiSignature::Sr25519 that the runtime verifies and applies.
+SR_ALICE=0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d
+expect_exit 0 "$F" key inspect //Alice
+[ "$(json_get "$out" "['account_id']")" = $SR_ALICE ] || fail "sr25519 //Alice: $out"
+expect_exit 0 "$F" tx --url "$U" --key //Alice $T --wait in-block Balances.transfer "{\"Id\":\"$SR_ALICE\"}" 1000000000000000
+[ "$(json_get "$out" "['result']")" = ExtrinsicSuccess ] || fail "funding sr25519 //Alice: $out"
+expect_exit 0 "$F" tx --url "$U" --key //Alice --timeout 60 System.remark_with_event 0x737232353531392d7478
+[ "$(json_get "$out" "['result']")" = ExtrinsicSuccess ] || fail "sr25519 remark: $out"
+expect_exit 0 "$F" tx --url "$U" --key //Alice --timeout 60 --dry-run System.remark 0x0102
+xt=$(json_get "$out" "['extrinsic']")
+python3 -c 'import sys; b=bytes.fromhex(sys.argv[1][2:]); assert b[2+1+1+32] == 1, b[:40].hex()' "$xt" ||
+    fail "sr25519 signature is not MultiSignature index 1: $xt"
+bad=$(python3 -c 'import sys; b=bytearray.fromhex(sys.argv[1][2:]); b[2+1+1+32+1+10]^=1; print("0x"+b.hex())' "$xt")
+expect_exit 1 "$F" tx --url "$U" --timeout 60 --submit "$bad"
+case "$err" in *badProof*|*"bad signature"*) ;; *) fail "sr25519 bad signature: $err";; esac
+echo "ok sr25519 //Alice funded and its remark applied; a tampered sr25519 signature is refused"
 
 # 3. dispatch failures named from metadata (exit 1, JSON result on stdout)
 expect_exit 1 "$F" tx --url "$U" --key //Charlie $T Balances.transfer "{\"Id\":\"$BOB\"}" '"900000000000000000000000000"'

@@ -38,8 +38,9 @@ static uint8_t *load_file(const char *name, size_t *len)
 static struct ferry_metadata *load_md_bytes(const uint8_t *buf, size_t len)
 {
     struct ferry_metadata *md = NULL;
-    char why[160] = "";
-    ck_assert_msg(ferry_metadata_parse(buf, len, &md, why, sizeof why) == FERRY_OK, "%s", why);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ck_assert_msg(ferry_metadata_parse(buf, len, &md, &why_r) == FERRY_OK, "%s", why);
     return md;
 }
 
@@ -174,9 +175,10 @@ static void check_polkadot_vector(const cJSON *v)
     uint8_t *xt = tu_hex(tu_str(v, "encoded"), &xt_len);
     struct ferry_xt_decoded d;
     struct ferry_scale_reader r;
-    char why[128];
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
     ck_assert_msg(ferry_xt_decode(&f, xt, xt_len, &d, &r) == FERRY_OK, "%s: %s", name,
-                  ferry_scale_describe(&r, why, sizeof why));
+                  ferry_scale_describe(&r, why, sizeof why_r.text));
     ck_assert(d.is_signed);
     ck_assert_uint_eq(d.version, 4);
     ck_assert_int_eq(d.sig_variant, 0); /* Ed25519 */
@@ -398,9 +400,9 @@ START_TEST(format_from_polkadot_metadata_v14_and_v15)
     for (size_t k = 0; k < 2; k++) {
         struct ferry_metadata *md = load_md(files[k]);
         struct ferry_xt_format f;
-        char why[200] = "";
-        ck_assert_msg(ferry_xt_format_from_metadata(md, &f, why, sizeof why) == FERRY_OK, "%s",
-                      why);
+        struct ferry_reason why_r = {""};
+        char *why = why_r.text;
+        ck_assert_msg(ferry_xt_format_from_metadata(md, &f, &why_r) == FERRY_OK, "%s", why);
         ck_assert(f.multi_address);
         ck_assert_uint_eq(f.address_id, 0);
         ck_assert_int_eq(f.sig_ed25519, 0);
@@ -437,8 +439,9 @@ START_TEST(unknown_extension_empty_is_skipped_nonempty_is_an_error_naming_it)
     ck_assert_int_ge(patch_all(buf, len, "CheckNonZeroSender", "CheckNonZeroSendeX"), 1);
     struct ferry_metadata *md = load_md_bytes(buf, len);
     struct ferry_xt_format f;
-    char why[200] = "";
-    ck_assert_msg(ferry_xt_format_from_metadata(md, &f, why, sizeof why) == FERRY_OK, "%s", why);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ck_assert_msg(ferry_xt_format_from_metadata(md, &f, &why_r) == FERRY_OK, "%s", why);
     ck_assert_str_eq(f.ext[0].identifier, "CheckNonZeroSendeX");
     ck_assert_int_eq(f.ext[0].kind, FERRY_XT_EXT_EMPTY);
     ferry_metadata_free(md);
@@ -446,7 +449,7 @@ START_TEST(unknown_extension_empty_is_skipped_nonempty_is_an_error_naming_it)
     ck_assert_int_ge(patch_all(buf, len, "ChargeTransactionPayment", "ChargeTransactionPaymenX"),
                      1);
     md = load_md_bytes(buf, len);
-    ck_assert_int_eq(ferry_xt_format_from_metadata(md, &f, why, sizeof why), FERRY_E_UNSUPPORTED);
+    ck_assert_int_eq(ferry_xt_format_from_metadata(md, &f, &why_r), FERRY_E_UNSUPPORTED);
     ck_assert_msg(strstr(why, "ChargeTransactionPaymenX") != NULL, "%s", why);
     ferry_metadata_free(md);
 
@@ -457,7 +460,7 @@ START_TEST(unknown_extension_empty_is_skipped_nonempty_is_an_error_naming_it)
     ck_assert_int_ge(patch_all(buf, len, "CheckNonce", "CheckWeigh"), 1);
     md = load_md_bytes(buf, len);
     /* "CheckWeigh" is unknown and CheckNonce's extra is not empty */
-    ck_assert_int_eq(ferry_xt_format_from_metadata(md, &f, why, sizeof why), FERRY_E_UNSUPPORTED);
+    ck_assert_int_eq(ferry_xt_format_from_metadata(md, &f, &why_r), FERRY_E_UNSUPPORTED);
     ck_assert_msg(strstr(why, "CheckWeigh") != NULL, "%s", why);
     ferry_metadata_free(md);
     free(buf);
@@ -487,8 +490,9 @@ START_TEST(ecdsa_extrinsics_match_polkadot_js_byte_for_byte)
                      FERRY_OK);
     ck_assert_str_eq(tu_tohex(kp.public_key, 33), tu_str(doc, "signer_public"));
     struct ferry_xt_format f;
-    char why[200] = "";
-    ck_assert_msg(ferry_xt_format_from_metadata(md, &f, why, sizeof why) == FERRY_OK, "%s", why);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ck_assert_msg(ferry_xt_format_from_metadata(md, &f, &why_r) == FERRY_OK, "%s", why);
     ck_assert_int_eq(f.sig_ecdsa, 2);
     const cJSON *v;
     int n = 0;
@@ -519,7 +523,7 @@ START_TEST(ecdsa_extrinsics_match_polkadot_js_byte_for_byte)
         size_t xt_len;
         uint8_t hash[32];
         ck_assert_msg(ferry_xt_build_call(md, &kp, &p, tu_str(v, "dotted"), args, &xt, &xt_len,
-                                          hash, why, sizeof why) == FERRY_OK,
+                                          hash, &why_r) == FERRY_OK,
                       "%s: %s", tu_str(v, "name"), why);
         cJSON_Delete(args);
         ck_assert_str_eq(tu_tohex(xt, xt_len), tu_str(v, "extrinsic"));
@@ -626,17 +630,18 @@ START_TEST(build_call_reports_unknown_call_and_bad_argument)
     uint8_t *xt;
     size_t xt_len;
     uint8_t hash[32];
-    char why[200] = "";
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
     cJSON *args = cJSON_Parse("[\"0x00\"]");
-    ck_assert_int_eq(ferry_xt_build_call(md, &kp, &p, "System.no_such_call", args, &xt, &xt_len,
-                                         hash, why, sizeof why),
-                     FERRY_E_NOT_FOUND);
+    ck_assert_int_eq(
+        ferry_xt_build_call(md, &kp, &p, "System.no_such_call", args, &xt, &xt_len, hash, &why_r),
+        FERRY_E_NOT_FOUND);
     ck_assert_ptr_null(xt);
     cJSON_Delete(args);
     args = cJSON_Parse("[\"not hex\"]");
-    ck_assert_int_ne(ferry_xt_build_call(md, &kp, &p, "System.remark", args, &xt, &xt_len, hash,
-                                         why, sizeof why),
-                     FERRY_OK);
+    ck_assert_int_ne(
+        ferry_xt_build_call(md, &kp, &p, "System.remark", args, &xt, &xt_len, hash, &why_r),
+        FERRY_OK);
     ck_assert_ptr_null(xt);
     ck_assert_msg(why[0] != 0, "no reason given");
     cJSON_Delete(args);
@@ -763,16 +768,17 @@ static struct ferry_metadata *wide_extension_md(uint32_t levels)
 START_TEST(extension_emptiness_check_is_bounded_on_a_wide_type_dag)
 {
     struct ferry_xt_format f;
-    char why[200] = "";
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
     struct ferry_metadata *md = wide_extension_md(3);
-    ck_assert_msg(ferry_xt_format_from_metadata(md, &f, why, sizeof why) == FERRY_OK, "%s", why);
+    ck_assert_msg(ferry_xt_format_from_metadata(md, &f, &why_r) == FERRY_OK, "%s", why);
     ck_assert_uint_eq(f.n_ext, 1);
     ck_assert_int_eq(f.ext[0].kind, FERRY_XT_EXT_EMPTY);
     ck_assert_int_eq(f.sig_ecdsa, 2);
     ferry_metadata_free(md);
 
     md = wide_extension_md(60);
-    ferry_err err = ferry_xt_format_from_metadata(md, &f, why, sizeof why);
+    ferry_err err = ferry_xt_format_from_metadata(md, &f, &why_r);
     /* either answer is safe (empty is true; refusing is conservative) as long as it comes */
     ck_assert_msg(err == FERRY_OK || (err == FERRY_E_UNSUPPORTED && strstr(why, "Wide")), "%s",
                   why);

@@ -49,8 +49,9 @@ static struct ferry_metadata *load_md(const char *name)
     size_t len;
     uint8_t *buf = load_file(name, &len);
     struct ferry_metadata *md;
-    char why[200];
-    ferry_err err = ferry_metadata_parse(buf, len, &md, why, sizeof why);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ferry_err err = ferry_metadata_parse(buf, len, &md, &why_r);
     ck_assert_msg(err == FERRY_OK, "%s: %s", name, why);
     free(buf);
     return md;
@@ -220,8 +221,9 @@ static void check_against_oracle(const char *fixture, const char *oracle_name, u
         if (!want)
             continue;
         cJSON *got;
-        char why[200];
-        ferry_err err = ferry_md_decode(md, c->type, c->value, c->value_len, &got, why, sizeof why);
+        struct ferry_reason why_r = {""};
+        char *why = why_r.text;
+        ferry_err err = ferry_md_decode(md, c->type, c->value, c->value_len, &got, &why_r);
         ck_assert_msg(err == FERRY_OK, "%s.%s: %s", c->name, tu_str(row, "pallet"), why);
         if (!cJSON_Compare(want, got, 1)) {
             char *a = cJSON_PrintUnformatted(want), *b = cJSON_PrintUnformatted(got);
@@ -229,7 +231,7 @@ static void check_against_oracle(const char *fixture, const char *oracle_name, u
         }
         struct ferry_scale_writer w;
         ferry_scale_writer_init(&w);
-        err = ferry_md_encode(md, c->type, got, &w, why, sizeof why);
+        err = ferry_md_encode(md, c->type, got, &w, &why_r);
         ck_assert_msg(err == FERRY_OK, "encode %s: %s", c->name, why);
         if (!cJSON_IsTrue(cJSON_GetObjectItem(row, "lossy"))) { /* lossy: a str with NULs */
             ck_assert_uint_eq(w.len, c->value_len);
@@ -274,11 +276,11 @@ START_TEST(system_constants_decode_to_known_values)
     const struct ferry_md_constant *c = ferry_md_find_constant(md, "System", "BlockHashCount");
     ck_assert_ptr_nonnull(c);
     cJSON *j;
-    ck_assert_int_eq(ferry_md_decode(md, c->type, c->value, c->value_len, &j, NULL, 0), FERRY_OK);
+    ck_assert_int_eq(ferry_md_decode(md, c->type, c->value, c->value_len, &j, NULL), FERRY_OK);
     ck_assert(cJSON_IsNumber(j) && j->valueint == 4096);
     cJSON_Delete(j);
     c = ferry_md_find_constant(md, "System", "Version");
-    ck_assert_int_eq(ferry_md_decode(md, c->type, c->value, c->value_len, &j, NULL, 0), FERRY_OK);
+    ck_assert_int_eq(ferry_md_decode(md, c->type, c->value, c->value_len, &j, NULL), FERRY_OK);
     ck_assert_str_eq(cJSON_GetObjectItem(j, "spec_name")->valuestring, "polkadot");
     ck_assert_int_eq(cJSON_GetObjectItem(j, "spec_version")->valueint, 1002005);
     ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "apis")));
@@ -300,8 +302,9 @@ static void check_events(const char *fixture, const char *oracle_name)
     size_t len;
     uint8_t *bytes = tu_hex(tu_str(sample, "bytes"), &len);
     cJSON *got;
-    char why[200];
-    ferry_err err = ferry_metadata_decode_events(md, bytes, len, &got, why, sizeof why);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ferry_err err = ferry_metadata_decode_events(md, bytes, len, &got, &why_r);
     ck_assert_msg(err == FERRY_OK, "%s", why);
     if (!cJSON_Compare(cJSON_GetObjectItem(sample, "decoded"), got, 1)) {
         char *b = cJSON_PrintUnformatted(got);
@@ -330,13 +333,12 @@ static void check_events(const char *fixture, const char *oracle_name)
 
     /* every truncation fails cleanly; an unknown pallet index is named */
     for (size_t cut = 0; cut < len; cut++) {
-        err = ferry_metadata_decode_events(md, bytes, cut, &got, why, sizeof why);
+        err = ferry_metadata_decode_events(md, bytes, cut, &got, &why_r);
         ck_assert_int_ne(err, FERRY_OK);
         ck_assert_ptr_null(got);
     }
     bytes[1 + 5] = 0xfe; /* first record: phase (5 bytes), then the pallet index */
-    ck_assert_int_eq(ferry_metadata_decode_events(md, bytes, len, &got, why, sizeof why),
-                     FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_metadata_decode_events(md, bytes, len, &got, &why_r), FERRY_E_INVALID);
     ck_assert_str_eq(why, "event of an unknown pallet index at byte 6");
     free(bytes);
     cJSON_Delete(o);
@@ -355,12 +357,14 @@ START_TEST(call_encodes_like_polkadot_js)
     struct ferry_metadata *md = load_md("polkadot-v14.scale");
     cJSON *o = load_oracle("polkadot-v14.oracle.json");
     const cJSON *sample = cJSON_GetObjectItem(o, "call_sample");
-    char dotted[128], why[200];
+    char dotted[128];
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
     snprintf(dotted, sizeof dotted, "%s.%s", tu_str(sample, "pallet"), tu_str(sample, "call"));
     struct ferry_scale_writer w;
     ferry_scale_writer_init(&w);
     ferry_err err =
-        ferry_md_encode_call(md, dotted, cJSON_GetObjectItem(sample, "args"), &w, why, sizeof why);
+        ferry_md_encode_call(md, dotted, cJSON_GetObjectItem(sample, "args"), &w, &why_r);
     ck_assert_msg(err == FERRY_OK, "%s", why);
     ck_assert_str_eq(tu_tohex(w.buf, w.len), tu_str(sample, "bytes"));
     ferry_scale_writer_free(&w);
@@ -368,7 +372,7 @@ START_TEST(call_encodes_like_polkadot_js)
     /* shape errors name the JSON path */
     cJSON *bad = cJSON_Parse("{\"dest\":{\"Id\":\"0x1234\"},\"value\":1}");
     ferry_scale_writer_init(&w);
-    ck_assert_int_eq(ferry_md_encode_call(md, dotted, bad, &w, why, sizeof why), FERRY_E_HEX);
+    ck_assert_int_eq(ferry_md_encode_call(md, dotted, bad, &w, &why_r), FERRY_E_HEX);
     ck_assert_str_eq(why, "hex has the wrong length for this array at .dest.Id");
     ferry_scale_writer_free(&w);
     cJSON_Delete(bad);
@@ -376,14 +380,14 @@ START_TEST(call_encodes_like_polkadot_js)
                       "0000000000000000000000000000000000000000000000000000000000000000\"},"
                       "\"value\":\"340282366920938463463374607431768211456\"}");
     ferry_scale_writer_init(&w);
-    ck_assert_int_eq(ferry_md_encode_call(md, dotted, bad, &w, why, sizeof why), FERRY_E_OVERFLOW);
+    ck_assert_int_eq(ferry_md_encode_call(md, dotted, bad, &w, &why_r), FERRY_E_OVERFLOW);
     ferry_scale_writer_free(&w);
     cJSON_Delete(bad);
     /* SS58 for AccountId32: Alice's well-known address (prefix 42) */
     bad = cJSON_Parse("{\"dest\":{\"Id\":\"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\"},"
                       "\"value\":1}");
     ferry_scale_writer_init(&w);
-    ck_assert_int_eq(ferry_md_encode_call(md, dotted, bad, &w, why, sizeof why), FERRY_OK);
+    ck_assert_int_eq(ferry_md_encode_call(md, dotted, bad, &w, &why_r), FERRY_OK);
     ck_assert_str_eq(tu_tohex(w.buf + 3, 32),
                      "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
     ferry_scale_writer_free(&w);
@@ -401,13 +405,14 @@ START_TEST(truncated_metadata_is_rejected_at_every_offset)
     size_t len;
     uint8_t *buf = load_file("contracts-node-v14.scale", &len);
     struct ferry_metadata *md;
-    char why[200];
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
     int checked = 0;
     for (size_t cut = 0; cut < len; cut += cut < 4096 ? 1 : 97) {
         /* a copy of exactly `cut` bytes, so ASan sees any read past the end */
         uint8_t *part = malloc(cut ? cut : 1);
         memcpy(part, buf, cut);
-        ferry_err err = ferry_metadata_parse(part, cut, &md, why, sizeof why);
+        ferry_err err = ferry_metadata_parse(part, cut, &md, &why_r);
         ck_assert_msg(err != FERRY_OK, "truncation at %zu accepted", cut);
         ck_assert_ptr_null(md);
         ck_assert(strstr(why, " at byte ") != NULL || strstr(why, "type") != NULL);
@@ -415,13 +420,13 @@ START_TEST(truncated_metadata_is_rejected_at_every_offset)
         checked++;
     }
     ck_assert_int_gt(checked, 4000);
-    ck_assert_int_eq(ferry_metadata_parse(buf, len, &md, why, sizeof why), FERRY_OK);
+    ck_assert_int_eq(ferry_metadata_parse(buf, len, &md, &why_r), FERRY_OK);
     ferry_metadata_free(md);
     /* one trailing byte */
     uint8_t *more = malloc(len + 1);
     memcpy(more, buf, len);
     more[len] = 0;
-    ck_assert_int_eq(ferry_metadata_parse(more, len + 1, &md, why, sizeof why), FERRY_E_TRAILING);
+    ck_assert_int_eq(ferry_metadata_parse(more, len + 1, &md, &why_r), FERRY_E_TRAILING);
     free(more);
     free(buf);
 }
@@ -432,16 +437,17 @@ START_TEST(bad_magic_and_versions_are_rejected)
     size_t len;
     uint8_t *buf = load_file("contracts-node-v14.scale", &len);
     struct ferry_metadata *md;
-    char why[200];
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
     buf[0] = 'M';
-    ck_assert_int_eq(ferry_metadata_parse(buf, len, &md, why, sizeof why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_metadata_parse(buf, len, &md, &why_r), FERRY_E_INVALID);
     ck_assert_str_eq(why, "bad magic (expected \"meta\") at byte 0");
     buf[0] = 'm';
     for (unsigned v = 0; v < 256; v++) {
         if (v == 14)
             continue;
         buf[4] = (uint8_t)v;
-        ferry_err err = ferry_metadata_parse(buf, len, &md, why, sizeof why);
+        ferry_err err = ferry_metadata_parse(buf, len, &md, &why_r);
         if (v == 15) {
             ck_assert_int_ne(err, FERRY_OK); /* a V14 body does not parse as V15 */
             continue;
@@ -451,8 +457,8 @@ START_TEST(bad_magic_and_versions_are_rejected)
     }
     free(buf);
     uint8_t none[1] = {0};
-    ck_assert_int_eq(ferry_metadata_parse(none, 1, &md, why, sizeof why), FERRY_E_UNSUPPORTED);
-    ck_assert_int_eq(ferry_metadata_parse(NULL, 0, &md, why, sizeof why), FERRY_E_TRUNCATED);
+    ck_assert_int_eq(ferry_metadata_parse(none, 1, &md, &why_r), FERRY_E_UNSUPPORTED);
+    ck_assert_int_eq(ferry_metadata_parse(NULL, 0, &md, &why_r), FERRY_E_TRUNCATED);
 }
 END_TEST
 
@@ -604,8 +610,9 @@ static struct ferry_metadata *mini_md(void)
     size_t len;
     uint8_t *buf = mini_metadata(&len, 0);
     struct ferry_metadata *md;
-    char why[200];
-    ferry_err err = ferry_metadata_parse(buf, len, &md, why, sizeof why);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ferry_err err = ferry_metadata_parse(buf, len, &md, &why_r);
     ck_assert_msg(err == FERRY_OK, "mini metadata: %s", why);
     free(buf);
     return md;
@@ -616,8 +623,9 @@ START_TEST(type_id_out_of_range_is_rejected)
     size_t len;
     uint8_t *buf = mini_metadata(&len, 1000);
     struct ferry_metadata *md;
-    char why[200];
-    ck_assert_int_eq(ferry_metadata_parse(buf, len, &md, why, sizeof why), FERRY_E_INVALID);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ck_assert_int_eq(ferry_metadata_parse(buf, len, &md, &why_r), FERRY_E_INVALID);
     ck_assert_ptr_null(md);
     ck_assert_msg(strstr(why, "type 20 refers to a type id that does not exist") == why, "%s", why);
     free(buf);
@@ -625,7 +633,7 @@ START_TEST(type_id_out_of_range_is_rejected)
     buf = mini_metadata(&len, 0);
     ck_assert_int_eq(buf[6], 0);
     buf[6] = 4; /* compact 1 */
-    ck_assert_int_eq(ferry_metadata_parse(buf, len, &md, why, sizeof why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_metadata_parse(buf, len, &md, &why_r), FERRY_E_INVALID);
     ck_assert_str_eq(why, "type ids are not sequential at byte 7");
     free(buf);
 }
@@ -637,15 +645,16 @@ static void roundtrip(struct ferry_metadata *md, uint32_t type, const char *hex,
     size_t len;
     uint8_t *b = tu_hex(hex, &len);
     cJSON *got;
-    char why[200];
-    ferry_err err = ferry_md_decode(md, type, b, len, &got, why, sizeof why);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ferry_err err = ferry_md_decode(md, type, b, len, &got, &why_r);
     ck_assert_msg(err == FERRY_OK, "type %u %s: %s", type, hex, why);
     char *text = cJSON_PrintUnformatted(got);
     ck_assert_str_eq(text, want);
     free(text);
     struct ferry_scale_writer w;
     ferry_scale_writer_init(&w);
-    err = ferry_md_encode(md, type, got, &w, why, sizeof why);
+    err = ferry_md_encode(md, type, got, &w, &why_r);
     ck_assert_msg(err == FERRY_OK, "encode type %u: %s", type, why);
     ck_assert_str_eq(tu_tohex(w.buf, w.len), tu_tohex(b, len));
     ferry_scale_writer_free(&w);
@@ -686,27 +695,26 @@ START_TEST(dynamic_codec_handles_every_kind)
 
     /* hostile values */
     cJSON *j;
-    char why[200];
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
     uint8_t zero[4] = {0};
-    ck_assert_int_eq(ferry_md_decode(md, 11, zero, 0, &j, why, sizeof why), FERRY_E_TOO_LARGE);
+    ck_assert_int_eq(ferry_md_decode(md, 11, zero, 0, &j, &why_r), FERRY_E_TOO_LARGE);
     ck_assert_str_eq(why, "value expands beyond the decoder's node budget at byte 0");
-    ck_assert_int_eq(ferry_md_decode(md, 13, zero, 4, &j, why, sizeof why), FERRY_E_TOO_LARGE);
+    ck_assert_int_eq(ferry_md_decode(md, 13, zero, 4, &j, &why_r), FERRY_E_TOO_LARGE);
     ck_assert_ptr_null(j);
     uint8_t vec[] = {0xfe, 0xff, 0xff, 0xff, 0x01}; /* Vec<Vec<u8>> claiming 2^30-1 items */
-    ck_assert_int_eq(ferry_md_decode(md, 20, vec, sizeof vec, &j, why, sizeof why),
-                     FERRY_E_TOO_LARGE);
+    ck_assert_int_eq(ferry_md_decode(md, 20, vec, sizeof vec, &j, &why_r), FERRY_E_TOO_LARGE);
     ck_assert_str_eq(why, "length prefix exceeds remaining input at byte 0");
     uint8_t opt[] = {0x02};
-    ck_assert_int_eq(ferry_md_decode(md, 7, opt, 1, &j, why, sizeof why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_md_decode(md, 7, opt, 1, &j, &why_r), FERRY_E_INVALID);
     ck_assert_str_eq(why, "unknown enum variant index at byte 0");
     uint8_t surrogate[] = {0x00, 0xd8, 0x00, 0x00};
-    ck_assert_int_eq(ferry_md_decode(md, 14, surrogate, 4, &j, why, sizeof why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_md_decode(md, 14, surrogate, 4, &j, &why_r), FERRY_E_INVALID);
     uint8_t big_compact[] = {0x03, 0x00, 0x01, 0x00, 0x00}; /* 65536 in big mode: non-canonical */
-    ck_assert_int_eq(ferry_md_decode(md, 4, big_compact, 5, &j, why, sizeof why),
-                     FERRY_E_NONCANONICAL);
-    ck_assert_int_eq(ferry_md_decode(md, 9, zero, 1, &j, why, sizeof why), FERRY_E_TRUNCATED);
-    ck_assert_int_eq(ferry_md_decode(md, 9, zero, 3, &j, why, sizeof why), FERRY_E_TRAILING);
-    ck_assert_int_eq(ferry_md_decode(md, 9999, zero, 3, &j, why, sizeof why), FERRY_E_ARG);
+    ck_assert_int_eq(ferry_md_decode(md, 4, big_compact, 5, &j, &why_r), FERRY_E_NONCANONICAL);
+    ck_assert_int_eq(ferry_md_decode(md, 9, zero, 1, &j, &why_r), FERRY_E_TRUNCATED);
+    ck_assert_int_eq(ferry_md_decode(md, 9, zero, 3, &j, &why_r), FERRY_E_TRAILING);
+    ck_assert_int_eq(ferry_md_decode(md, 9999, zero, 3, &j, &why_r), FERRY_E_ARG);
 
     /* encoder range and shape errors */
     struct ferry_scale_writer w;
@@ -729,8 +737,7 @@ START_TEST(dynamic_codec_handles_every_kind)
         cJSON *v = cJSON_Parse(bad[i][1]);
         ck_assert_ptr_nonnull(v);
         ferry_scale_writer_init(&w);
-        ck_assert_msg(ferry_md_encode(md, (uint32_t)atoi(bad[i][0]), v, &w, why, sizeof why) !=
-                          FERRY_OK,
+        ck_assert_msg(ferry_md_encode(md, (uint32_t)atoi(bad[i][0]), v, &w, &why_r) != FERRY_OK,
                       "type %s accepted %s", bad[i][0], bad[i][1]);
         ferry_scale_writer_free(&w);
         cJSON_Delete(v);
@@ -745,8 +752,7 @@ START_TEST(dynamic_codec_handles_every_kind)
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         cJSON *v = cJSON_Parse(good[i][1]);
         ferry_scale_writer_init(&w);
-        ck_assert_int_eq(ferry_md_encode(md, (uint32_t)atoi(good[i][0]), v, &w, why, sizeof why),
-                         FERRY_OK);
+        ck_assert_int_eq(ferry_md_encode(md, (uint32_t)atoi(good[i][0]), v, &w, &why_r), FERRY_OK);
         ck_assert_str_eq(tu_tohex(w.buf, w.len), good[i][2]);
         ferry_scale_writer_free(&w);
         cJSON_Delete(v);
@@ -782,9 +788,9 @@ START_TEST(enum_named_option_without_none_and_some_is_a_plain_enum)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cJSON *v = cJSON_Parse(bad[i]);
         struct ferry_scale_writer w;
-        char why[200];
+        struct ferry_reason why_r = {""};
         ferry_scale_writer_init(&w);
-        ck_assert_int_ne(ferry_md_encode(md, 25, v, &w, why, sizeof why), FERRY_OK);
+        ck_assert_int_ne(ferry_md_encode(md, 25, v, &w, &why_r), FERRY_OK);
         ferry_scale_writer_free(&w);
         cJSON_Delete(v);
     }
@@ -813,8 +819,9 @@ START_TEST(v14_minimal_pallets_are_not_rejected_as_too_many)
     ferry_scale_put_compact(&w, 0); /* signed extensions */
     ferry_scale_put_compact(&w, 0); /* runtime type */
     struct ferry_metadata *md;
-    char why[200];
-    ck_assert_msg(ferry_metadata_parse(w.buf, w.len, &md, why, sizeof why) == FERRY_OK, "%s", why);
+    struct ferry_reason why_r = {""};
+    char *why = why_r.text;
+    ck_assert_msg(ferry_metadata_parse(w.buf, w.len, &md, &why_r) == FERRY_OK, "%s", why);
     ck_assert_uint_eq(ferry_md_pallet_count(md), 5);
     ferry_metadata_free(md);
     ferry_scale_writer_free(&w);

@@ -49,6 +49,8 @@ START_TEST(gcm_spec_test_cases)
         why.text[0] = 0;
         ck_assert_int_eq(ferry_aes256gcm_open(back, key, iv, out, 80, &why), FERRY_E_VERIFY);
         ck_assert(why.text[0] != 0);
+        static const uint8_t zeros[64];
+        ck_assert_mem_eq(back, zeros, 64); /* no unauthenticated plaintext is left behind */
         ck_assert_int_eq(ferry_aes256gcm_open(back, key, iv, out, 15, &why), FERRY_E_TRUNCATED);
     }
     ck_assert_int_eq(ferry_aes256gcm_force(NULL), 0);

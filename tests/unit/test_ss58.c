@@ -15,9 +15,8 @@ static void check_roundtrip(const char *pub_hex, unsigned prefix, const char *ad
     ck_assert_int_eq(ferry_ss58_encode(pub, len, (uint16_t)prefix, out, sizeof out), FERRY_OK);
     ck_assert_str_eq(out, address);
     struct ferry_ss58 d;
-    char why[FERRY_SS58_WHY_LEN] = "";
-    ck_assert_msg(ferry_ss58_decode(address, &d, why, sizeof why) == FERRY_OK, "%s: %s", address,
-                  why);
+    struct ferry_reason why = {""};
+    ck_assert_msg(ferry_ss58_decode(address, &d, &why) == FERRY_OK, "%s: %s", address, why.text);
     ck_assert_uint_eq(d.prefix, prefix);
     ck_assert_uint_eq(d.len, len);
     ck_assert_mem_eq(d.payload, pub, len);
@@ -73,7 +72,7 @@ START_TEST(extra_valid_addresses_decode)
     cJSON_ArrayForEach(row, cJSON_GetObjectItem(v, "extra_valid"))
     {
         struct ferry_ss58 d;
-        ck_assert_int_eq(ferry_ss58_decode(tu_str(row, "address"), &d, NULL, 0), FERRY_OK);
+        ck_assert_int_eq(ferry_ss58_decode(tu_str(row, "address"), &d, NULL), FERRY_OK);
         ck_assert_int_eq(d.prefix, cJSON_GetObjectItem(row, "prefix")->valueint);
         char again[FERRY_SS58_MAX_LEN];
         ck_assert_int_eq(ferry_ss58_encode(d.payload, d.len, d.prefix, again, sizeof again),
@@ -93,7 +92,7 @@ START_TEST(invalid_prefix_claims_are_not_confirmed)
     cJSON_ArrayForEach(row, cJSON_GetObjectItem(v, "invalid"))
     {
         struct ferry_ss58 d;
-        ferry_err err = ferry_ss58_decode(tu_str(row, "address"), &d, NULL, 0);
+        ferry_err err = ferry_ss58_decode(tu_str(row, "address"), &d, NULL);
         int claimed = cJSON_GetObjectItem(row, "claimed_prefix")->valueint;
         ck_assert(err != FERRY_OK || d.prefix != claimed);
         n++;
@@ -167,7 +166,7 @@ START_TEST(every_prefix_roundtrips)
         }
         ck_assert_int_eq(err, FERRY_OK);
         struct ferry_ss58 d;
-        ck_assert_int_eq(ferry_ss58_decode(addr, &d, NULL, 0), FERRY_OK);
+        ck_assert_int_eq(ferry_ss58_decode(addr, &d, NULL), FERRY_OK);
         ck_assert_uint_eq(d.prefix, p);
         ck_assert_mem_eq(d.payload, acct, 32);
     }
@@ -183,8 +182,11 @@ END_TEST
 static ferry_err decode_why(const char *addr, char *why)
 {
     struct ferry_ss58 d;
-    why[0] = 0;
-    return ferry_ss58_decode(addr, &d, why, FERRY_SS58_WHY_LEN);
+    struct ferry_reason r = {""};
+    ferry_err err = ferry_ss58_decode(addr, &d, &r);
+    memcpy(why, r.text, FERRY_SS58_WHY_LEN);
+    why[FERRY_SS58_WHY_LEN - 1] = 0;
+    return err;
 }
 
 START_TEST(bad_checksum_is_rejected)

@@ -30,9 +30,9 @@ static void tmp_store(void)
 static struct ferry_store *open_ok(void)
 {
     struct ferry_store *s;
-    char why[256];
-    ferry_err err = ferry_store_open(path, &s, why, sizeof why);
-    ck_assert_msg(err == FERRY_OK, "open: %s", why);
+    struct ferry_reason why = {""};
+    ferry_err err = ferry_store_open(path, &s, &why);
+    ck_assert_msg(err == FERRY_OK, "open: %s", why.text);
     return s;
 }
 
@@ -122,7 +122,7 @@ START_TEST(kill_9_mid_transaction_keeps_last_commit)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         struct ferry_store *s;
-        if (ferry_store_open(path, &s, NULL, 0))
+        if (ferry_store_open(path, &s, NULL))
             _exit(2);
         uint8_t hash[32] = {1};
         if (ferry_store_put_relay(s, 1, hash, hash, 32, 0) || ferry_store_begin(s))
@@ -156,10 +156,10 @@ END_TEST
 START_TEST(unopenable_path_reports_why)
 {
     struct ferry_store *s;
-    char why[256] = "";
-    ck_assert_int_eq(ferry_store_open("/nonexistent-dir/x/y.db", &s, why, sizeof why), FERRY_E_IO);
+    struct ferry_reason why = {""};
+    ck_assert_int_eq(ferry_store_open("/nonexistent-dir/x/y.db", &s, &why), FERRY_E_IO);
     ck_assert_ptr_null(s);
-    ck_assert(strstr(why, "/nonexistent-dir/x/y.db") != NULL);
+    ck_assert(strstr(why.text, "/nonexistent-dir/x/y.db") != NULL);
 }
 END_TEST
 

@@ -1,0 +1,190 @@
+/* The node source (source.h) against the scripted JSON-RPC server (rpcserver.h): what it refuses
+ * from a node that answers for something else, endpoint rotation and stop-aware backoff. The
+ * source's batches against a real chain are covered by the follow integration tests. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ferry/source.h"
+#include "rpcserver.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct fixture {
+    struct tu_rpcserver *srv;
+    char url[64];
+    const char *urls[1];
+    struct ferry_source *s;
+};
+
+static void setup(struct fixture *f, volatile sig_atomic_t *stop)
+{
+    memset(f, 0, sizeof *f);
+    f->srv = tu_rpcserver_start(0);
+    ck_assert_ptr_nonnull(f->srv);
+    snprintf(f->url, sizeof f->url, "ws://127.0.0.1:%d", tu_rpcserver_port(f->srv));
+    f->urls[0] = f->url;
+    struct ferry_source_config c = {0};
+    c.urls = f->urls;
+    c.n_urls = 1;
+    c.timeout_ms = 5000;
+    c.stop = stop;
+    c.log_label = "test";
+    struct ferry_reason why;
+    ck_assert_int_eq(ferry_source_open(&c, &f->s, &why), FERRY_OK);
+}
+
+static void teardown(struct fixture *f)
+{
+    ferry_source_close(f->s);
+    tu_rpcserver_stop(f->srv);
+}
+
+/* The fixed header the server answers chain_getHeader with. */
+static void fixed_header(struct ferry_header *h)
+{
+    uint8_t *b;
+    size_t n;
+    ck_assert_int_eq(ferry_header_json_to_scale(tu_rpcserver_header_json, &b, &n, NULL), FERRY_OK);
+    ck_assert_int_eq(ferry_header_decode(h, b, n, NULL), FERRY_OK);
+    free(b);
+}
+
+START_TEST(open_needs_a_url)
+{
+    struct ferry_source_config c = {0};
+    struct ferry_source *s = (struct ferry_source *)1;
+    struct ferry_reason why;
+    ck_assert_int_eq(ferry_source_open(&c, &s, &why), FERRY_E_ARG);
+    ck_assert_ptr_null(s);
+}
+END_TEST
+
+START_TEST(queries_refuse_other_answers)
+{
+    struct fixture f;
+    setup(&f, NULL);
+    struct ferry_reason why;
+    uint8_t g[32], want[32];
+    memset(want, 0, 32);
+    ck_assert_int_eq(ferry_source_genesis(f.s, g, &why), FERRY_OK);
+    ck_assert_int_eq(memcmp(g, want, 32), 0); /* the server's hash for block 0 */
+
+    struct ferry_header fixed, h;
+    fixed_header(&fixed);
+    ck_assert_int_eq(ferry_source_header(f.s, fixed.hash, &h, &why), FERRY_OK);
+    ck_assert_int_eq(memcmp(h.hash, fixed.hash, 32), 0);
+    ferry_header_free(&h);
+    /* asked for another hash, the server still answers #42: a lie */
+    uint8_t other[32] = {7};
+    ck_assert_int_eq(ferry_source_header(f.s, other, &h, &why), FERRY_E_VERIFY);
+    ck_assert_ptr_nonnull(strstr(why.text, "another header"));
+    ck_assert_ptr_null(h.encoded);
+
+    /* the finalized head's header does not hash to the finalized head */
+    uint32_t n;
+    ck_assert_int_eq(ferry_source_finalized(f.s, &n, NULL, &why), FERRY_E_VERIFY);
+    ck_assert_ptr_nonnull(strstr(why.text, "finalized head"));
+
+    /* headers walked back: nothing, or the top alone, need no fetch */
+    struct ferry_header *chain;
+    size_t cn;
+    ck_assert_int_eq(ferry_source_headers_back(f.s, &fixed, 43, &chain, &cn, &why), FERRY_OK);
+    ck_assert_uint_eq(cn, 0);
+    ck_assert_int_eq(ferry_source_headers_back(f.s, &fixed, 42, &chain, &cn, &why), FERRY_OK);
+    ck_assert_uint_eq(cn, 1);
+    ck_assert_int_eq(memcmp(chain[0].hash, fixed.hash, 32), 0);
+    ferry_header_free(&chain[0]);
+    free(chain);
+    /* one below: the parent the server answers is #42 again, not the parent */
+    ck_assert_int_eq(ferry_source_headers_back(f.s, &fixed, 41, &chain, &cn, &why), FERRY_E_VERIFY);
+    ck_assert_ptr_null(chain);
+
+    /* read proof: the server's two entries */
+    uint8_t key[2] = {1, 2};
+    struct ferry_bytes k = {key, 2};
+    struct ferry_trie_proof *p;
+    ck_assert_int_eq(ferry_source_read_proof(f.s, &k, 1, fixed.hash, &p, &why), FERRY_OK);
+    ck_assert_uint_eq(ferry_trie_proof_count(p), 2);
+    ferry_trie_proof_free(p);
+
+    /* a finality proof that does not decode is a lie, not a retry */
+    struct ferry_authority a = {{1}, 1};
+    struct ferry_authority_set set;
+    ck_assert_int_eq(ferry_authority_set_init(&set, 0, &a, 1, 42, fixed.hash), FERRY_OK);
+    struct ferry_source_batch b;
+    ck_assert_int_eq(ferry_source_relay_batch(f.s, &set, &b, &why), FERRY_E_VERIFY);
+    ck_assert_ptr_nonnull(strstr(why.text, "#43"));
+    ck_assert_uint_eq(b.n, 0);
+    ck_assert_ptr_null(b.justification);
+    ferry_authority_set_free(&set);
+    ferry_header_free(&fixed);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(rotation_and_backoff)
+{
+    const char *urls[3] = {"ws://127.0.0.1:1", "ws://127.0.0.1:2", "ws://127.0.0.1:3"};
+    volatile sig_atomic_t stop = 0;
+    struct ferry_source_config c = {0};
+    c.urls = urls;
+    c.n_urls = 3;
+    c.stop = &stop;
+    struct ferry_source *s;
+    struct ferry_reason why;
+    ck_assert_int_eq(ferry_source_open(&c, &s, &why), FERRY_OK);
+    ck_assert_str_eq(ferry_source_url(s), urls[0]);
+    ferry_source_penalise(s, "test lie");
+    ck_assert_str_eq(ferry_source_url(s), urls[1]);
+    ferry_source_penalise(s, "test lie");
+    ferry_source_penalise(s, "test lie");
+    ck_assert_str_eq(ferry_source_url(s), urls[0]);
+    /* backoff grows from ~250 ms; a stop request cuts it short */
+    double t0 = now_s();
+    ferry_source_backoff(s);
+    double first = now_s() - t0;
+    ck_assert(first >= 0.1 && first < 1.0);
+    ck_assert(!ferry_source_stopped(s));
+    stop = 1;
+    ck_assert(ferry_source_stopped(s));
+    t0 = now_s();
+    for (int i = 0; i < 10; i++)
+        ferry_source_backoff(s); /* would be seconds without the stop */
+    ck_assert(now_s() - t0 < 0.5);
+    ferry_source_backoff_reset(s);
+    ferry_source_close(s);
+}
+END_TEST
+
+START_TEST(malformed_classes)
+{
+    ck_assert(ferry_source_is_malformed(FERRY_E_JSON));
+    ck_assert(ferry_source_is_malformed(FERRY_E_HEX));
+    ck_assert(ferry_source_is_malformed(FERRY_E_TRAILING));
+    ck_assert(!ferry_source_is_malformed(FERRY_E_NET));
+    ck_assert(!ferry_source_is_malformed(FERRY_E_RPC));
+    ck_assert(!ferry_source_is_malformed(FERRY_E_VERIFY));
+}
+END_TEST
+
+Suite *source_suite(void)
+{
+    Suite *s = suite_create("source");
+    TCase *tc = tcase_create("source");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, open_needs_a_url);
+    tcase_add_test(tc, queries_refuse_other_answers);
+    tcase_add_test(tc, rotation_and_backoff);
+    tcase_add_test(tc, malformed_classes);
+    suite_add_tcase(s, tc);
+    return s;
+}
