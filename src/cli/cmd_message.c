@@ -175,9 +175,8 @@ static int send_cmd(int argc, char **argv)
     }
     close(fd);
     ferry_envelope_session_wipe(&ses);
-    char why_buf[400] = "";
-    if (ferry_tx_client_open(c, &kp, NULL, &tc, why_buf, sizeof why_buf)) {
-        cli_errorf("message send: %s", why_buf);
+    if (ferry_tx_client_open(c, &kp, NULL, &tc, &why)) {
+        cli_errorf("message send: %s", why.text);
         rc = CLI_NET;
         goto out;
     }
@@ -191,11 +190,11 @@ static int send_cmd(int argc, char **argv)
     free(ph);
     struct ferry_tx_result res;
     memset(&res, 0, sizeof res);
-    ferry_err err = ferry_tx_submit(tc, "PhalaMq.push_message", args, FERRY_TX_WAIT_IN_BLOCK, &res,
-                                    why_buf, sizeof why_buf);
+    ferry_err err =
+        ferry_tx_submit(tc, "PhalaMq.push_message", args, FERRY_TX_WAIT_IN_BLOCK, &res, &why);
     if (err || !res.success) {
         cli_errorf("message send: PhalaMq.push_message: %s",
-                   err ? (why_buf[0] ? why_buf : ferry_strerror(err)) : "ExtrinsicFailed");
+                   err ? (why.text[0] ? why.text : ferry_strerror(err)) : "ExtrinsicFailed");
         ferry_tx_result_clear(&res);
         rc = err == FERRY_E_NET || err == FERRY_E_TIMEOUT ? CLI_NET : CLI_INVALID;
         goto out;
