@@ -14,8 +14,8 @@
 #include "ferry/store.h"
 
 ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
-                                       struct ferry_header *header,
-                                       struct ferry_authority_set *set, char *why, size_t whylen)
+                                       struct ferry_header *header, struct ferry_authority_set *set,
+                                       char *why, size_t whylen)
 {
     memset(header, 0, sizeof *header);
     memset(set, 0, sizeof *set);
@@ -78,8 +78,7 @@ ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
                  ferry_authority_set_decode(set, sb, sl, NULL))) {
         ferry_header_free(header);
         snprintf(why, whylen,
-                 "checkpoint %s: header or authority set is malformed or they do not match",
-                 path);
+                 "checkpoint %s: header or authority set is malformed or they do not match", path);
         err = FERRY_E_INVALID;
     }
     free(hb);

@@ -40,7 +40,7 @@ declare -A may=(
     [attest]="util scale crypto chain"
     [worker]="util scale crypto chain lightclient attest workerapi"
     [workerapi]="util scale crypto chain lightclient attest worker"
-    [relay]="util scale crypto chain rpc lightclient node workerapi"
+    [relay]="util scale crypto chain rpc lightclient node workerapi attest"
     [cli]="util scale crypto chain rpc lightclient node attest workerapi relay"
     [workerd]="util worker workerapi attest"
 )
