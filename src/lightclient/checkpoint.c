@@ -9,13 +9,13 @@
 #include <string.h>
 
 #include "ferry/follow.h"
-#include "ferry/grandpa.h"
+#include "ferry/authority_set.h"
 #include "ferry/hex.h"
 #include "ferry/store.h"
 
 ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
-                                       struct ferry_header *header,
-                                       struct ferry_authority_set *set, char *why, size_t whylen)
+                                       struct ferry_header *header, struct ferry_authority_set *set,
+                                       char *why, size_t whylen)
 {
     memset(header, 0, sizeof *header);
     memset(set, 0, sizeof *set);
@@ -78,8 +78,7 @@ ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
                  ferry_authority_set_decode(set, sb, sl, NULL))) {
         ferry_header_free(header);
         snprintf(why, whylen,
-                 "checkpoint %s: header or authority set is malformed or they do not match",
-                 path);
+                 "checkpoint %s: header or authority set is malformed or they do not match", path);
         err = FERRY_E_INVALID;
     }
     free(hb);
@@ -94,9 +93,12 @@ ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_pa
                                          size_t whylen)
 {
     struct ferry_store *s;
-    ferry_err err = ferry_store_open(db_path, &s, why, whylen);
-    if (err)
+    struct ferry_reason r = {{0}};
+    ferry_err err = ferry_store_open(db_path, &s, &r);
+    if (err) {
+        snprintf(why, whylen, "%s", r.text);
         return err;
+    }
     uint8_t *genesis = NULL, *hdr = NULL, *state = NULL;
     size_t gl = 0, hl = 0, sl = 0;
     uint32_t number = 0;
