@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "ferry/error.h"
-#include "ferry/grandpa.h"
+#include "ferry/authority_set.h"
 #include "ferry/header.h"
 
 struct ferry_follow_progress {

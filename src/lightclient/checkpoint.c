@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ferry/follow.h"
-#include "ferry/grandpa.h"
+#include "ferry/authority_set.h"
 #include "ferry/hex.h"
 #include "ferry/store.h"
 
@@ -93,9 +93,12 @@ ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_pa
                                          size_t whylen)
 {
     struct ferry_store *s;
-    ferry_err err = ferry_store_open(db_path, &s, why, whylen);
-    if (err)
+    struct ferry_reason r = {{0}};
+    ferry_err err = ferry_store_open(db_path, &s, &r);
+    if (err) {
+        snprintf(why, whylen, "%s", r.text);
         return err;
+    }
     uint8_t *genesis = NULL, *hdr = NULL, *state = NULL;
     size_t gl = 0, hl = 0, sl = 0;
     uint32_t number = 0;

@@ -14,11 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/authority_set.h"
 #include "ferry/follow.h"
 #include "ferry/hash.h"
 #include "ferry/hex.h"
 #include "ferry/lc.h"
 #include "ferry/log.h"
+#include "ferry/para_head.h"
 #include "ferry/source.h"
 #include "ferry/store.h"
 
@@ -370,15 +372,14 @@ static ferry_err para_step(struct follower *f, char *why, size_t whylen)
         return err;
     /* The head is proven here (lc proves it again on import) to know which headers to fetch. */
     struct ferry_header head;
-    const char *reason = NULL;
-    err = ferry_para_head_verify(proof, st.state_root, f->cfg->para_id, &head, &reason);
+    err = ferry_para_head_verify(proof, st.state_root, f->cfg->para_id, &head, &r);
     if (err == FERRY_E_NOT_FOUND) {
         ferry_trie_proof_free(proof);
         return FERRY_OK; /* para not registered (yet) at this block */
     }
     if (err) {
         snprintf(why, whylen, "Paras::Heads(%u) at relay #%u not proven: %s", f->cfg->para_id,
-                 st.number, reason ? reason : ferry_strerror(err));
+                 st.number, r.text[0] ? r.text : ferry_strerror(err));
         ferry_trie_proof_free(proof);
         return err == FERRY_E_NOMEM ? err : FERRY_E_VERIFY;
     }
@@ -518,9 +519,12 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
     memset(&f, 0, sizeof f);
     f.cfg = cfg;
     srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)&f);
-    ferry_err err = ferry_store_open(cfg->db_path, &f.store, why, whylen);
-    if (err)
+    struct ferry_reason r = {{0}};
+    ferry_err err = ferry_store_open(cfg->db_path, &f.store, &r);
+    if (err) {
+        snprintf(why, whylen, "%s", r.text);
         return err;
+    }
     err = open_sources(&f, why, whylen);
     char step_why[512];
     while (!err && !stopped(&f)) {
@@ -572,11 +576,11 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
             break;
         /* The node's finalized height is only re-read once ferry has caught up with the last
          * one seen: during catch-up that saves two round trips per batch. */
-        struct ferry_reason r = {{0}};
         if (verified(&f) >= f.target) {
-            err = ferry_source_finalized(f.relay, &f.target, NULL, &r);
+            struct ferry_reason fr = {{0}};
+            err = ferry_source_finalized(f.relay, &f.target, NULL, &fr);
             if (err == FERRY_E_VERIFY)
-                snprintf(step_why, sizeof step_why, "%s", r.text);
+                snprintf(step_why, sizeof step_why, "%s", fr.text);
         }
         bool at_tip = !err && verified(&f) >= f.target;
         if (!err && !at_tip) {
