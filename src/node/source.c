@@ -633,6 +633,48 @@ void ferry_source_wait_news(struct ferry_source *s)
     poll_events(s, s->verified, 2000, false);
 }
 
+/* Turn a batch error into its reason; frees b on error. */
+static ferry_err batch_reason(uint32_t number, ferry_err err, struct ferry_source_batch *b,
+                              struct ferry_reason *why)
+{
+    if (err == FERRY_E_INVALID || err == FERRY_E_NOT_FOUND)
+        err = ferry_reason_set(why, FERRY_E_VERIFY,
+                               "headers or justification for #%u onwards are malformed, missing "
+                               "or do not link to #%u",
+                               number + 1, number);
+    else if (err == FERRY_E_UNSUPPORTED)
+        ferry_reason_set(why, err, "more blocks missing than one batch can bridge");
+    else if (err == FERRY_E_RETRY)
+        ferry_reason_set(why, err, "nothing new past #%u", number);
+    else if (err)
+        ferry_reason_set(why, err, "fetching the batch after #%u: %s", number, ferry_strerror(err));
+    if (err)
+        ferry_source_batch_free(b);
+    return err;
+}
+
+ferry_err ferry_source_relay_batch_after(struct ferry_source *s, uint32_t number,
+                                         const uint8_t hash[32], struct ferry_source_batch *b,
+                                         struct ferry_reason *why)
+{
+    memset(b, 0, sizeof *b);
+    if (s->no_prove_finality)
+        return ferry_reason_set(why, FERRY_E_UNSUPPORTED, "grandpa_proveFinality not served");
+    ferry_err err = connect_rpc(s, why);
+    if (err)
+        return err;
+    /* batch_from_prove_finality reads only where the batch must link */
+    struct ferry_authority_set at = {0};
+    at.number = number;
+    memcpy(at.hash, hash, 32);
+    err = batch_from_prove_finality(s, &at, b);
+    if (err == FERRY_E_UNSUPPORTED) {
+        ferry_source_batch_free(b);
+        return ferry_reason_set(why, err, "grandpa_proveFinality(%u) not served", number + 1);
+    }
+    return batch_reason(number, err, b, why);
+}
+
 ferry_err ferry_source_relay_batch(struct ferry_source *s, const struct ferry_authority_set *set,
                                    struct ferry_source_batch *b, struct ferry_reason *why)
 {
@@ -654,19 +696,5 @@ ferry_err ferry_source_relay_batch(struct ferry_source *s, const struct ferry_au
         }
         err = batch_from_blocks(s, set, b);
     }
-    if (err == FERRY_E_INVALID || err == FERRY_E_NOT_FOUND)
-        err = ferry_reason_set(why, FERRY_E_VERIFY,
-                               "headers or justification for #%u onwards are malformed, missing "
-                               "or do not link to #%u",
-                               set->number + 1, set->number);
-    else if (err == FERRY_E_UNSUPPORTED)
-        ferry_reason_set(why, err, "more blocks missing than one batch can bridge");
-    else if (err == FERRY_E_RETRY)
-        ferry_reason_set(why, err, "nothing new past #%u", set->number);
-    else if (err)
-        ferry_reason_set(why, err, "fetching the batch after #%u: %s", set->number,
-                         ferry_strerror(err));
-    if (err)
-        ferry_source_batch_free(b);
-    return err;
+    return batch_reason(set->number, err, b, why);
 }
