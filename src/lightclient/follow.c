@@ -388,10 +388,13 @@ static void prefetch_drop(struct follower *f)
 }
 
 /* Start fetching the batch after `last` (the batch about to be verified ends there) when more
- * is known to be finalized: relay only (the para step uses the relay source between batches). */
-static void prefetch_start(struct follower *f, const struct ferry_header *last)
+ * is known to be finalized: relay only (the para step uses the relay source between batches),
+ * and only after a batch of at most PREFETCH_MAX_BATCH headers, so that two batches in memory at
+ * once stay small (a 10 000-header batch is ~4 MiB of JSON plus its decoded headers). */
+#define PREFETCH_MAX_BATCH 4096
+static void prefetch_start(struct follower *f, const struct ferry_header *last, size_t n)
 {
-    if (f->para || last->number >= f->target ||
+    if (f->para || n > PREFETCH_MAX_BATCH || last->number >= f->target ||
         (f->cfg->has_until && last->number >= f->cfg->until))
         return;
     struct prefetch *pf = &f->pf;
@@ -431,7 +434,7 @@ static ferry_err relay_step(struct follower *f, char *why, size_t whylen)
     if (!prefetch_take(f, &b))
         err = ferry_source_relay_batch(f->relay, ferry_lc_authority_set(f->lc), &b, &r);
     if (!err && b.n)
-        prefetch_start(f, &b.headers[b.n - 1]);
+        prefetch_start(f, &b.headers[b.n - 1], b.n);
     if (err) {
         /* what the source says about a lie is the reason; network trouble is logged by the
          * loop with the error alone, as before */
