@@ -62,7 +62,7 @@ UNIT        := $(BUILD)/unit-tests
 BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit integration asan fuzz fuzz-smoke bench bench-follow format \
-        format-check check-arch devnet devnet-deps run run-follow e2e clean
+        format-check check-arch devnet devnet-deps run run-follow e2e bench-relay clean
 
 all: $(FERRY) $(if $(WORKER_SRCS),$(BUILD)/ferry-worker)
 
@@ -176,6 +176,10 @@ bench: $(BENCHES)
 bench-follow: $(FERRY) $(BUILD)/bench/follow_floor devnet-deps
 	@FERRY_BIN=$(abspath $(FERRY)) FLOOR_BIN=$(abspath $(BUILD)/bench/follow_floor) \
 	 bash bench/follow_bench.sh; rc=$$?; [ $$rc -eq 77 ] || exit $$rc
+
+# Worker catch-up through ferry relay over dev-chain blocks produced up front; exit 77 = skipped.
+bench-relay: all devnet-deps
+	@FERRY_BIN=$(abspath $(FERRY)) bash bench/relay_bench.sh; rc=$$?; [ $$rc -eq 77 ] || exit $$rc
 
 # ---- dev chain -----------------------------------------------------------------------------------
 devnet-deps:

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "ferry/error.h"
+#include "ferry/authority_set.h"
 #include "ferry/header.h"
 
 struct ferry_follow_progress {
@@ -81,5 +82,16 @@ FERRY_WARN_UNUSED ferry_err ferry_follow_run(const struct ferry_follow_config *c
 FERRY_WARN_UNUSED ferry_err ferry_follow_export_checkpoint(const char *db_path,
                                                            const char *out_path, char *why,
                                                            size_t whylen);
+
+/* Read a checkpoint written by ferry_follow_export_checkpoint (decoding only: that header and set
+ * belong together is checked by ferry_lc_new_checkpoint).
+ * Out: genesis; *header and *set (free with ferry_header_free / ferry_authority_set_free),
+ *      zeroed on failure; why[whylen] the reason on failure.
+ * Returns: FERRY_OK; FERRY_E_IO (unreadable); FERRY_E_INVALID (not a ferry checkpoint, larger
+ *          than 16 MiB, or a header or set that does not decode); FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
+                                                         struct ferry_header *header,
+                                                         struct ferry_authority_set *set, char *why,
+                                                         size_t whylen);
 
 #endif

@@ -23,9 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ferry/authority_set.h"
 #include "ferry/error.h"
 #include "ferry/grandpa.h"
 #include "ferry/header.h"
+#include "ferry/para_head.h"
 #include "ferry/scale.h"
 #include "ferry/trie.h"
 

@@ -50,8 +50,9 @@ FERRY_WARN_UNUSED ferry_err ferry_aes256gcm_open(uint8_t *out, const uint8_t key
  * works here (then *why says why). */
 const char *ferry_aes256gcm_backend(struct ferry_reason *why);
 
-/* For tests and benchmarks: use only "libsodium", only "openssl", or NULL for the automatic
- * choice. Returns: FERRY_OK, FERRY_E_ARG (unknown name), FERRY_E_UNSUPPORTED (not usable here). */
+/* For tests and benchmarks: use only "libsodium", only "openssl", "none" (act as where neither
+ * works), or NULL for the automatic choice.
+ * Returns: FERRY_OK, FERRY_E_ARG (unknown name), FERRY_E_UNSUPPORTED (not usable here). */
 FERRY_WARN_UNUSED ferry_err ferry_aes256gcm_force(const char *backend);
 
 /* ---- the envelope ------------------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ferry/backoff.h"
@@ -63,5 +64,33 @@ FERRY_WARN_UNUSED ferry_err ferry_relay_preflight(const struct ferry_relay_confi
                                                   volatile sig_atomic_t *stop,
                                                   enum ferry_fault_class *fault,
                                                   struct ferry_reason *why);
+
+/* ---- DCAP registration reports --------------------------------------------------------------- */
+
+/* A worker's SCALE Option<AttestationReport> of the form Some(SgxDcap{quote, collateral: None})
+ * (0x01 0x01 Vec<u8> quote 0x00) completed with collateral (SCALE SgxV30QuoteCollateral) and
+ * verified first, as pherry does but checked before any fee is spent: the quote must verify
+ * against the collateral at time now (unix seconds) and commit to blake2_256(info) in its report
+ * data. Out: *out (malloc'd) Some(SgxDcap{quote, Some(Collateral::SgxV30(c))}).
+ * Returns: FERRY_OK; FERRY_E_INVALID (not a collateral-less DCAP report); FERRY_E_VERIFY (the
+ *          quote does not verify: *why has the step and reason); FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_relay_dcap_attach(const uint8_t *report, size_t report_len,
+                                                    const uint8_t *info, size_t info_len,
+                                                    const uint8_t *collateral, size_t coll_len,
+                                                    int64_t now, uint8_t **out, size_t *out_len,
+                                                    struct ferry_reason *why);
+
+/* Returns: true when report is Some(SgxDcap{quote, collateral: None}). */
+bool ferry_relay_dcap_needs_collateral(const uint8_t *report, size_t report_len);
+
+/* Fetch the quote's collateral from the PCCS at pccs_url (timeout_ms per request), then
+ * ferry_relay_dcap_attach with the current time.
+ * Returns: as ferry_relay_dcap_attach, plus the PCCS client's errors (FERRY_E_NET,
+ *          FERRY_E_TIMEOUT, FERRY_E_RPC, FERRY_E_INVALID). */
+FERRY_WARN_UNUSED ferry_err ferry_relay_dcap_complete(const uint8_t *report, size_t report_len,
+                                                      const uint8_t *info, size_t info_len,
+                                                      const char *pccs_url, long timeout_ms,
+                                                      uint8_t **out, size_t *out_len,
+                                                      struct ferry_reason *why);
 
 #endif

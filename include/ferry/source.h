@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ferry/authority_set.h"
 #include "ferry/error.h"
 #include "ferry/grandpa.h"
 #include "ferry/header.h"

@@ -2,9 +2,9 @@
  * runtime accepts for a worker's signed messages.
  *
  * Built on libsodium's ristretto255 group and scalar arithmetic plus the merlin transcript
- * (merlin.h, over STROBE-128 over Keccak-f[1600]). Keys follow schnorrkel 0.11 as Substrate uses
- * it: a 32-byte mini secret expanded with ExpansionMode::Ed25519; signatures are 64 bytes with
- * the schnorrkel marker bit; the signing context for accounts is "substrate".
+ * (src/crypto/merlin.h, over STROBE-128 over Keccak-f[1600]). Keys follow schnorrkel 0.11 as
+ * Substrate uses it: a 32-byte mini secret expanded with ExpansionMode::Ed25519; signatures are
+ * 64 bytes with the schnorrkel marker bit; the signing context for accounts is "substrate".
  *
  * Secrets are wiped after use; nothing branches on secret data beyond libsodium's primitives.
  */

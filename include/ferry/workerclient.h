@@ -27,6 +27,7 @@ struct ferry_wclient {
     const char *url;               /* base URL, e.g. http://127.0.0.1:8000 (borrowed) */
     long timeout_ms;               /* per call */
     unsigned long calls, failures; /* counters for metrics */
+    double seconds;                /* time spent in calls */
 };
 
 /* What GetInfo says (the fields the relayer uses). */

@@ -9,19 +9,19 @@
  * so a reconnect, a lying node or a restart of the node all resume from the last committed block
  * by number. Verification lives in lc; fetching, endpoint rotation and backoff in the source.
  */
-#include <cjson/cJSON.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "ferry/authority_set.h"
 #include "ferry/follow.h"
 #include "ferry/hash.h"
 #include "ferry/hex.h"
 #include "ferry/lc.h"
 #include "ferry/log.h"
+#include "ferry/para_head.h"
 #include "ferry/source.h"
 #include "ferry/store.h"
 
@@ -174,83 +174,24 @@ static ferry_err init_from_genesis(struct follower *f, char *why, size_t whylen)
 
 static ferry_err load_checkpoint(struct follower *f, char *why, size_t whylen)
 {
-    FILE *fp = fopen(f->cfg->checkpoint_path, "rb");
-    if (!fp) {
-        snprintf(why, whylen, "cannot read checkpoint %s: %s", f->cfg->checkpoint_path,
-                 strerror(errno));
-        return FERRY_E_IO;
-    }
-    /* A checkpoint of even a 1000-voter set is ~100 KB; anything past 16 MiB is not one. */
-    enum { MAX_CHECKPOINT = 16 << 20 };
-    char *text = NULL;
-    size_t cap = 0, len = 0;
-    bool oom = false;
-    for (;;) {
-        if (cap - len < 4096) {
-            char *nt = cap < MAX_CHECKPOINT ? realloc(text, cap + 65536) : NULL;
-            if (!nt) {
-                oom = cap < MAX_CHECKPOINT;
-                break;
-            }
-            text = nt;
-            cap += 65536;
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, fp);
-        len += got;
-        if (!got)
-            break;
-    }
-    bool too_big = !oom && text && !feof(fp);
-    fclose(fp);
-    if (oom || !text || too_big) {
-        free(text);
-        snprintf(why, whylen,
-                 too_big ? "checkpoint %s is larger than 16 MiB: not a checkpoint"
-                         : "out of memory reading checkpoint %s",
-                 f->cfg->checkpoint_path);
-        return too_big ? FERRY_E_INVALID : FERRY_E_NOMEM;
-    }
-    text[len] = 0;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "genesis_hash");
-    const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(j, "header");
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "authority_set");
     uint8_t genesis[32];
-    uint8_t *hb = NULL, *sb = NULL;
-    size_t hl = 0, sl = 0;
-    ferry_err err = FERRY_OK;
-    if (!cJSON_IsString(g) || !cJSON_IsString(hdr) || !cJSON_IsString(st) ||
-        ferry_hex_decode_exact(g->valuestring, genesis, 32) ||
-        ferry_hex_decode(hdr->valuestring, strlen(hdr->valuestring), &hb, &hl) ||
-        ferry_hex_decode(st->valuestring, strlen(st->valuestring), &sb, &sl)) {
-        snprintf(why, whylen,
-                 "checkpoint %s is not a ferry checkpoint (genesis_hash, header, "
-                 "authority_set)",
-                 f->cfg->checkpoint_path);
-        err = FERRY_E_INVALID;
-    }
-    cJSON_Delete(j);
-    struct ferry_header h = {0};
-    if (!err && memcmp(genesis, f->genesis, 32) != 0) {
+    struct ferry_header h;
+    struct ferry_authority_set set;
+    ferry_err err =
+        ferry_follow_read_checkpoint(f->cfg->checkpoint_path, genesis, &h, &set, why, whylen);
+    if (err)
+        return err;
+    struct ferry_lc_config c = lc_config(f);
+    if (memcmp(genesis, f->genesis, 32) != 0) {
         snprintf(why, whylen, "checkpoint %s is for another chain (genesis differs)",
                  f->cfg->checkpoint_path);
         err = FERRY_E_STATE;
-    }
-    struct ferry_authority_set set = {0};
-    struct ferry_lc_config c = lc_config(f);
-    struct ferry_reason r = {{0}};
-    if (!err &&
-        (ferry_header_decode(&h, hb, hl, NULL) || ferry_authority_set_decode(&set, sb, sl, NULL) ||
-         ferry_lc_new_checkpoint(&f->lc, &c, genesis, &h, &set, &r) != FERRY_OK)) {
+    } else if (ferry_lc_new_checkpoint(&f->lc, &c, genesis, &h, &set, NULL) != FERRY_OK) {
         snprintf(why, whylen,
-                 "checkpoint %s: header or authority set is malformed or they do "
-                 "not match",
+                 "checkpoint %s: header or authority set is malformed or they do not match",
                  f->cfg->checkpoint_path);
         err = FERRY_E_INVALID;
     }
-    free(hb);
-    free(sb);
     ferry_authority_set_free(&set);
     if (!err)
         err = commit_start(f, &h);
@@ -513,15 +454,14 @@ static ferry_err para_step(struct follower *f, char *why, size_t whylen)
         return err;
     /* The head is proven here (lc proves it again on import) to know which headers to fetch. */
     struct ferry_header head;
-    const char *reason = NULL;
-    err = ferry_para_head_verify(proof, st.state_root, f->cfg->para_id, &head, &reason);
+    err = ferry_para_head_verify(proof, st.state_root, f->cfg->para_id, &head, &r);
     if (err == FERRY_E_NOT_FOUND) {
         ferry_trie_proof_free(proof);
         return FERRY_OK; /* para not registered (yet) at this block */
     }
     if (err) {
         snprintf(why, whylen, "Paras::Heads(%u) at relay #%u not proven: %s", f->cfg->para_id,
-                 st.number, reason ? reason : ferry_strerror(err));
+                 st.number, r.text[0] ? r.text : ferry_strerror(err));
         ferry_trie_proof_free(proof);
         return err == FERRY_E_NOMEM ? err : FERRY_E_VERIFY;
     }
@@ -661,9 +601,12 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
     memset(&f, 0, sizeof f);
     f.cfg = cfg;
     srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)&f);
-    ferry_err err = ferry_store_open(cfg->db_path, &f.store, why, whylen);
-    if (err)
+    struct ferry_reason r = {{0}};
+    ferry_err err = ferry_store_open(cfg->db_path, &f.store, &r);
+    if (err) {
+        snprintf(why, whylen, "%s", r.text);
         return err;
+    }
     err = open_sources(&f, why, whylen);
     char step_why[512];
     while (!err && !stopped(&f)) {
@@ -717,11 +660,11 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
             break;
         /* The node's finalized height is only re-read once ferry has caught up with the last
          * one seen: during catch-up that saves two round trips per batch. */
-        struct ferry_reason r = {{0}};
         if (verified(&f) >= f.target) {
-            err = ferry_source_finalized(f.relay, &f.target, NULL, &r);
+            struct ferry_reason fr = {{0}};
+            err = ferry_source_finalized(f.relay, &f.target, NULL, &fr);
             if (err == FERRY_E_VERIFY)
-                snprintf(step_why, sizeof step_why, "%s", r.text);
+                snprintf(step_why, sizeof step_why, "%s", fr.text);
         }
         bool at_tip = !err && verified(&f) >= f.target;
         if (!err && !at_tip) {
@@ -790,99 +733,4 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
     ferry_lc_free(f.lc);
     ferry_store_close(f.store);
     return err;
-}
-
-/* ---- checkpoints -------------------------------------------------------------------------------
- */
-
-ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_path, char *why,
-                                         size_t whylen)
-{
-    struct ferry_store *s;
-    ferry_err err = ferry_store_open(db_path, &s, why, whylen);
-    if (err)
-        return err;
-    uint8_t *genesis = NULL, *hdr = NULL, *state = NULL;
-    size_t gl = 0, hl = 0, sl = 0;
-    uint32_t number = 0;
-    uint8_t hash[32];
-    uint64_t set_id = 0;
-    /* One read transaction: a ferry following on this store commits header and authority set
-     * together, and the export must not take the header of one commit and the set of the next
-     * (such a checkpoint would be refused when loaded). */
-    err = ferry_store_begin_read(s);
-    if (!err)
-        err = ferry_store_get_meta(s, "genesis_hash", &genesis, &gl);
-    if (!err)
-        err = ferry_store_last_relay(s, &number, hash, &hdr, &hl, &set_id);
-    if (!err)
-        err = ferry_store_get_authorities(s, &state, &sl);
-    ferry_store_rollback(s);
-    ferry_store_close(s);
-    struct ferry_authority_set set = {0};
-    bool bad = false;
-    if (!err && (gl != 32 || ferry_authority_set_decode(&set, state, sl, NULL) ||
-                 set.number != number || memcmp(set.hash, hash, 32) != 0)) {
-        bad = true;
-        err = FERRY_E_IO;
-    }
-    if (err) {
-        if (bad)
-            snprintf(why, whylen,
-                     "store %s is inconsistent (its authority set is not at its last header "
-                     "#%u); not exporting it",
-                     db_path, number);
-        else
-            snprintf(why, whylen, "store %s holds no verified state to export (%s)", db_path,
-                     ferry_strerror(err));
-        ferry_authority_set_free(&set);
-        free(genesis);
-        free(hdr);
-        free(state);
-        return err == FERRY_E_NOT_FOUND ? err : FERRY_E_IO;
-    }
-    cJSON *o = cJSON_CreateObject();
-    char *g = ferry_hex_alloc(genesis, 32), *hh = ferry_hex_alloc(hash, 32),
-         *he = ferry_hex_alloc(hdr, hl), *st = ferry_hex_alloc(state, sl);
-    cJSON_AddStringToObject(o, "genesis_hash", g);
-    cJSON_AddNumberToObject(o, "number", number);
-    cJSON_AddStringToObject(o, "hash", hh);
-    cJSON_AddStringToObject(o, "header", he);
-    cJSON_AddNumberToObject(o, "set_id", (double)set.set_id);
-    cJSON *auth = cJSON_AddArrayToObject(o, "authorities");
-    for (size_t i = 0; i < set.n_authorities; i++) {
-        cJSON *a = cJSON_CreateObject();
-        char id[67];
-        ferry_hex_encode(set.authorities[i].id, 32, id);
-        cJSON_AddStringToObject(a, "id", id);
-        cJSON_AddNumberToObject(a, "weight", (double)set.authorities[i].weight);
-        cJSON_AddItemToArray(auth, a);
-    }
-    cJSON_AddStringToObject(o, "authority_set", st);
-    free(g);
-    free(hh);
-    free(he);
-    free(st);
-    free(genesis);
-    free(hdr);
-    free(state);
-    ferry_authority_set_free(&set);
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!text)
-        return FERRY_E_NOMEM;
-    FILE *out = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "wx");
-    if (!out) {
-        snprintf(why, whylen, "cannot create %s: %s", out_path, strerror(errno));
-        free(text);
-        return FERRY_E_IO;
-    }
-    int ok = fprintf(out, "%s\n", text) > 0;
-    ok = (out == stdout ? fflush(out) : fclose(out)) == 0 && ok;
-    free(text);
-    if (!ok) {
-        snprintf(why, whylen, "cannot write %s", out_path);
-        return FERRY_E_IO;
-    }
-    return FERRY_OK;
 }

@@ -176,9 +176,9 @@ ferry_err ferry_lc_new_genesis(struct ferry_lc **out, const struct ferry_lc_conf
                                 "trust root header is block %u, not the genesis block",
                                 genesis->number);
     }
-    const char *reason = NULL;
+    struct ferry_reason r = {{0}};
     err = ferry_authority_set_from_proof(&lc->set, authorities_proof, genesis->state_root, 0,
-                                         genesis->hash, &reason);
+                                         genesis->hash, &r);
     if (err) {
         ferry_lc_free(lc);
         if (err == FERRY_E_NOMEM)
@@ -186,7 +186,7 @@ ferry_err ferry_lc_new_genesis(struct ferry_lc **out, const struct ferry_lc_conf
         if (err != FERRY_E_INCOMPLETE)
             err = FERRY_E_INVALID;
         return ferry_reason_set(why, err, "genesis authority set not proven: %s",
-                                reason ? reason : ferry_strerror(err));
+                                r.text[0] ? r.text : ferry_strerror(err));
     }
     err = lc_root(lc, genesis, why);
     if (err) {
@@ -318,10 +318,10 @@ ferry_err ferry_lc_batch_add(struct ferry_lc_batch *b, const struct ferry_header
         b->cap = nc;
     }
     struct ferry_authority_set_event ev = {0};
-    const char *reason = NULL;
-    ferry_err err = ferry_authority_set_apply_header(&b->work, h, &ev, &reason);
+    struct ferry_reason r = {{0}};
+    ferry_err err = ferry_authority_set_apply_header(&b->work, h, &ev, &r);
     if (err)
-        return batch_refuse(b, why, err, h->number, reason ? reason : ferry_strerror(err));
+        return batch_refuse(b, why, err, h->number, r.text[0] ? r.text : ferry_strerror(err));
     memcpy(b->e[b->n].hash, h->hash, 32);
     memcpy(b->e[b->n].root, h->state_root, 32);
     b->n++;
@@ -443,7 +443,7 @@ ferry_err ferry_lc_import_para(struct ferry_lc *lc, uint32_t relay_number,
     if (ch)
         memset(ch, 0, sizeof *ch);
     struct ferry_header head;
-    const char *reason = NULL;
+    struct ferry_reason r = {{0}};
     ferry_err err = prove_para_head(lc, relay_number, proof, &head, why);
     if (err)
         return err;
@@ -473,23 +473,23 @@ ferry_err ferry_lc_import_para(struct ferry_lc *lc, uint32_t relay_number,
     size_t bad = 0;
     if (lc->has_para) {
         err = ferry_para_chain_verify(lc->para_hash, lc->para_number, headers, n, head_hash, &bad,
-                                      &reason);
+                                      &r);
     } else {
         /* First para import: the proven head vouches for the headers linking back from it. */
         err = ferry_para_chain_verify(headers[0].hash, headers[0].number, headers + 1, n - 1,
-                                      head_hash, &bad, &reason);
+                                      head_hash, &bad, &r);
         bad = bad + 1 > n ? n : bad + 1;
     }
     if (!err && headers[n - 1].number != head_number) {
         err = FERRY_E_VERIFY;
-        reason = "last header's number is not the proven head's";
+        ferry_reason_set(&r, err, "last header's number is not the proven head's");
         bad = n - 1;
     }
     if (err)
         return ferry_reason_set(
             why, FERRY_E_VERIFY, "para headers below the proven head #%u do not link (at %s%u): %s",
             head_number, bad < n ? "#" : "index ", bad < n ? headers[bad].number : (uint32_t)bad,
-            reason ? reason : "broken chain");
+            r.text[0] ? r.text : "broken chain");
     if (roots_reserve(&lc->para, n))
         return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
@@ -519,11 +519,11 @@ static ferry_err prove_para_head(const struct ferry_lc *lc, uint32_t relay_numbe
         return ferry_reason_set(why, FERRY_E_STATE,
                                 "relay block #%u is not a verified block this state retains",
                                 relay_number);
-    const char *reason = NULL;
-    ferry_err err = ferry_para_head_verify(proof, at->root, lc->cfg.para_id, head, &reason);
+    struct ferry_reason r = {{0}};
+    ferry_err err = ferry_para_head_verify(proof, at->root, lc->cfg.para_id, head, &r);
     if (err == FERRY_E_NOT_FOUND)
         return ferry_reason_set(why, err, "Paras::Heads(%u) at relay #%u: %s", lc->cfg.para_id,
-                                relay_number, reason ? reason : "absent");
+                                relay_number, r.text[0] ? r.text : "absent");
     if (err) {
         /* A proof against another root is indistinguishable from an incomplete one: both are
          * a proof that does not prove the head at this block. */
@@ -531,7 +531,7 @@ static ferry_err prove_para_head(const struct ferry_lc *lc, uint32_t relay_numbe
             err = FERRY_E_VERIFY;
         return ferry_reason_set(why, err, "Paras::Heads(%u) at relay #%u not proven: %s",
                                 lc->cfg.para_id, relay_number,
-                                reason ? reason : ferry_strerror(err));
+                                r.text[0] ? r.text : ferry_strerror(err));
     }
     return FERRY_OK;
 }
@@ -626,12 +626,11 @@ ferry_err ferry_lc_read(const struct ferry_lc *lc, enum ferry_lc_chain c, uint32
         return ferry_reason_set(why, FERRY_E_STATE,
                                 "%s block #%u is not a verified block this state retains", name,
                                 number);
-    const char *reason = NULL;
-    ferry_err err =
-        ferry_trie_proof_lookup(proof, e->root, key, key_len, value, value_len, &reason);
+    struct ferry_reason r = {{0}};
+    ferry_err err = ferry_trie_proof_lookup(proof, e->root, key, key_len, value, value_len, &r);
     if (err)
         ferry_reason_set(why, err, "read at %s #%u: %s", name, number,
-                         reason ? reason : ferry_strerror(err));
+                         r.text[0] ? r.text : ferry_strerror(err));
     return err;
 }
 

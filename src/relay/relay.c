@@ -117,6 +117,8 @@ static void declare_metrics(struct ferry_metrics *m)
          "Egress submissions by result (submitted, rebroadcast, expired, rejected, finalized)"},
         {"ferry_relay_steps_total", FERRY_METRIC_COUNTER, "Loop steps by kind"},
         {"ferry_relay_worker_calls_total", FERRY_METRIC_COUNTER, "Worker API calls"},
+        {"ferry_relay_seconds_total", FERRY_METRIC_COUNTER,
+         "Seconds spent waiting, by part (worker: worker API calls)"},
         {"ferry_relay_reconnects_total", FERRY_METRIC_COUNTER,
          "Endpoints abandoned for the next one (lying or failing nodes)"},
         {"ferry_relay_errors_total", FERRY_METRIC_COUNTER, "Failures by class"},
@@ -189,6 +191,7 @@ static void publish(struct relay *r, const char *phase)
     ferry_metrics_set(r->m, "ferry_relay_set_id", NULL, (double)ls.set_id);
     ferry_metrics_set(r->m, "ferry_relay_registered", NULL, p->registered ? 1 : 0);
     ferry_metrics_set(r->m, "ferry_relay_worker_calls_total", NULL, (double)r->wc.calls);
+    ferry_metrics_set(r->m, "ferry_relay_seconds_total", "part=\"worker\"", r->wc.seconds);
     char reason[160];
     bool ready = r->info.initialized && r->finalized && lag <= r->cfg->ready_lag;
     snprintf(reason, sizeof reason, "worker at relay #%u, finalized #%u (lag %u, limit %u)",
@@ -395,7 +398,9 @@ static ferry_err preflight_nodes(struct relay *r, enum ferry_fault_class *fault,
     if (err)
         return fail(r, fault,
                     err == FERRY_E_UNSUPPORTED ? FERRY_FAULT_CHAIN : FERRY_FAULT_TRANSIENT, err);
-    err = check_runtime(r, why, fault);
+    /* the Phala pallets are needed to register and to carry messages, not to sync a worker */
+    if (r->have_key && (r->cfg->do_register || r->cfg->egress))
+        err = check_runtime(r, why, fault);
     if (err || r->parachain || r->para_id)
         return err;
     /* solo mode: the registration info carries the runtime's ParachainInfo::ParachainId (the
@@ -956,14 +961,23 @@ static ferry_err step_register(struct relay *r, enum ferry_fault_class *fault,
         ferry_log_info(LOG, "the worker has no attestation yet; registering at a later round");
         return FERRY_OK;
     }
-    if (report_len >= 2 && report[0] == 1 && report[1] == 1 && report[report_len - 1] == 0) {
-        free(info);
+    if (ferry_relay_dcap_needs_collateral(report, report_len)) {
+        /* as pherry: collateral from the PCCS; unlike pherry: verified before any fee is spent */
+        uint8_t *full = NULL;
+        size_t full_len = 0;
+        err = ferry_relay_dcap_complete(report, report_len, info, info_len, r->cfg->pccs_url,
+                                        (long)r->cfg->pccs_timeout_s * 1000, &full, &full_len, why);
         free(report);
-        ferry_reason_set(why, FERRY_E_UNSUPPORTED,
-                         "the worker's DCAP report has no collateral and fetching it from the "
-                         "PCCS (%s) is not wired into ferry relay yet: not registering",
-                         r->cfg->pccs_url);
-        return fail(r, fault, FERRY_FAULT_ATTEST, FERRY_E_UNSUPPORTED);
+        if (err) {
+            free(info);
+            return fail(r, fault,
+                        err == FERRY_E_NET || err == FERRY_E_TIMEOUT || err == FERRY_E_RPC
+                            ? FERRY_FAULT_TRANSIENT
+                            : FERRY_FAULT_ATTEST,
+                        err);
+        }
+        report = full;
+        report_len = full_len;
     }
     struct ferry_tx_client *tx;
     err = tx_client(r, &tx, why);
@@ -1336,6 +1350,19 @@ static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class 
             return node_fault(r, r->rs, err, fault, why);
     }
     refresh_finalized(r);
+    /* 0. ferry's own light client behind the worker (a restart: it starts again from genesis):
+     * catch up first, verifying; the blocks and para steps read proofs at blocks it must hold */
+    struct ferry_lc_status ls;
+    ferry_lc_status(r->lc, &ls);
+    if (ls.number + 1 < r->info.headernum) {
+        publish(r, "catch-up");
+        err = step_headers(r, fault, why);
+        if (err == FERRY_E_RETRY) { /* the node is behind the worker: wait for it */
+            *at_tip = true;
+            return FERRY_OK;
+        }
+        return err;
+    }
     /* 1. blocks whose headers the worker validated */
     uint32_t next_block_limit = r->parachain ? r->info.para_headernum : r->info.headernum;
     if (r->info.blocknum < next_block_limit && !(r->parachain && !r->info.para_headernum)) {

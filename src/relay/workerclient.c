@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ferry/hex.h"
 #include "ferry/workerapi.h"
@@ -41,8 +42,12 @@ static ferry_err call(struct ferry_wclient *c, const char *method, const Protobu
         protobuf_c_message_pack(req, body);
     int status = 0;
     c->calls++;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     ferry_err err = ferry_workerapi_call(c->url, method, body, len, false, c->timeout_ms, &status,
                                          resp, resp_len, why);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    c->seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     free(body);
     if (err) {
         c->failures++;

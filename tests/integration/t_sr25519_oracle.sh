@@ -5,8 +5,9 @@
 # (default 1000) random cases — mini secret -> public key, hard, soft, hard+soft and public-only
 # soft derivation, ECDH shared secret, a ferry signature — which every JS implementation must
 # reproduce byte for byte and whose signatures they must accept (and refuse once the message,
-# key, signature or context is altered). The JS signatures then go back to the unit suite,
-# which must accept them and refuse the same alterations.
+# key, signature or context is altered), plus a ferry envelope that Node opens as the worker
+# (schnorrkel ECDH + node:crypto AES-256-GCM) and answers. The JS signatures and replies then go
+# back to the unit suite, which must accept them and refuse the same alterations.
 # Skips with a notice when node, the npm packages or the unit-test binary are unavailable.
 . "$(dirname "$0")/lib.sh"
 root=${FERRY_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}

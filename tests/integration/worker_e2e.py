@@ -18,9 +18,15 @@ import time
 import urllib.request
 
 FERRY = os.environ["FERRY_BIN"]
-NODE = os.environ["DEVNET_URL"]
+RELAY = os.environ["DEVNET_URL"]
+# Parachain mode (DEVNET_PARA=phala): the Phala runtime is para 2035 behind a Rococo relay;
+# headers and justifications come from the relay, para heads are proven by Paras::Heads, and
+# blocks, messages and transactions are the para chain's.
+PARA = os.environ.get("DEVNET_PARA_URL") if os.environ.get("E2E_PARACHAIN") == "1" else None
+NODE = PARA or RELAY
 WORKER = os.environ["WORKER_URL"]
 WORK = os.environ["WORK"]
+PARA_ID = 2035
 
 
 def fail(msg):
@@ -28,8 +34,8 @@ def fail(msg):
     sys.exit(1)
 
 
-def rpc(method, *params):
-    args = [FERRY, "rpc", "--url", NODE, "--timeout", "60", method]
+def rpc(method, *params, url=None):
+    args = [FERRY, "rpc", "--url", url or RELAY, "--timeout", "60", method]
     args += [json.dumps(p) for p in params]
     r = subprocess.run(args, capture_output=True, text=True)
     if r.returncode != 0:
@@ -150,8 +156,8 @@ def header_scale(h):
             unhex(h["extrinsicsRoot"]) + compact(len(logs)) + b"".join(logs))
 
 
-def block_hash(n):
-    return rpc("chain_getBlockHash", n)
+def block_hash(n, url=None):
+    return rpc("chain_getBlockHash", n, url=url)
 
 
 def finalized_number():
@@ -180,7 +186,8 @@ def init():
     proof = rpc("state_getReadProof", [k_auth, k_set, k_legacy], h0)["proof"]
     gi = (header_scale(header) + alist + set_id.to_bytes(8, "little") + compact(len(proof)) +
           b"".join(vec_bytes(unhex(p)) for p in proof))
-    r = call("InitRuntime", pb_bytes(2, gi) + pb_varint(100, 2035))
+    r = call("InitRuntime", pb_bytes(2, gi) + (pb_varint(6, 1) if PARA else b"") +
+             pb_varint(100, PARA_ID))
     if unhex(h0) != r[2][0]:
         fail("InitRuntime: genesis hash")
 
@@ -206,14 +213,41 @@ def sync_headers():
         fail(f"SyncHeader synced_to {r}")
 
 
+def sync_para_headers():
+    i = info()
+    relay_n = i["headernum"] - 1
+    rh = block_hash(relay_n)
+    k = storage_key("Paras", "Heads", "twox64_concat:0x" + PARA_ID.to_bytes(4, "little").hex())
+    head = rpc("state_getStorage", k, rh)
+    if not head:
+        fail(f"no Paras::Heads({PARA_ID}) at relay block {relay_n}")
+    hb = unhex(head)
+    _, j = read_compact(hb, 0)
+    hb = hb[j:]
+    num, _ = read_compact(hb, 32)
+    nxt = i["para_headernum"]
+    if num < nxt:
+        return
+    proof = rpc("state_getReadProof", [k], rh)["proof"]
+    headers = b"".join(header_scale(rpc("chain_getHeader", block_hash(n, PARA), url=PARA))
+                       for n in range(nxt, num + 1))
+    body = pb_bytes(1, compact(num - nxt + 1) + headers)
+    for p in proof:
+        body += pb_bytes(2, unhex(p))
+    r = call("SyncParaHeader", body)
+    if r.get(1, [0])[0] != num:
+        fail(f"SyncParaHeader synced_to {r}")
+
+
 def dispatch(keys):
     i = info()
-    frm, to = i["blocknum"], i["headernum"] - 1
+    frm = i["blocknum"]
+    to = (i["para_headernum"] if PARA else i["headernum"]) - 1
     if frm > to:
         return
     blocks = b""
     for n in range(frm, to + 1):
-        proof = rpc("state_getReadProof", keys, block_hash(n))["proof"]
+        proof = rpc("state_getReadProof", keys, block_hash(n, PARA), url=PARA)["proof"]
         blocks += compact(n) + compact(len(proof)) + b"".join(vec_bytes(unhex(p)) for p in proof)
     r = call("DispatchBlocks", pb_bytes(1, compact(to - frm + 1) + blocks))
     if r.get(1, [0])[0] != to:
@@ -223,6 +257,8 @@ def dispatch(keys):
 def catch_up(keys, extra=3):
     produce(extra)
     sync_headers()
+    if PARA:
+        sync_para_headers()
     dispatch(keys)
 
 
@@ -283,7 +319,9 @@ def main():
             storage_key("PhalaMq", "OffchainIngress", "twox64_concat:0x02" + pk[2:]),
             storage_key("PhalaRegistry", "Workers", "twox64_concat:" + pk)]
     catch_up(keys)
-    print("synced to", info()["headernum"] - 1, "dispatched to", info()["blocknum"] - 1)
+    i = info()
+    print("synced to", i["headernum"] - 1, "para", i["para_headernum"] - 1, "dispatched to",
+          i["blocknum"] - 1)
 
     key_file = os.path.join(WORK, "alice.key")
     with open(key_file, "w") as f:
@@ -355,7 +393,7 @@ def main():
         j += 1
     para_id = int.from_bytes(b[j:j + 4], "little")
     mcv = int.from_bytes(b[j + 4:j + 8], "little")
-    if j + 8 != len(b) or para_id != 2035:
+    if j + 8 != len(b) or para_id != PARA_ID:
         fail(f"WorkerRegistrationInfoV2 layout: {b.hex()}")
     info_json = {"version": ver, "machine_id": "0x" + mid.hex(), "pubkey": "0x" + pkb.hex(),
                  "ecdh_pubkey": "0x" + epk.hex(), "genesis_block_hash": "0x" + gh.hex(),

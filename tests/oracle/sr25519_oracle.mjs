@@ -9,9 +9,11 @@
 //   polkadot @polkadot/util-crypto 14.0.3 (its sr25519 is @scure/sr25519 0.2.0 underneath)
 //   wasm     @polkadot/wasm-crypto 7.5.4 (w3f's schnorrkel in Rust, compiled to WebAssembly)
 // Each must accept ferry's signature and refuse it with the message, key, signature or context
-// altered. Each then signs the case's message; those signatures are written for ferry to check.
+// altered. Each then signs the case's message; those signatures are written for ferry to check,
+// with the reply a JS "worker" makes to ferry's envelope (docs/messages.md) after opening it.
 import {createRequire} from 'node:module';
 import {readFileSync, writeFileSync} from 'node:fs';
+import {createCipheriv, createDecipheriv, randomBytes} from 'node:crypto';
 import * as scure from '@scure/sr25519';
 
 const require = createRequire(import.meta.url);
@@ -114,11 +116,43 @@ cases.forEach((c, i) => {
             fails.push(`case ${i}: ${name} accepts another signing context`);
     }
 
+    // ferry's envelope (docs/messages.md), opened as the worker would with schnorrkel's ECDH
+    // and node's AES-256-GCM: kind 0x01 ‖ ephemeral pk ‖ iv ‖ ct ‖ tag, AAD = kind ‖ ephemeral pk
+    const env = hexToU8a(c.envelope);
+    count('envelope opened by JS (wasm ECDH + node:crypto AES-GCM)');
+    const eph = env.subarray(1, 33);
+    const wkey =
+        wasm.sr25519Agree(eph, wasm.sr25519KeypairFromSeed(hexToU8a(c.peer_mini)).slice(0, 64));
+    if (u8aToHex(wkey) !== c.session_key)
+        fails.push(`case ${i}: envelope key differs`);
+    let reply = null;
+    try {
+        if (env[0] !== 1)
+            throw new Error(`kind ${env[0]}`);
+        const d = createDecipheriv('aes-256-gcm', wkey, env.subarray(33, 45));
+        d.setAAD(env.subarray(0, 33));
+        d.setAuthTag(env.subarray(env.length - 16));
+        const pt = Buffer.concat([ d.update(env.subarray(45, env.length - 16)), d.final() ]);
+        if (u8aToHex(pt) !== u8aToHex(msg))
+            throw new Error('plaintext differs');
+        // the worker's answer: same key, fresh IV, kind 0x81, same ephemeral key
+        const hdr = Buffer.concat([ Buffer.from([ 0x81 ]), Buffer.from(eph) ]);
+        const iv = randomBytes(12);
+        const e = createCipheriv('aes-256-gcm', wkey, iv);
+        e.setAAD(hdr);
+        const ct = Buffer.concat([ e.update(pt), e.final() ]);
+        reply = u8aToHex(Buffer.concat([ hdr, iv, ct, e.getAuthTag() ]));
+    } catch (err) {
+        fails.push(`case ${i}: JS cannot open ferry's envelope: ${err.message}`);
+    }
+
     // signatures for ferry to verify
     out.push({
         pub : c.pub,
         peer_pub : c.peer_pub,
         msg : c.msg,
+        session_key : c.session_key,
+        reply,
         sigs : [
             {by : 'scure', sig : u8aToHex(scure.sign(sk, msg))},
             {by : 'polkadot', sig : u8aToHex(uc.sr25519Sign(msg, pair))},

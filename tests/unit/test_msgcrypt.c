@@ -56,6 +56,27 @@ START_TEST(gcm_spec_test_cases)
     ck_assert_int_eq(ferry_aes256gcm_force(NULL), 0);
     ck_assert_int_ge(tried, 1);
     ck_assert_int_eq(ferry_aes256gcm_force("rot13"), FERRY_E_ARG);
+
+    /* Where neither library works, every call says so, with the reason. */
+    ck_assert_int_eq(ferry_aes256gcm_force("none"), 0);
+    why.text[0] = 0;
+    ck_assert_ptr_null(ferry_aes256gcm_backend(&why));
+    ck_assert_ptr_nonnull(strstr(why.text, "AES-NI"));
+    why.text[0] = 0;
+    ck_assert_int_eq(ferry_aes256gcm_seal(out, key, iv, pt, 16, &why), FERRY_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(why.text, "AES-256-GCM unavailable"));
+    ck_assert_int_eq(ferry_aes256gcm_open(back, key, iv, out, 32, &why), FERRY_E_UNSUPPORTED);
+    struct ferry_sr25519_keypair w;
+    uint8_t mini[32] = {3}, env[64];
+    size_t en;
+    struct ferry_envelope_session s;
+    ferry_sr25519_from_mini_secret(&w, mini);
+    why.text[0] = 0;
+    ck_assert_int_eq(ferry_envelope_seal(&s, env, sizeof env, &en, w.public_key, pt, 3, &why),
+                     FERRY_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(why.text, "AES-256-GCM unavailable"));
+    ck_assert_int_eq(ferry_aes256gcm_force(NULL), 0);
+    ck_assert_ptr_nonnull(ferry_aes256gcm_backend(NULL));
 }
 END_TEST
 

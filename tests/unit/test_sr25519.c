@@ -404,6 +404,15 @@ static void dump_one(FILE *f, int i)
     ck_assert_int_eq(ferry_sr25519_sign(&kp, CTX, CTXLEN, msg, len, sig), 0);
     ck_assert_int_eq(ferry_sr25519_sign(&kp, OTHER_CTX, sizeof OTHER_CTX - 1, msg, len, sig_ctx),
                      0);
+    /* An envelope to the peer (as a worker) carrying msg, for the JS side to open with its own
+     * ECDH and AES-GCM (node:crypto) and answer; the session is kept so ferry can read the
+     * answer in oracle_check. */
+    uint8_t env[64 + FERRY_ENVELOPE_OVERHEAD];
+    size_t env_len;
+    struct ferry_envelope_session session;
+    ck_assert_int_eq(
+        ferry_envelope_seal(&session, env, sizeof env, &env_len, peer.public_key, msg, len, NULL),
+        0);
     fprintf(f, "%s{\"mini\":\"%s\"", i ? ",\n" : "", tu_tohex(mini, 32));
     fprintf(f, ",\"pub\":\"%s\"", tu_tohex(kp.public_key, 32));
     fprintf(f, ",\"cc_hard\":\"%s\"", tu_tohex(cc_hard, 32));
@@ -417,7 +426,10 @@ static void dump_one(FILE *f, int i)
     fprintf(f, ",\"ecdh\":\"%s\"", tu_tohex(ecdh, 32));
     fprintf(f, ",\"msg\":\"%s\"", tu_tohex(msg, len));
     fprintf(f, ",\"sig\":\"%s\"", tu_tohex(sig, 64));
-    fprintf(f, ",\"sig_other_ctx\":\"%s\"}", tu_tohex(sig_ctx, 64));
+    fprintf(f, ",\"sig_other_ctx\":\"%s\"", tu_tohex(sig_ctx, 64));
+    fprintf(f, ",\"envelope\":\"%s\"", tu_tohex(env, env_len));
+    fprintf(f, ",\"session_key\":\"%s\"}", tu_tohex(session.key, 32));
+    ferry_envelope_session_wipe(&session);
     ferry_sr25519_keypair_wipe(&kp);
     ferry_sr25519_keypair_wipe(&hard);
     ferry_sr25519_keypair_wipe(&soft);
@@ -460,7 +472,7 @@ START_TEST(oracle_check)
     cJSON *all = cJSON_Parse(text);
     free(text);
     ck_assert_ptr_nonnull(all);
-    long checked = 0;
+    long checked = 0, replies = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, all)
     {
@@ -494,11 +506,35 @@ START_TEST(oracle_check)
                           bit);
             checked++;
         }
+        /* The JS worker's reply to ferry's envelope, read with the sender's session. */
+        const cJSON *reply = cJSON_GetObjectItem(c, "reply");
+        if (cJSON_IsString(reply)) {
+            struct ferry_envelope_session session;
+            size_t rlen, n;
+            uint8_t *r = tu_hex(reply->valuestring, &rlen);
+            tu_hex_exact(tu_str(c, "session_key"), session.key, 32);
+            ck_assert_uint_ge(rlen, FERRY_ENVELOPE_OVERHEAD);
+            memcpy(session.ephemeral_public, r + 1, 32);
+            uint8_t out[64];
+            struct ferry_reason why = {{0}};
+            ck_assert_msg(ferry_envelope_open_reply(&session, out, sizeof out, &n, r, rlen, &why) ==
+                              FERRY_OK,
+                          "JS reply: %s", why.text);
+            ck_assert_uint_eq(n, len);
+            ck_assert(len == 0 || memcmp(out, msg, len) == 0);
+            r[rlen - 1] ^= 1;
+            ck_assert_int_eq(
+                ferry_envelope_open_reply(&session, out, sizeof out, &n, r, rlen, NULL),
+                FERRY_E_VERIFY);
+            free(r);
+            replies++;
+        }
         free(msg);
     }
     cJSON_Delete(all);
-    printf("sr25519 oracle: ferry verified %ld JS signatures (and refused 4 alterations of each)\n",
-           checked);
+    printf("sr25519 oracle: ferry verified %ld JS signatures (and refused 4 alterations of each), "
+           "opened %ld JS envelope replies\n",
+           checked, replies);
     ck_assert_int_gt(checked, 0);
 }
 END_TEST
