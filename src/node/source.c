@@ -104,15 +104,20 @@ ferry_err ferry_source_open(const struct ferry_source_config *cfg, struct ferry_
     return FERRY_OK;
 }
 
+static void forget_tip(struct ferry_source *s)
+{
+    if (s->has_tip)
+        ferry_header_free(&s->tip);
+    s->has_tip = s->tip_fresh = false;
+}
+
 static void disconnect(struct ferry_source *s)
 {
     ferry_rpc_close(s->rpc);
     s->rpc = NULL;
     s->subscribed = false;
     s->just_subscribed = false;
-    if (s->has_tip)
-        ferry_header_free(&s->tip); /* another endpoint may be on another fork */
-    s->has_tip = s->tip_fresh = false;
+    forget_tip(s); /* another endpoint may be on another fork */
 }
 
 void ferry_source_close(struct ferry_source *s)
@@ -655,6 +660,10 @@ static void poll_events(struct ferry_source *s, uint32_t verified, uint32_t time
         woke = true;
         if (ev.kind == FERRY_RPC_EV_NOTIFICATION && s->subscribed && ev.sub == s->sub)
             keep_tip(s, ev.result);
+        else if (ev.kind == FERRY_RPC_EV_DISCONNECTED || ev.kind == FERRY_RPC_EV_CONNECTED ||
+                 (ev.sub == s->sub &&
+                  (ev.kind == FERRY_RPC_EV_GAP || ev.kind == FERRY_RPC_EV_SUB_ENDED)))
+            forget_tip(s); /* a restarted node may be on another chain (or fork) now */
         if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == s->sub)
             s->subscribed = false;
         if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == s->just_sub)
