@@ -13,22 +13,30 @@
 #   * the crypto floor measured in the same run (bench/follow_floor.c: one blake2b-256 per
 #     header over the same bytes + one ed25519 verification per precommit of the justifications
 #     that end the proveFinality batches, i.e. what ferry is given to verify; one thread) and the
-#     ratios ferry CPU / floor and ferry wall / floor.
+#     ratios ferry CPU / floor and ferry wall / floor. The floor counts CPU time per thread (a
+#     loaded machine does not inflate it); with T threads, the slowest thread's signatures.
 # Checks: ferry exits 0, printed exactly blocks 0..N in order, and its hash of N equals the
 # server's. Exit 0 ok, 1 a check failed, 77 skipped (no node / no tests/devnet/node_modules).
 #
+# Chains (BENCH_CONFIGS, default "small polkadot kusama"), each in every mode:
+#   small     BENCH_BLOCKS [100000] blocks, a set change every BENCH_SET_EVERY [10000],
+#             BENCH_AUTHORITIES [4] voters all signing; ferry with BENCH_THREADS [its default]
+#   polkadot  BENCH_BIG_BLOCKS [12000] blocks, 297 voters of which 200 sign, a change every 2400
+#   kusama    the same with 1000 voters of which 667 sign
+#   The two real-size chains run ferry with --threads 1 and 2 (BENCH_BIG_THREADS ["1 2"]) against
+#   a floor whose signature part uses as many threads; they add signatures/s.
+# Time waiting for a CPU (the run queue, /proc/<pid>/task/*/schedstat) is reported, since on a
+# shared machine it, not ferry, can make wall time exceed CPU time.
+#
 # Environment: FERRY_BIN [build/ferry], FLOOR_BIN [<dir of FERRY_BIN>/bench/follow_floor],
-# BENCH_BLOCKS [100000], BENCH_SET_EVERY [10000], BENCH_PERIOD [512], BENCH_AUTHORITIES [4],
-# BENCH_MODES ["substrate next"], BENCH_THREADS [ferry's default], BENCH_TIMEOUT [300 s per
-# run], BENCH_TMP [a new directory under /tmp; the store goes there], BENCH_RSS_TARGET_MIB [32].
+# BENCH_PERIOD [512], BENCH_MODES ["substrate next"], BENCH_TIMEOUT [300 s per run],
+# BENCH_TMP [a new directory under /tmp; the store goes there], BENCH_RSS_TARGET_MIB [32].
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 FERRY_BIN=${FERRY_BIN:-$root/build/ferry}
 FLOOR_BIN=${FLOOR_BIN:-$(dirname "$FERRY_BIN")/bench/follow_floor}
-N=${BENCH_BLOCKS:-100000}
-K=${BENCH_SET_EVERY:-10000}
 P=${BENCH_PERIOD:-512}
-V=${BENCH_AUTHORITIES:-4}
+CONFIGS=${BENCH_CONFIGS:-small polkadot kusama}
 MODES=${BENCH_MODES:-substrate next}
 LIMIT=${BENCH_TIMEOUT:-300}
 TARGET_MIB=${BENCH_RSS_TARGET_MIB:-32}
@@ -55,10 +63,18 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 status=0
+for cfg in $CONFIGS; do
+case $cfg in
+    small) N=${BENCH_BLOCKS:-100000} K=${BENCH_SET_EVERY:-10000} V=${BENCH_AUTHORITIES:-4}
+           S=$V THREADS_LIST=${BENCH_THREADS:-default} ;;
+    polkadot) N=${BENCH_BIG_BLOCKS:-12000} K=2400 V=297 S=200 THREADS_LIST=${BENCH_BIG_THREADS:-1 2} ;;
+    kusama) N=${BENCH_BIG_BLOCKS:-12000} K=2400 V=1000 S=667 THREADS_LIST=${BENCH_BIG_THREADS:-1 2} ;;
+    *) echo "unknown BENCH_CONFIGS entry $cfg"; exit 1 ;;
+esac
 for mode in $MODES; do
-    log=$T/server-$mode.log
+    log=$T/server-$cfg-$mode.log
     node "$root/bench/replay-server.js" --blocks "$N" --set-every "$K" --period "$P" \
-        --authorities "$V" --prove-finality "$mode" --port 0 >"$log" 2>&1 &
+        --authorities "$V" --signers "$S" --prove-finality "$mode" --port 0 >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1200); do   # generation takes seconds; at most 120 s
         grep -q "replay ready" "$log" && break
@@ -73,18 +89,22 @@ for mode in $MODES; do
     # the signatures ferry is served (one justification per proveFinality batch), not all stored
     sigs=$(grep -o 'proof_signatures=[0-9]*' "$log" | cut -d= -f2)
     want_hash=$("$FERRY_BIN" rpc --url "$url" --timeout 20 chain_getBlockHash "$N" | tr -d '"')
+    for th in $THREADS_LIST; do
     rm -f "$T/follow.db"*
     threads=()
-    [ -n "${BENCH_THREADS:-}" ] && threads=(--threads "$BENCH_THREADS")
-    floor=$("$FLOOR_BIN" --headers "$N" --header-bytes "$bytes" --signatures "$sigs") ||
+    [ "$th" != default ] && threads=(--threads "$th")
+    fth=1
+    [ "$th" != default ] && fth=$th
+    floor=$("$FLOOR_BIN" --headers "$N" --header-bytes "$bytes" --signatures "$sigs" \
+            --threads "$fth" --reps "$([ "$cfg" = small ] && echo 3 || echo 1)") ||
         { echo "FAIL: floor helper"; exit 1; }
     python3 - "$SERVER_PID" "$N" "$LIMIT" "$T" "$want_hash" "$TARGET_MIB" "$mode" "$chain" \
-        "$floor" "$FERRY_BIN" follow --url "$url" --db "$T/follow.db" --json --until "$N" \
-        "${threads[@]+"${threads[@]}"}" <<'EOF' || status=1
-import json, os, subprocess, sys, time
+        "$floor" "$cfg" "$th" "$FERRY_BIN" follow --url "$url" --db "$T/follow.db" --json \
+        --until "$N" "${threads[@]+"${threads[@]}"}" <<'EOF' || status=1
+import glob, json, os, subprocess, sys, time
 
-spid, n, limit, tmp, want_hash, target_mib, mode, chain, floor = sys.argv[1:10]
-cmd = sys.argv[10:]
+spid, n, limit, tmp, want_hash, target_mib, mode, chain, floor, cfg, th = sys.argv[1:12]
+cmd = sys.argv[12:]
 n, limit, target_mib = int(n), float(limit), float(target_mib)
 kv = lambda line: dict(w.split('=', 1) for w in line.split() if '=' in w)
 chain, floor = kv(chain), kv(floor)
@@ -103,7 +123,17 @@ def vmrss(pid):
         pass
     return None
 
-out_path, err_path = f'{tmp}/follow-{mode}.jsonl', f'{tmp}/follow-{mode}.log'
+def runq_wait(pid):
+    # seconds the process's threads spent runnable but waiting for a CPU (schedstat field 2)
+    total = 0
+    for f in glob.glob(f'/proc/{pid}/task/*/schedstat'):
+        try:
+            total += int(open(f).read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+out_path, err_path = f'{tmp}/follow-{cfg}-{mode}-{th}.jsonl', f'{tmp}/follow-{cfg}-{mode}-{th}.log'
 out, err = open(out_path, 'wb'), open(err_path, 'wb')
 server0 = proc_cpu(spid)
 t0 = time.monotonic()
@@ -111,6 +141,7 @@ p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
 reader = open(out_path, 'rb')
 lines, t_first, samples, killed = 0, None, [], False
 milestones = {m: None for m in (n // 10, n // 2, n)}
+waited = {}  # tid glob is re-read each sample: threads come and go; keep the largest total
 while True:
     chunk = reader.read()
     lines += chunk.count(b'\n')
@@ -118,6 +149,9 @@ while True:
     if lines and t_first is None:
         t_first = now                                  # genesis verified: start-up is over
     rss = vmrss(p.pid)
+    w = runq_wait(p.pid)
+    if w:
+        waited['s'] = max(waited.get('s', 0), w)
     if rss is not None:
         verified = max(lines - 1, 0)
         samples.append((verified, rss))
@@ -158,11 +192,15 @@ after_start = wall - (t_first - t0) if t_first else wall
 half = [r for v, r in samples if v < n // 2], [r for v, r in samples if v >= n // 2]
 floor_ms = float(floor['floor_ms'])
 batch = f'batches of <= {chain["set_every"]} (a set)' if mode == 'substrate' else f'batches of <= {chain["period"]}'
-print(f'== follow catch-up, proveFinality={mode} ({batch}): {n} headers '
-      f'({int(chain["header_bytes"]) / n:.0f} B avg), {chain["voters"]} voters, '
+sigs = int(floor['signatures'])
+runq = waited.get('s', 0.0)
+print(f'== follow catch-up [{cfg}], proveFinality={mode} ({batch}), ferry threads {th}: {n} headers '
+      f'({int(chain["header_bytes"]) / n:.0f} B avg), {chain["voters"]} voters '
+      f'({chain.get("signers", chain["voters"])} signing), '
       f'{chain["sets"]} sets, {chain["justifications"]} justifications')
-print(f'  wall: {wall:.2f} s -> {n / wall:,.0f} verified headers/s '
-      f'({n / after_start:,.0f}/s after start-up of {(t_first - t0) * 1e3:.0f} ms)')
+print(f'  wall: {wall:.2f} s -> {n / wall:,.0f} verified headers/s, {sigs / wall:,.0f} signatures/s '
+      f'({n / after_start:,.0f} headers/s after start-up of {(t_first - t0) * 1e3:.0f} ms); '
+      f'waiting for a CPU (run queue): {runq:.2f} s')
 print(f'  ferry CPU: {cpu:.2f} s (user {ru.ru_utime:.2f} + sys {ru.ru_stime:.2f}) = '
       f'{100 * cpu / wall:.0f}% of wall; replay server CPU in the run: {server_cpu:.2f} s '
       f'({100 * server_cpu / wall:.0f}%)')
@@ -175,17 +213,20 @@ print(f'  peak RSS: {mib(peak_kib):.1f} MiB (target < {target_mib:.0f} MiB: '
 if half[0] and half[1]:
     print(f'  RSS peak over the first half: {mib(max(half[0])):.1f} MiB, second half: '
           f'{mib(max(half[1])):.1f} MiB ({len(samples)} samples)')
-print(f'  crypto floor (1 thread, same run): {floor_ms:.0f} ms (blake2b {float(floor["hash_ms"]):.0f} + '
+print(f'  crypto floor ({floor["threads"]} signature thread(s), same run): {floor_ms:.0f} ms (blake2b {float(floor["hash_ms"]):.0f} + '
       f'{floor["signatures"]} ed25519 {float(floor["verify_ms"]):.0f}); ratio ferry CPU / floor: {cpu * 1e3 / floor_ms:.1f}, '
-      f'wall / floor: {wall * 1e3 / floor_ms:.1f}')
+      f'wall / floor: {wall * 1e3 / floor_ms:.1f}, wall / ferry CPU: {wall / cpu:.2f}')
 m_or = lambda m: milestones[m][1] if milestones[m] else ''
-print(f'follow_bench mode={mode} headers={n} wall_s={wall:.3f} headers_per_s={n / wall:.0f} '
+print(f'follow_bench config={cfg} mode={mode} threads={th} voters={chain["voters"]} signatures={sigs} '
+      f'signatures_per_s={sigs / wall:.0f} runq_wait_s={runq:.3f} headers={n} wall_s={wall:.3f} headers_per_s={n / wall:.0f} '
       f'cpu_s={cpu:.3f} cpu_pct={100 * cpu / wall:.0f} server_cpu_s={server_cpu:.3f} '
       f'peak_rss_kib={peak_kib} rss_kib_{n // 10}={m_or(n // 10)} rss_kib_{n // 2}={m_or(n // 2)} '
       f'rss_kib_last={samples[-1][1] if samples else ""} rss_last_at={samples[-1][0] if samples else ""} floor_ms={floor_ms:.1f} cpu_over_floor={cpu * 1e3 / floor_ms:.2f}')
 EOF
+    done
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
     SERVER_PID=
+done
 done
 exit $status

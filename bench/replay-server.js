@@ -31,7 +31,7 @@
 //   next      the justification of the first justified block ≥ n (batches of ≤ P headers).
 //
 // Usage: node replay-server.js [--blocks 100000] [--set-every 10000] [--period 512]
-//                              [--authorities 4] [--prove-finality substrate|next] [--port 0]
+//                              [--authorities 4] [--signers V] [--prove-finality substrate|next] [--port 0]
 // Prints "replay chain …" (figures of the generated chain) and then
 // "replay ready ws://127.0.0.1:<port>". Binds 127.0.0.1 only. SIGTERM/SIGINT stop it; it also
 // prints "replay served …" (requests, bytes) on exit.
@@ -48,10 +48,13 @@ const N = Number(args.blocks || 100000);
 const K = Number(args['set-every'] || 10000);
 const P = Number(args.period || 512);
 const NV = Number(args.authorities || 4);
+// Voters that sign each justification: the first NS of the set (default all; GRANDPA needs more
+// than 2/3 of the weight, e.g. 200 of 297, 667 of 1000).
+const NS = Number(args.signers || NV);
 const MODE = args['prove-finality'] || 'substrate';
-if (!(N >= 1 && N < 2 ** 30) || !(K >= 0) || !(P >= 0) || !(NV >= 1) || !['substrate', 'next'].includes(MODE)) {
+if (!(N >= 1 && N < 2 ** 30) || !(K >= 0) || !(P >= 0) || !(NV >= 1) || !(NS >= 1 && NS <= NV) || !['substrate', 'next'].includes(MODE)) {
   console.error('usage: replay-server.js [--blocks N] [--set-every K] [--period P] [--authorities V] ' +
-    '[--prove-finality substrate|next] [--port PORT]');
+    '[--signers S] [--prove-finality substrate|next] [--port PORT]');
   process.exit(2);
 }
 
@@ -136,7 +139,7 @@ for (let b = 1; b <= N; b++) {
   const setId = setOf(b);
   const round = BigInt(b); // any u64; Substrate's restart per set is irrelevant to the check
   const msg = Buffer.concat([Buffer.from([1]), hashes[b], u32(b), u64(round), u64(setId)]);
-  const pcs = voters(setId).map((v) => {
+  const pcs = voters(setId).slice(0, NS).map((v) => {
     signatures++;
     return Buffer.concat([hashes[b], u32(b), crypto.sign(null, msg, v.key), v.pub]);
   });
@@ -145,7 +148,7 @@ for (let b = 1; b <= N; b++) {
 const t2 = process.hrtime.bigint();
 const ms = (a, z) => Number(z - a) / 1e6;
 console.log(`replay chain blocks=${N} header_bytes=${headerBytes} justifications=${justifications.size} ` +
-  `signatures=${signatures} sets=${setOf(N) + 1} voters=${NV} set_every=${K} period=${P} mode=${MODE} ` +
+  `signatures=${signatures} sets=${setOf(N) + 1} voters=${NV} signers=${NS} set_every=${K} period=${P} mode=${MODE} ` +
   `genesis=${hex(hashes[0])} state_root=${hex(STATE_ROOT)} auth_key=${hex(AUTH_KEY)} ` +
   `gen_headers_ms=${ms(t0, t1).toFixed(0)} gen_justifications_ms=${ms(t1, t2).toFixed(0)}`);
 if (args['dump-leaf']) require('fs').writeFileSync(args['dump-leaf'], LEAF); // for `ferry verify proof`
@@ -212,7 +215,7 @@ const recorded = new Map();
 for (let n = 1; n <= N; n = proofTarget(n) + 1) recorded.set(n, encodeProof(n));
 const t3 = process.hrtime.bigint();
 // What a client catching up this way must verify: one justification (NV signatures) per proof.
-console.log(`replay recorded proofs=${recorded.size} proof_signatures=${recorded.size * NV} ms=${ms(t2, t3).toFixed(0)}`);
+console.log(`replay recorded proofs=${recorded.size} proof_signatures=${recorded.size * NS} ms=${ms(t2, t3).toFixed(0)}`);
 function proveFinality(n) {
   if (!(n >= 0) || n > N) throw new RpcError(-32000, `Failed to prove finality: Requested finality proof for descendant of #${n} while we only have finalized #${N}.`);
   return recorded.get(n) || encodeProof(n);

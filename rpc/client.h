@@ -226,8 +226,18 @@ void rpc_conn_event(struct ferry_rpc *c, enum ferry_rpc_event_kind kind, ferry_e
 ferry_err rpc_parse_error(const cJSON *err, struct ferry_rpc_error *out);
 struct rpc_sub *rpc_sub_by_remote(struct ferry_rpc *c, const cJSON *subid);
 void rpc_deliver_notification(struct ferry_rpc *c, struct rpc_sub *s, cJSON *params);
+/* An upper bound of the values (cJSON nodes) parsing text[len] would allocate: one more than the
+ * commas, brackets and braces outside strings. O(len), strings skipped with memchr. */
+size_t rpc_json_node_bound(const char *text, size_t len);
+/* The most nodes a message of len bytes may make: one per 8 bytes, plus 262 144. A cJSON node is 64
+ * bytes and string copies total at most len, so parsing any message allocates at most ~9x its
+ * size (a 64 MiB array of single-digit numbers would otherwise be ~2 GiB of nodes). Denser
+ * answers are refused as FERRY_E_TOO_LARGE without being parsed. (The 256 Ki floor, 16 MiB of
+ * nodes, keeps small dense answers such as a 200 000-item array of numbers.) */
+#define RPC_JSON_MAX_NODES(len) ((len) / 8 + 262144)
 /* Parse one complete message and route it; owner is the request this message can only be
- * answering (HTTP), else NULL. */
+ * answering (HTTP), else NULL. A message over RPC_JSON_MAX_NODES is not parsed: it is handled as
+ * an over-limit one (rpc_handle_too_large). */
 void rpc_dispatch_text(struct ferry_rpc *c, const char *text, size_t len,
                        struct ferry_rpc_pending *owner);
 

@@ -266,10 +266,51 @@ static uint64_t dispatch_one(struct ferry_rpc *c, cJSON *o, size_t bytes,
  * deadline). */
 #define MAX_BATCHES_PER_ANSWER 16
 
+size_t rpc_json_node_bound(const char *text, size_t len)
+{
+    size_t n = 1, depth = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        char ch = *p++;
+        if (ch == '[' || ch == '{') {
+            /* cJSON parses in order and gives up past its nesting limit: nothing after counts */
+            if (++depth > CJSON_NESTING_LIMIT)
+                return n;
+            n++;
+        } else if (ch == ']' || ch == '}') {
+            depth -= depth > 0;
+        } else if (ch == ',') {
+            n++;
+        } else if (ch == '"') {
+            /* skip to the closing quote: one not preceded by an odd run of backslashes */
+            for (;;) {
+                const char *q = memchr(p, '"', (size_t)(end - p));
+                if (!q)
+                    return n; /* unterminated: cJSON refuses it */
+                size_t bs = 0;
+                while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
+                    bs++;
+                p = q + 1;
+                if (bs % 2 == 0)
+                    break;
+            }
+        }
+    }
+    return n;
+}
+
 /* Parse one complete message and route it; owner as for dispatch_one. Called with mu held. */
 void rpc_dispatch_text(struct ferry_rpc *c, const char *text, size_t len,
                        struct ferry_rpc_pending *owner)
 {
+    if (rpc_json_node_bound(text, len) > RPC_JSON_MAX_NODES(len)) {
+        /* Too many values for its size to parse in bounded memory: fail what it answers. */
+        c->stats.messages_in++;
+        size_t hl = len < RPC_OVERSIZE_HEAD ? len : RPC_OVERSIZE_HEAD;
+        size_t tl = len < RPC_OVERSIZE_TAIL ? len : RPC_OVERSIZE_TAIL;
+        rpc_handle_too_large(c, text, hl, text + len - tl, tl);
+        return;
+    }
     c->stats.messages_in++;
     cJSON *msg = cJSON_ParseWithLength(text, len);
     if (!msg) {

@@ -149,6 +149,17 @@ FERRY_WARN_UNUSED ferry_err ferry_source_relay_batch(struct ferry_source *s,
                                                      struct ferry_source_batch *b,
                                                      struct ferry_reason *why);
 
+/* The batch after block (number, hash) from grandpa_proveFinality alone, for a driver that
+ * fetches the next batch while it verifies the current one (from another thread: nothing else
+ * may use the source until this returns). number/hash are where the batch must link; they are
+ * not trusted here either (lc verifies the batch as any other).
+ * Returns: as ferry_source_relay_batch; FERRY_E_UNSUPPORTED when the node does not serve
+ *          grandpa_proveFinality for that block (use ferry_source_relay_batch then). */
+FERRY_WARN_UNUSED ferry_err ferry_source_relay_batch_after(struct ferry_source *s, uint32_t number,
+                                                           const uint8_t hash[32],
+                                                           struct ferry_source_batch *b,
+                                                           struct ferry_reason *why);
+
 /* ---- live
  * ----------------------------------------------------------------------------------------- */
 

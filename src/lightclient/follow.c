@@ -9,6 +9,7 @@
  * so a reconnect, a lying node or a restart of the node all resume from the last committed block
  * by number. Verification lives in lc; fetching, endpoint rotation and backoff in the source.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,22 @@
 /* State roots lc retains: follow only proves para heads at the last verified block. */
 #define KEEP_ROOTS 16
 
+/* The next relay batch, fetched on a thread of its own while the current one is verified and
+ * committed (catch-up with grandpa_proveFinality only; see relay_step). While `running`, only
+ * that thread uses the relay source; the loop joins it before any other use. */
+struct prefetch {
+    pthread_t thread;
+    bool running, ready;
+    struct ferry_source *src;
+    uint32_t after; /* the batch must start at after + 1 and link to after_hash */
+    uint8_t after_hash[32];
+    struct ferry_source_batch b;
+    ferry_err err;
+};
+
 struct follower {
     const struct ferry_follow_config *cfg;
+    struct prefetch pf;
     struct ferry_source *relay;
     struct ferry_source *para; /* NULL: relay only */
     struct ferry_store *store;
@@ -288,12 +303,79 @@ static ferry_err store_relay(struct follower *f, const struct ferry_source_batch
     return err;
 }
 
-/* One relay step: fetch one batch, have lc verify it, commit and report it. */
+static void *prefetch_main(void *arg)
+{
+    struct prefetch *pf = arg;
+    pf->err = ferry_source_relay_batch_after(pf->src, pf->after, pf->after_hash, &pf->b, NULL);
+    return NULL;
+}
+
+/* Wait for a prefetch in flight; its batch (if any) stays in f->pf until taken or dropped. */
+static void prefetch_join(struct follower *f)
+{
+    if (!f->pf.running)
+        return;
+    pthread_join(f->pf.thread, NULL);
+    f->pf.running = false;
+    f->pf.ready = true;
+}
+
+static void prefetch_drop(struct follower *f)
+{
+    prefetch_join(f);
+    if (f->pf.ready && !f->pf.err)
+        ferry_source_batch_free(&f->pf.b);
+    f->pf.ready = false;
+}
+
+/* Start fetching the batch after `last` (the batch about to be verified ends there) when more
+ * is known to be finalized: relay only (the para step uses the relay source between batches),
+ * and only after a batch of at most PREFETCH_MAX_BATCH headers, so that two batches in memory at
+ * once stay small (a 10 000-header batch is ~4 MiB of JSON plus its decoded headers). */
+#define PREFETCH_MAX_BATCH 4096
+static void prefetch_start(struct follower *f, const struct ferry_header *last, size_t n)
+{
+    if (f->para || n > PREFETCH_MAX_BATCH || last->number >= f->target ||
+        (f->cfg->has_until && last->number >= f->cfg->until))
+        return;
+    struct prefetch *pf = &f->pf;
+    pf->src = f->relay;
+    pf->after = last->number;
+    memcpy(pf->after_hash, last->hash, 32);
+    pf->ready = false;
+    memset(&pf->b, 0, sizeof pf->b);
+    pf->running = pthread_create(&pf->thread, NULL, prefetch_main, pf) == 0;
+}
+
+/* The prefetched batch when it starts right after the last verified block. */
+static bool prefetch_take(struct follower *f, struct ferry_source_batch *b)
+{
+    prefetch_join(f);
+    struct ferry_lc_status st;
+    status(f, &st);
+    bool usable = f->pf.ready && !f->pf.err && f->pf.after == st.number &&
+                  memcmp(f->pf.after_hash, st.hash, 32) == 0;
+    if (!usable) {
+        prefetch_drop(f);
+        return false;
+    }
+    *b = f->pf.b;
+    memset(&f->pf.b, 0, sizeof f->pf.b);
+    f->pf.ready = false;
+    return true;
+}
+
+/* One relay step: fetch one batch (or take the one prefetched), start fetching the next, have
+ * lc verify this one, commit and report it. */
 static ferry_err relay_step(struct follower *f, char *why, size_t whylen)
 {
     struct ferry_source_batch b;
     struct ferry_reason r = {{0}};
-    ferry_err err = ferry_source_relay_batch(f->relay, ferry_lc_authority_set(f->lc), &b, &r);
+    ferry_err err = FERRY_OK;
+    if (!prefetch_take(f, &b))
+        err = ferry_source_relay_batch(f->relay, ferry_lc_authority_set(f->lc), &b, &r);
+    if (!err && b.n)
+        prefetch_start(f, &b.headers[b.n - 1], b.n);
     if (err) {
         /* what the source says about a lie is the reason; network trouble is logged by the
          * loop with the error alone, as before */
@@ -529,6 +611,8 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
     char step_why[512];
     while (!err && !stopped(&f)) {
         step_why[0] = 0;
+        /* a batch fetched ahead is kept for relay_step; nothing else shares the source */
+        prefetch_join(&f);
         err = connect_sources(&f);
         if (err) {
             snprintf(why, whylen, "cannot create the RPC client: %s", ferry_strerror(err));
@@ -585,6 +669,8 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
         bool at_tip = !err && verified(&f) >= f.target;
         if (!err && !at_tip) {
             err = relay_step(&f, step_why, sizeof step_why);
+            if (err)
+                prefetch_drop(&f); /* before penalise/backoff touch the source */
             /* Report (and so flush) the batch before the para step's round trips: a kill in
              * between must not lose printed lines of blocks that are already committed. */
             if (!err)
@@ -641,6 +727,7 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
         err = FERRY_OK;
         ferry_source_backoff(f.relay);
     }
+    prefetch_drop(&f);
     ferry_source_close(f.relay);
     ferry_source_close(f.para);
     ferry_lc_free(f.lc);

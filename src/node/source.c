@@ -38,6 +38,10 @@ struct ferry_source {
     uint32_t live_just_number;
     uint8_t live_just_hash[32];
     uint32_t verified; /* the last block a batch was asked after */
+    /* The newest header pushed by chain_subscribeFinalizedHeads (hostile like any answer: it
+     * saves round trips at the tip, lc verifies it with its batch). */
+    struct ferry_header tip;
+    bool has_tip, tip_fresh; /* fresh: not yet handed out by ferry_source_finalized */
 };
 
 static double now_s(void)
@@ -100,12 +104,20 @@ ferry_err ferry_source_open(const struct ferry_source_config *cfg, struct ferry_
     return FERRY_OK;
 }
 
+static void forget_tip(struct ferry_source *s)
+{
+    if (s->has_tip)
+        ferry_header_free(&s->tip);
+    s->has_tip = s->tip_fresh = false;
+}
+
 static void disconnect(struct ferry_source *s)
 {
     ferry_rpc_close(s->rpc);
     s->rpc = NULL;
     s->subscribed = false;
     s->just_subscribed = false;
+    forget_tip(s); /* another endpoint may be on another fork */
 }
 
 void ferry_source_close(struct ferry_source *s)
@@ -221,6 +233,15 @@ ferry_err ferry_source_finalized(struct ferry_source *s, uint32_t *number, uint8
     ferry_err err = connect_rpc(s, why);
     if (err)
         return err;
+    if (s->has_tip && s->tip_fresh) {
+        /* a finalized head the node pushed since the last call: its hash is that of its own
+         * bytes, so it is as good as asking again (two round trips fewer at the tip) */
+        s->tip_fresh = false;
+        *number = s->tip.number;
+        if (hash)
+            memcpy(hash, s->tip.hash, 32);
+        return FERRY_OK;
+    }
     uint8_t head[32];
     struct ferry_rpc_error re = {0};
     err = ferry_rpc_get_finalized_head(s->rpc, head, &re);
@@ -361,6 +382,10 @@ static ferry_err collect_back(struct ferry_source *s, uint32_t verified,
             *slot = known[i]; /* take ownership */
             memset(&known[i], 0, sizeof known[i]);
             hint = i;
+        } else if (s->has_tip && memcmp(s->tip.hash, want, 32) == 0) {
+            ferry_err err = ferry_header_copy(slot, &s->tip); /* pushed: no round trip */
+            if (err)
+                return err;
         } else {
             struct ferry_rpc_error re = {0};
             ferry_err err = ferry_rpc_get_header(s->rpc, want, slot, &re);
@@ -460,21 +485,29 @@ static ferry_err batch_from_blocks(struct ferry_source *s, const struct ferry_au
 {
     uint32_t verified = set->number;
     uint8_t head[32];
-    struct ferry_rpc_error re = {0};
-    ferry_err err = ferry_rpc_get_finalized_head(s->rpc, head, &re);
-    ferry_rpc_error_clear(&re);
-    if (err)
-        return err;
-    struct ferry_header top;
-    err = ferry_rpc_get_header(s->rpc, head, &top, &re);
-    ferry_rpc_error_clear(&re);
-    if (err)
-        return err;
-    uint32_t top_number = top.number;
-    bool same = memcmp(top.hash, head, 32) == 0;
-    ferry_header_free(&top);
-    if (!same)
-        return FERRY_E_INVALID; /* the node answered with another header */
+    uint32_t top_number;
+    ferry_err err;
+    if (s->has_tip && s->tip.number > verified) {
+        /* the finalized header the node pushed: two round trips fewer at the tip */
+        memcpy(head, s->tip.hash, 32);
+        top_number = s->tip.number;
+    } else {
+        struct ferry_rpc_error re = {0};
+        err = ferry_rpc_get_finalized_head(s->rpc, head, &re);
+        ferry_rpc_error_clear(&re);
+        if (err)
+            return err;
+        struct ferry_header top;
+        err = ferry_rpc_get_header(s->rpc, head, &top, &re);
+        ferry_rpc_error_clear(&re);
+        if (err)
+            return err;
+        top_number = top.number;
+        bool same = memcmp(top.hash, head, 32) == 0;
+        ferry_header_free(&top);
+        if (!same)
+            return FERRY_E_INVALID; /* the node answered with another header */
+    }
     /* A pushed justification for a block between the last verified one and the head ends the
      * batch there (it is checked against the headers and the set like any other). */
     bool use_live =
@@ -557,6 +590,22 @@ static void keep_live_justification(struct ferry_source *s, uint32_t verified, c
     free(bytes);
 }
 
+/* Keep a pushed finalized header when it is above the one kept. */
+static void keep_tip(struct ferry_source *s, const cJSON *result)
+{
+    struct ferry_header h;
+    if (ferry_rpc_header_from_json(result, &h) != FERRY_OK)
+        return;
+    if (s->has_tip && h.number <= s->tip.number) {
+        ferry_header_free(&h);
+        return;
+    }
+    if (s->has_tip)
+        ferry_header_free(&s->tip);
+    s->tip = h;
+    s->has_tip = s->tip_fresh = true;
+}
+
 static void subscribe_live(struct ferry_source *s)
 {
     struct ferry_rpc_error re = {0};
@@ -609,6 +658,12 @@ static void poll_events(struct ferry_source *s, uint32_t verified, uint32_t time
         if (err != FERRY_OK)
             break;
         woke = true;
+        if (ev.kind == FERRY_RPC_EV_NOTIFICATION && s->subscribed && ev.sub == s->sub)
+            keep_tip(s, ev.result);
+        else if (ev.kind == FERRY_RPC_EV_DISCONNECTED || ev.kind == FERRY_RPC_EV_CONNECTED ||
+                 (ev.sub == s->sub &&
+                  (ev.kind == FERRY_RPC_EV_GAP || ev.kind == FERRY_RPC_EV_SUB_ENDED)))
+            forget_tip(s); /* a restarted node may be on another chain (or fork) now */
         if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == s->sub)
             s->subscribed = false;
         if (ev.kind == FERRY_RPC_EV_SUB_ENDED && ev.sub == s->just_sub)
@@ -633,6 +688,48 @@ void ferry_source_wait_news(struct ferry_source *s)
     poll_events(s, s->verified, 2000, false);
 }
 
+/* Turn a batch error into its reason; frees b on error. */
+static ferry_err batch_reason(uint32_t number, ferry_err err, struct ferry_source_batch *b,
+                              struct ferry_reason *why)
+{
+    if (err == FERRY_E_INVALID || err == FERRY_E_NOT_FOUND)
+        err = ferry_reason_set(why, FERRY_E_VERIFY,
+                               "headers or justification for #%u onwards are malformed, missing "
+                               "or do not link to #%u",
+                               number + 1, number);
+    else if (err == FERRY_E_UNSUPPORTED)
+        ferry_reason_set(why, err, "more blocks missing than one batch can bridge");
+    else if (err == FERRY_E_RETRY)
+        ferry_reason_set(why, err, "nothing new past #%u", number);
+    else if (err)
+        ferry_reason_set(why, err, "fetching the batch after #%u: %s", number, ferry_strerror(err));
+    if (err)
+        ferry_source_batch_free(b);
+    return err;
+}
+
+ferry_err ferry_source_relay_batch_after(struct ferry_source *s, uint32_t number,
+                                         const uint8_t hash[32], struct ferry_source_batch *b,
+                                         struct ferry_reason *why)
+{
+    memset(b, 0, sizeof *b);
+    if (s->no_prove_finality)
+        return ferry_reason_set(why, FERRY_E_UNSUPPORTED, "grandpa_proveFinality not served");
+    ferry_err err = connect_rpc(s, why);
+    if (err)
+        return err;
+    /* batch_from_prove_finality reads only where the batch must link */
+    struct ferry_authority_set at = {0};
+    at.number = number;
+    memcpy(at.hash, hash, 32);
+    err = batch_from_prove_finality(s, &at, b);
+    if (err == FERRY_E_UNSUPPORTED) {
+        ferry_source_batch_free(b);
+        return ferry_reason_set(why, err, "grandpa_proveFinality(%u) not served", number + 1);
+    }
+    return batch_reason(number, err, b, why);
+}
+
 ferry_err ferry_source_relay_batch(struct ferry_source *s, const struct ferry_authority_set *set,
                                    struct ferry_source_batch *b, struct ferry_reason *why)
 {
@@ -654,19 +751,5 @@ ferry_err ferry_source_relay_batch(struct ferry_source *s, const struct ferry_au
         }
         err = batch_from_blocks(s, set, b);
     }
-    if (err == FERRY_E_INVALID || err == FERRY_E_NOT_FOUND)
-        err = ferry_reason_set(why, FERRY_E_VERIFY,
-                               "headers or justification for #%u onwards are malformed, missing "
-                               "or do not link to #%u",
-                               set->number + 1, set->number);
-    else if (err == FERRY_E_UNSUPPORTED)
-        ferry_reason_set(why, err, "more blocks missing than one batch can bridge");
-    else if (err == FERRY_E_RETRY)
-        ferry_reason_set(why, err, "nothing new past #%u", set->number);
-    else if (err)
-        ferry_reason_set(why, err, "fetching the batch after #%u: %s", set->number,
-                         ferry_strerror(err));
-    if (err)
-        ferry_source_batch_free(b);
-    return err;
+    return batch_reason(set->number, err, b, why);
 }

@@ -182,6 +182,33 @@ static struct smsg *big_answer(const cJSON *id, size_t n, const char *sub)
     return m;
 }
 
+/* {"jsonrpc":"2.0","result":[0,0,…,0],"id":ID}: n tiny values, the densest JSON there is (2n + 1
+ * bytes of array), to check that a client bounds what parsing it may allocate. */
+static struct smsg *tiny_answer(const cJSON *id, size_t n)
+{
+    static const char head[] = "{\"jsonrpc\":\"2.0\",\"result\":[";
+    char tail[96];
+    char *idt = id ? cJSON_PrintUnformatted(id) : NULL;
+    snprintf(tail, sizeof tail, "],\"id\":%s}", idt ? idt : "null");
+    free(idt);
+    size_t hl = sizeof head - 1, tl = strlen(tail), body = n ? 2 * n - 1 : 0;
+    struct smsg *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->buf = malloc(LWS_PRE + hl + body + tl);
+    if (!m->buf) {
+        free(m);
+        return NULL;
+    }
+    unsigned char *p = m->buf + LWS_PRE;
+    memcpy(p, head, hl);
+    for (size_t i = 0; i < body; i++)
+        p[hl + i] = i % 2 ? ',' : '0';
+    memcpy(p + hl + body, tail, tl);
+    m->len = hl + body + tl;
+    return m;
+}
+
 static cJSON *answer(const cJSON *id, cJSON *result)
 {
     cJSON *o = cJSON_CreateObject();
@@ -321,6 +348,10 @@ static cJSON *handle(struct sconn *cn, const cJSON *req, bool in_batch)
             return NULL;
         }
         push_out(cn, big_answer(id, (size_t)n, NULL));
+        return NULL;
+    }
+    if (!strcmp(m, "tiny") && !cn->http) {
+        push_out(cn, tiny_answer(id, (size_t)param_int(params, 0, 0)));
         return NULL;
     }
     if (!strcmp(m, "error")) {

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ferry/rpc.h"
+#include "rpc/client.h"
 #include "rpc/internal.h"
 #include "rpcserver.h"
 
@@ -284,6 +286,40 @@ START_TEST(response_of_20_mib_in_fragments_is_reassembled)
     ck_assert_int_eq(err, FERRY_OK);
     ck_assert_str_eq(t, "[7]");
     free(t);
+    teardown(&f);
+}
+END_TEST
+
+/* Peak RSS of this process in KiB (the test runs in a forked child: its own peak). */
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+START_TEST(dense_answer_cannot_make_the_parse_allocate_more_than_a_few_times_its_size)
+{
+    /* 64 MiB of "[0,0,…]" (33.5 M values) would be ~2 GiB of cJSON nodes: refused as too large
+     * before parsing, with the process's peak RSS growing by a few times the message at most
+     * (the message itself, the server's copy, lws buffers), and the connection still usable. */
+    struct fixture f;
+    size_t limit = (size_t)65 << 20;
+    setup(&f, "ws", limit);
+    long before = peak_rss_kib();
+    char params[32];
+    snprintf(params, sizeof params, "[%zu]", (size_t)32 << 20);
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(f.c, "tiny", params, 60000, &r, NULL), FERRY_E_TOO_LARGE);
+    ck_assert_ptr_null(r);
+    long grown_mib = (peak_rss_kib() - before) / 1024;
+    ck_assert_int_lt(grown_mib, 4 * 65);
+    /* A sparse enough array of the same values parses. */
+    ck_assert_int_eq(ferry_rpc_call(f.c, "tiny", "[1000]", 5000, &r, NULL), FERRY_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(r), 1000);
+    cJSON_Delete(r);
+    const char *js = "[\"a,b\\\",[\",{\"k\":[1,2]}]";
+    ck_assert_uint_eq(rpc_json_node_bound(js, strlen(js)), 6);
     teardown(&f);
 }
 END_TEST
@@ -1474,6 +1510,7 @@ Suite *rpc_suite(void)
     tcase_add_test(tc, invalid_arguments_are_refused_before_sending);
     tcase_add_test(tc, response_of_20_mib_in_fragments_is_reassembled);
     tcase_add_test(tc, over_limit_message_fails_only_its_request);
+    tcase_add_test(tc, dense_answer_cannot_make_the_parse_allocate_more_than_a_few_times_its_size);
     tcase_add_test(tc, malformed_json_is_skipped);
     tcase_add_test(tc, answer_with_unknown_id_is_ignored);
     tcase_add_test(tc, request_timeout_returns_by_its_deadline);
