@@ -145,8 +145,11 @@ static int fetch(const struct args *a, const uint8_t *quote, size_t qlen, uint8_
     ferry_err err = ferry_pccs_fetch_collateral(&o, &pck, coll, clen, &why);
     if (err) {
         v->step = FERRY_ATTEST_COLLATERAL_FETCH;
-        snprintf(v->reason, sizeof v->reason, "could not get the collateral from the PCCS: %s",
-                 why.text[0] ? why.text : ferry_strerror(err));
+        ferry_reason_prefix(&why, err, "could not get the collateral from the PCCS: ");
+        if (!why.text[0] || !strcmp(why.text, "could not get the collateral from the PCCS: "))
+            ferry_reason_set(&why, err, "could not get the collateral from the PCCS: %s",
+                             ferry_strerror(err));
+        memcpy(v->reason, why.text, sizeof v->reason);
         v->have_report = true;
         v->report = q.report;
         v->have_fmspc = true;
