@@ -1437,10 +1437,11 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
                              c->key_scheme);
             return fail(r, fault, FERRY_FAULT_USAGE, err);
         }
-        const char *kw = NULL;
+        struct ferry_reason kw = {""};
         err = ferry_keyfile_load(c->key_file, scheme, &r->kp, &kw);
         if (err) {
-            ferry_reason_set(why, err, "key_file %s: %s", c->key_file, kw ? kw : "unusable");
+            ferry_reason_set(why, err, "key_file %s: %s", c->key_file,
+                             kw.text[0] ? kw.text : "unusable");
             return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_CONFIG, err), err);
         }
         r->have_key = true;
