@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 # ---- which module a public header belongs to -------------------------------------------------
 header_module() {
     case "$1" in
-    error.h | log.h | hex.h | clock.h) echo util ;;
+    error.h | log.h | hex.h | clock.h | bytes.h) echo util ;;
     scale.h) echo scale ;;
     hash.h | keys.h | ss58.h | sr25519.h | msgcrypt.h) echo crypto ;;
     header.h | digest.h | grandpa.h | authority_set.h | trie.h | para_head.h | metadata.h | \
