@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/clock.h"
 #include "ferry/authority_set.h"
 #include "ferry/follow.h"
 #include "ferry/hash.h"
@@ -60,13 +61,6 @@ struct follower {
     uint32_t rate_n0;
     double rate;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static bool stopped(const struct follower *f)
 {
@@ -540,7 +534,7 @@ static void report_progress(struct follower *f)
 {
     struct ferry_lc_status st;
     status(f, &st);
-    double t = now_s();
+    double t = ferry_clock_s();
     if (f->rate_t0 == 0 || t - f->rate_t0 > 5) {
         if (f->rate_t0 != 0 && st.number >= f->rate_n0)
             f->rate = (st.number - f->rate_n0) / (t - f->rate_t0);
