@@ -33,7 +33,7 @@ int main(void)
         abort();
     free(buf);
     struct ferry_keypair kp;
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     if (ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, "//Alice", &why) != FERRY_OK)
         abort();
     struct ferry_xt_params p = {.spec_version = 9140};

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ferry/bytes.h"
 #include "ferry/error.h"
 
 /* ---- the quote ------------------------------------------------------------------------------- */
@@ -108,11 +109,6 @@ FERRY_WARN_UNUSED ferry_err ferry_dcap_quote_pck_info(const struct ferry_dcap_qu
                                                       struct ferry_reason *why);
 
 /* ---- the collateral -------------------------------------------------------------------------- */
-
-struct ferry_bytes {
-    const uint8_t *p;
-    size_t len;
-};
 
 /* SgxV30QuoteCollateral: nine byte vectors in this order (SCALE, no enum tag). The CRLs are
  * hex text of DER as a PCCS serves them (PEM or raw DER are accepted too); the chains are PEM;

@@ -112,15 +112,6 @@ FERRY_WARN_UNUSED ferry_err ferry_authority_set_apply_header(struct ferry_author
                                                              struct ferry_authority_set_event *ev,
                                                              struct ferry_reason *why);
 
-/* Transitional: the same function with the former static-reason output, for callers on other
- * branches (src/lightclient/follow.c, src/lightclient/lc.c) until they pass a struct
- * ferry_reason; the macro picks it when why is a `const char **`. Remove both then. */
-FERRY_WARN_UNUSED ferry_err ferry_authority_set_apply_header_static(
-    struct ferry_authority_set *set, const struct ferry_header *h,
-    struct ferry_authority_set_event *ev, const char **why);
-#define ferry_authority_set_apply_header(a0, a1, a2, why)                                          \
-    _Generic((why), const char **: ferry_authority_set_apply_header_static, default: ferry_authority_set_apply_header)(a0, a1, a2, why)
-
 /* Build the voter set of the current authorities. Returns: as ferry_voter_set_init. */
 FERRY_WARN_UNUSED ferry_err ferry_authority_set_voters(const struct ferry_authority_set *set,
                                                        struct ferry_voter_set *vs);
@@ -168,14 +159,5 @@ FERRY_WARN_UNUSED ferry_err ferry_authority_set_from_proof(struct ferry_authorit
                                                            const uint8_t state_root[32],
                                                            uint32_t number, const uint8_t hash[32],
                                                            struct ferry_reason *why);
-
-/* Transitional: the same function with the former static-reason output, for callers on other
- * branches (src/lightclient/follow.c, src/lightclient/lc.c) until they pass a struct
- * ferry_reason; the macro picks it when why is a `const char **`. Remove both then. */
-FERRY_WARN_UNUSED ferry_err ferry_authority_set_from_proof_static(
-    struct ferry_authority_set *set, const struct ferry_trie_proof *proof,
-    const uint8_t state_root[32], uint32_t number, const uint8_t hash[32], const char **why);
-#define ferry_authority_set_from_proof(a0, a1, a2, a3, a4, why)                                    \
-    _Generic((why), const char **: ferry_authority_set_from_proof_static, default: ferry_authority_set_from_proof)(a0, a1, a2, a3, a4, why)
 
 #endif

@@ -66,32 +66,33 @@ struct ferry_follow_config {
 };
 
 /* Run the light client until cfg->until is reached or *cfg->stop is set.
- * why[whylen] receives the reason for a non-OK return.
+ * *why (when non-NULL) receives the reason for a non-OK return.
  * Returns: FERRY_OK (until reached or stopped); FERRY_E_STATE (the store belongs to another
  *          chain, or the checkpoint does not match it); FERRY_E_INVALID (the checkpoint is not
  *          a ferry checkpoint); FERRY_E_IO (store, or checkpoint file unreadable);
  *          FERRY_E_VERIFY (the trust root itself failed: genesis header or its authority proof);
  *          FERRY_E_ARG (bad configuration). Network trouble and lying nodes are not returned:
  *          they are logged and retried. */
-FERRY_WARN_UNUSED ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why,
-                                             size_t whylen);
+FERRY_WARN_UNUSED ferry_err ferry_follow_run(const struct ferry_follow_config *cfg,
+                                             struct ferry_reason *why);
 
 /* Write a checkpoint (JSON: genesis hash, the last verified header, its authority set) from the
  * store at db_path to out_path ("-" = stdout).
+ * Out: *why (when non-NULL) the reason on failure.
  * Returns: FERRY_OK; FERRY_E_NOT_FOUND (empty store); FERRY_E_IO. */
 FERRY_WARN_UNUSED ferry_err ferry_follow_export_checkpoint(const char *db_path,
-                                                           const char *out_path, char *why,
-                                                           size_t whylen);
+                                                           const char *out_path,
+                                                           struct ferry_reason *why);
 
 /* Read a checkpoint written by ferry_follow_export_checkpoint (decoding only: that header and set
  * belong together is checked by ferry_lc_new_checkpoint).
  * Out: genesis; *header and *set (free with ferry_header_free / ferry_authority_set_free),
- *      zeroed on failure; why[whylen] the reason on failure.
+ *      zeroed on failure; *why (when non-NULL) the reason on failure.
  * Returns: FERRY_OK; FERRY_E_IO (unreadable); FERRY_E_INVALID (not a ferry checkpoint, larger
  *          than 16 MiB, or a header or set that does not decode); FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
                                                          struct ferry_header *header,
-                                                         struct ferry_authority_set *set, char *why,
-                                                         size_t whylen);
+                                                         struct ferry_authority_set *set,
+                                                         struct ferry_reason *why);
 
 #endif

@@ -228,9 +228,4 @@ FERRY_WARN_UNUSED ferry_err ferry_grandpa_verify_encoded(
     const struct ferry_grandpa_verify_opts *opts, struct ferry_grandpa_verdict *v,
     uint8_t target_hash[32], uint32_t *target_number);
 
-/* Transitional: the authority set was declared here until it got its own header. Callers not yet
- * updated (src/lightclient/follow.c, include/ferry/lc.h, in flight on another branch) still get it
- * through this include; new code includes ferry/authority_set.h. Remove once they do. */
-#include "ferry/authority_set.h"
-
 #endif

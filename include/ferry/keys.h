@@ -146,18 +146,18 @@ FERRY_WARN_UNUSED ferry_err ferry_pbkdf2_hmac_sha512(uint8_t *out, size_t outlen
 
 /* Turn an English BIP39 phrase (12/15/18/21/24 lower-case words separated by spaces) into its
  * entropy, verifying the checksum.
- * Out: entropy[*entropy_len] (16..32 bytes); on failure *why (when non-NULL) is a static reason
+ * Out: entropy[*entropy_len] (16..32 bytes); on failure *why (when non-NULL) the reason,
  *      that never quotes the phrase.
  * Returns: FERRY_OK; FERRY_E_INVALID (unknown word, bad word count); FERRY_E_VERIFY (checksum). */
 FERRY_WARN_UNUSED ferry_err ferry_bip39_entropy(const char *phrase, size_t len, uint8_t entropy[32],
-                                                size_t *entropy_len, const char **why);
+                                                size_t *entropy_len, struct ferry_reason *why);
 
 /* Substrate's mini-secret of a BIP39 phrase: the first 32 bytes of
  * PBKDF2-HMAC-SHA512(entropy, "mnemonic" ‖ password, 2048). password may be NULL ("").
  * Returns: as ferry_bip39_entropy. */
 FERRY_WARN_UNUSED ferry_err ferry_bip39_mini_secret(uint8_t out[FERRY_SEED_LEN], const char *phrase,
                                                     size_t len, const char *password,
-                                                    const char **why);
+                                                    struct ferry_reason *why);
 
 /* The chain code of a junction's text (without its leading slashes): a decimal number that fits
  * u64 (an optional leading '+', as Rust's u64 parser allows) is encoded as u64 little-endian,
@@ -169,13 +169,14 @@ FERRY_WARN_UNUSED ferry_err ferry_junction_chain_code(uint8_t cc[32], const char
 /* Derive the seed a secret URI names for scheme (see the top of this file). For sr25519 the
  * seed is the mini secret of the last hard junction (what subkey prints as "Secret seed"); a
  * path with a soft junction has none (FERRY_E_UNSUPPORTED; ferry_keypair_from_uri derives it).
- * Out: seed; on failure *why (when non-NULL) is a static reason that quotes nothing secret.
+ * Out: seed; on failure *why (when non-NULL) the reason (it quotes nothing secret).
  * Returns: FERRY_OK; FERRY_E_INVALID (malformed URI, bad phrase, bad hex seed, empty junction);
  *          FERRY_E_VERIFY (phrase checksum); FERRY_E_UNSUPPORTED (soft junction);
  *          FERRY_E_ARG (derived ECDSA secret out of range); FERRY_E_NOMEM. seed is zeroed on
  *          failure. */
 FERRY_WARN_UNUSED ferry_err ferry_secret_uri_seed(enum ferry_scheme scheme, const char *uri,
-                                                  uint8_t seed[FERRY_SEED_LEN], const char **why);
+                                                  uint8_t seed[FERRY_SEED_LEN],
+                                                  struct ferry_reason *why);
 
 /* Returns: 1 when uri is well-formed and derives only from the public development phrase
  *          (no phrase, or FERRY_DEV_PHRASE itself) without a password — e.g. "//Alice" — so it
@@ -204,7 +205,7 @@ FERRY_WARN_UNUSED ferry_err ferry_keypair_from_seed(struct ferry_keypair *kp,
  * Returns: as ferry_secret_uri_seed, except that sr25519 accepts soft junctions. */
 FERRY_WARN_UNUSED ferry_err ferry_keypair_from_uri(struct ferry_keypair *kp,
                                                    enum ferry_scheme scheme, const char *uri,
-                                                   const char **why);
+                                                   struct ferry_reason *why);
 
 /* Out: out = the account id (sr25519, ed25519: the public key; ECDSA: blake2b-256 of it). */
 void ferry_keypair_account_id(const struct ferry_keypair *kp, uint8_t out[32]);
@@ -223,16 +224,16 @@ void ferry_keypair_clear(struct ferry_keypair *kp);
 /* Load the key pair named by the secret URI held in the file at path (surrounding whitespace
  * ignored; at most 4 KiB). A file that group or others may access (mode & 077) is refused
  * unless its URI is public (ferry_secret_uri_is_public, e.g. "//Alice").
- * Out: *kp; on failure *why (when non-NULL) is a static reason quoting nothing from the file.
+ * Out: *kp; on failure *why (when non-NULL) the reason (it quotes nothing from the file).
  * Returns: FERRY_OK; FERRY_E_IO (cannot open/read, not a regular file, too large);
  *          FERRY_E_STATE (permissions too open for a secret); or as ferry_keypair_from_uri. */
 FERRY_WARN_UNUSED ferry_err ferry_keyfile_load(const char *path, enum ferry_scheme scheme,
-                                               struct ferry_keypair *kp, const char **why);
+                                               struct ferry_keypair *kp, struct ferry_reason *why);
 
 /* Create a new key file at path holding a random 32-byte seed as "0x…\n", mode 0600. The seed
  * is valid for every scheme. An existing file is never overwritten.
  * Returns: FERRY_OK; FERRY_E_IO (exists, cannot create, write failed — a partial file is
- *          removed). *why (when non-NULL) gets a static reason on failure. */
-FERRY_WARN_UNUSED ferry_err ferry_keyfile_generate(const char *path, const char **why);
+ *          removed). *why (when non-NULL) gets the reason on failure. */
+FERRY_WARN_UNUSED ferry_err ferry_keyfile_generate(const char *path, struct ferry_reason *why);
 
 #endif

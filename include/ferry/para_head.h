@@ -30,15 +30,6 @@ FERRY_WARN_UNUSED ferry_err ferry_para_head_verify(const struct ferry_trie_proof
                                                    struct ferry_header *head,
                                                    struct ferry_reason *why);
 
-/* Transitional: the same function with the former static-reason output, for callers on other
- * branches (src/lightclient/follow.c, src/lightclient/lc.c) until they pass a struct
- * ferry_reason; the macro picks it when why is a `const char **`. Remove both then. */
-FERRY_WARN_UNUSED ferry_err ferry_para_head_verify_static(
-    const struct ferry_trie_proof *relay_proof, const uint8_t relay_root[32], uint32_t para_id,
-    struct ferry_header *head, const char **why);
-#define ferry_para_head_verify(a0, a1, a2, a3, why)                                                \
-    _Generic((why), const char **: ferry_para_head_verify_static, default: ferry_para_head_verify)(a0, a1, a2, a3, why)
-
 /* Check that headers[0..n) extend a verified para head up to a target, by parent hash:
  * headers[0].parent_hash = from_hash with number from_number + 1, each next header's parent is
  * the previous header's hash with number + 1, and the last header's hash is target_hash
@@ -51,16 +42,5 @@ FERRY_WARN_UNUSED ferry_err ferry_para_chain_verify(const uint8_t from_hash[32],
                                                     const struct ferry_header *headers, size_t n,
                                                     const uint8_t target_hash[32], size_t *bad,
                                                     struct ferry_reason *why);
-
-/* Transitional: the same function with the former static-reason output, for callers on other
- * branches (src/lightclient/follow.c, src/lightclient/lc.c) until they pass a struct
- * ferry_reason; the macro picks it when why is a `const char **`. Remove both then. */
-FERRY_WARN_UNUSED ferry_err ferry_para_chain_verify_static(const uint8_t from_hash[32],
-                                                           uint32_t from_number,
-                                                           const struct ferry_header *headers,
-                                                           size_t n, const uint8_t target_hash[32],
-                                                           size_t *bad, const char **why);
-#define ferry_para_chain_verify(a0, a1, a2, a3, a4, a5, why)                                       \
-    _Generic((why), const char **: ferry_para_chain_verify_static, default: ferry_para_chain_verify)(a0, a1, a2, a3, a4, a5, why)
 
 #endif

@@ -14,16 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ferry/bytes.h"
 #include "ferry/error.h"
 #include "ferry/header.h"
 #include "ferry/jsonrpc.h"
 
-/* A byte string and a list of them (read proofs, extrinsics, storage keys). */
-struct ferry_bytes {
-    uint8_t *p;
-    size_t len;
-};
-
+/* A list of byte strings (read proofs, extrinsics, storage keys; struct ferry_bytes is bytes.h's
+ * view): a list owns its items' bytes, freed by ferry_bytes_list_free. */
 struct ferry_bytes_list {
     struct ferry_bytes *items;
     size_t n;

@@ -30,15 +30,6 @@ struct ferry_store;
 FERRY_WARN_UNUSED ferry_err ferry_store_open(const char *path, struct ferry_store **out,
                                              struct ferry_reason *why);
 
-/* Transitional: the former form writing the reason into why[whylen], for src/lightclient/follow.c
- * (on another branch) until it passes a struct ferry_reason; the macro picks it by the number of
- * arguments. Remove both then. */
-FERRY_WARN_UNUSED ferry_err ferry_store_open_buf(const char *path, struct ferry_store **out,
-                                                 char *why, size_t whylen);
-#define FERRY_STORE_OPEN_PICK_(a, b, c, d, name, ...) name
-#define ferry_store_open(...)                                                                      \
-    FERRY_STORE_OPEN_PICK_(__VA_ARGS__, ferry_store_open_buf, (ferry_store_open), unused)          \
-    (__VA_ARGS__)
 void ferry_store_close(struct ferry_store *s);
 
 /* Transactions. Writes outside a transaction are each committed on their own.

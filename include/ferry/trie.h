@@ -149,17 +149,6 @@ FERRY_WARN_UNUSED ferry_err ferry_trie_proof_lookup(const struct ferry_trie_proo
                                                     size_t key_len, const uint8_t **value,
                                                     size_t *value_len, struct ferry_reason *why);
 
-/* Transitional: the same function with the former static-reason output, for callers on other
- * branches (src/lightclient/follow.c, src/lightclient/lc.c) until they pass a struct
- * ferry_reason; the macro picks it when why is a `const char **`. Remove both then. */
-FERRY_WARN_UNUSED ferry_err ferry_trie_proof_lookup_static(const struct ferry_trie_proof *proof,
-                                                           const uint8_t root[32],
-                                                           const uint8_t *key, size_t key_len,
-                                                           const uint8_t **value, size_t *value_len,
-                                                           const char **why);
-#define ferry_trie_proof_lookup(a0, a1, a2, a3, a4, a5, why)                                       \
-    _Generic((why), const char **: ferry_trie_proof_lookup_static, default: ferry_trie_proof_lookup)(a0, a1, a2, a3, a4, a5, why)
-
 /* Walk every node reachable from root and decode it, marking the entries used (nodes and
  * hashed values). Missing entries are not an error here (a proof is a partial trie).
  * Out: *unused (when non-NULL) - the number of entries never reached from root (0 for a minimal
@@ -213,10 +202,5 @@ FERRY_WARN_UNUSED ferry_err ferry_trie_build_proof(const struct ferry_trie_kv *p
 FERRY_WARN_UNUSED ferry_err ferry_trie_ordered_root(const uint8_t *const *items, const size_t *lens,
                                                     size_t n, enum ferry_trie_version version,
                                                     uint8_t root[32]);
-
-/* Transitional: parachain heads were declared here until they got their own header. Callers not
- * yet updated (src/lightclient/follow.c, include/ferry/lc.h, in flight on another branch) still
- * get them through this include; new code includes ferry/para_head.h. Remove once they do. */
-#include "ferry/para_head.h"
 
 #endif

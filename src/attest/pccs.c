@@ -401,15 +401,15 @@ ferry_err ferry_pccs_fetch_collateral(const struct ferry_pccs_opts *opts,
         err = signed_body(&qe_body, "enclaveIdentity", "qe/identity", &qe, &qe_sig, why);
     if (!err) {
         struct ferry_dcap_collateral c = {
-            .pck_crl_issuer_chain = {(const uint8_t *)pck_chain.p, pck_chain.len},
-            .root_ca_crl = {(const uint8_t *)root_crl.p, root_crl.len},
-            .pck_crl = {(const uint8_t *)pck_crl.p, pck_crl.len},
-            .tcb_info_issuer_chain = {(const uint8_t *)tcb_chain.p, tcb_chain.len},
-            .tcb_info = {(const uint8_t *)tcb.p, tcb.len},
-            .tcb_info_signature = {(const uint8_t *)tcb_sig.p, tcb_sig.len},
-            .qe_identity_issuer_chain = {(const uint8_t *)qe_chain.p, qe_chain.len},
-            .qe_identity = {(const uint8_t *)qe.p, qe.len},
-            .qe_identity_signature = {(const uint8_t *)qe_sig.p, qe_sig.len},
+            .pck_crl_issuer_chain = {(uint8_t *)pck_chain.p, pck_chain.len},
+            .root_ca_crl = {(uint8_t *)root_crl.p, root_crl.len},
+            .pck_crl = {(uint8_t *)pck_crl.p, pck_crl.len},
+            .tcb_info_issuer_chain = {(uint8_t *)tcb_chain.p, tcb_chain.len},
+            .tcb_info = {(uint8_t *)tcb.p, tcb.len},
+            .tcb_info_signature = {(uint8_t *)tcb_sig.p, tcb_sig.len},
+            .qe_identity_issuer_chain = {(uint8_t *)qe_chain.p, qe_chain.len},
+            .qe_identity = {(uint8_t *)qe.p, qe.len},
+            .qe_identity_signature = {(uint8_t *)qe_sig.p, qe_sig.len},
         };
         err = ferry_dcap_collateral_encode(&c, out, out_len);
     }

@@ -301,8 +301,11 @@ ferry_err ferry_dcap_collateral_decode(const uint8_t *buf, size_t len,
     for (unsigned i = 0; i < 9; i++) {
         struct ferry_bytes *f = ferry_dcap_collateral_field(c, i);
         size_t at = r.pos;
-        ferry_err err = (i == 4 || i == 7) ? ferry_scale_string(&r, &f->p, &f->len)
-                                           : ferry_scale_byte_vec(&r, &f->p, &f->len);
+        const uint8_t *p = NULL;
+        ferry_err err = (i == 4 || i == 7) ? ferry_scale_string(&r, &p, &f->len)
+                                           : ferry_scale_byte_vec(&r, &p, &f->len);
+        /* A view into buf: the collateral is read, never written through (see bytes.h). */
+        f->p = (uint8_t *)p;
         if (err) {
             char d[96];
             ferry_scale_describe(&r, d, sizeof d);

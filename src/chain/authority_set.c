@@ -15,6 +15,8 @@
 #include "ferry/trie.h"
 #include "ferry/authority_set.h"
 
+#include "internal.h"
+
 #define AUTHORITY_SIZE (32 + 8)
 
 static ferry_err dup_list(struct ferry_authority **out, const struct ferry_authority *src, size_t n)
@@ -191,10 +193,10 @@ static void enact(struct ferry_authority_set *set, struct ferry_grandpa_pending_
     memset(pc, 0, sizeof *pc);
 }
 
-ferry_err ferry_authority_set_apply_header_static(struct ferry_authority_set *set,
-                                                  const struct ferry_header *h,
-                                                  struct ferry_authority_set_event *ev,
-                                                  const char **why)
+static ferry_err authority_set_apply_header_static(struct ferry_authority_set *set,
+                                                   const struct ferry_header *h,
+                                                   struct ferry_authority_set_event *ev,
+                                                   const char **why)
 {
     struct ferry_authority_set_event local;
     if (!ev)
@@ -278,13 +280,13 @@ ferry_err ferry_authority_set_apply_header_static(struct ferry_authority_set *se
     return FERRY_OK;
 }
 
-ferry_err(ferry_authority_set_apply_header)(struct ferry_authority_set *set,
-                                            const struct ferry_header *h,
-                                            struct ferry_authority_set_event *ev,
-                                            struct ferry_reason *why)
+ferry_err ferry_authority_set_apply_header(struct ferry_authority_set *set,
+                                           const struct ferry_header *h,
+                                           struct ferry_authority_set_event *ev,
+                                           struct ferry_reason *why)
 {
     const char *reason = NULL;
-    ferry_err err = ferry_authority_set_apply_header_static(set, h, ev, why ? &reason : NULL);
+    ferry_err err = authority_set_apply_header_static(set, h, ev, why ? &reason : NULL);
     if (err && reason)
         ferry_reason_set(why, err, "%s", reason);
     return err;
@@ -428,10 +430,10 @@ ferry_err ferry_grandpa_authorities_decode(const uint8_t *buf, size_t len, bool 
 
 static const char legacy_key[] = ":grandpa_authorities";
 
-ferry_err ferry_authority_set_from_proof_static(struct ferry_authority_set *set,
-                                                const struct ferry_trie_proof *proof,
-                                                const uint8_t state_root[32], uint32_t number,
-                                                const uint8_t hash[32], const char **why)
+static ferry_err authority_set_from_proof_static(struct ferry_authority_set *set,
+                                                 const struct ferry_trie_proof *proof,
+                                                 const uint8_t state_root[32], uint32_t number,
+                                                 const uint8_t hash[32], const char **why)
 {
     uint8_t key[32];
     const uint8_t *value;
@@ -443,11 +445,11 @@ ferry_err ferry_authority_set_from_proof_static(struct ferry_authority_set *set,
     memset(set, 0, sizeof *set);
 
     ferry_storage_prefix(key, "Grandpa", "Authorities");
-    ferry_err err = ferry_trie_proof_lookup(proof, state_root, key, sizeof key, &value, &value_len,
+    ferry_err err = chain_trie_proof_lookup(proof, state_root, key, sizeof key, &value, &value_len,
                                             &lookup_why);
     if (err == FERRY_E_NOT_FOUND) {
         versioned = true;
-        err = ferry_trie_proof_lookup(proof, state_root, (const uint8_t *)legacy_key,
+        err = chain_trie_proof_lookup(proof, state_root, (const uint8_t *)legacy_key,
                                       sizeof legacy_key - 1, &value, &value_len, &lookup_why);
         if (err == FERRY_E_NOT_FOUND)
             return fail(why,
@@ -464,7 +466,7 @@ ferry_err ferry_authority_set_from_proof_static(struct ferry_authority_set *set,
 
     uint64_t set_id = 0;
     ferry_storage_prefix(key, "Grandpa", "CurrentSetId");
-    err = ferry_trie_proof_lookup(proof, state_root, key, sizeof key, &value, &value_len,
+    err = chain_trie_proof_lookup(proof, state_root, key, sizeof key, &value, &value_len,
                                   &lookup_why);
     if (err == FERRY_OK) {
         struct ferry_scale_reader r;
@@ -490,14 +492,14 @@ ferry_err ferry_authority_set_from_proof_static(struct ferry_authority_set *set,
     return FERRY_OK;
 }
 
-ferry_err(ferry_authority_set_from_proof)(struct ferry_authority_set *set,
-                                          const struct ferry_trie_proof *proof,
-                                          const uint8_t state_root[32], uint32_t number,
-                                          const uint8_t hash[32], struct ferry_reason *why)
+ferry_err ferry_authority_set_from_proof(struct ferry_authority_set *set,
+                                         const struct ferry_trie_proof *proof,
+                                         const uint8_t state_root[32], uint32_t number,
+                                         const uint8_t hash[32], struct ferry_reason *why)
 {
     const char *reason = NULL;
-    ferry_err err = ferry_authority_set_from_proof_static(set, proof, state_root, number, hash,
-                                                          why ? &reason : NULL);
+    ferry_err err =
+        authority_set_from_proof_static(set, proof, state_root, number, hash, why ? &reason : NULL);
     if (err && reason)
         ferry_reason_set(why, err, "%s", reason);
     return err;

@@ -10,6 +10,8 @@
 #include "ferry/trie.h"
 #include "ferry/para_head.h"
 
+#include "internal.h"
+
 static ferry_err set_why(const char **why, const char *text, ferry_err err)
 {
     if (why)
@@ -26,9 +28,9 @@ void ferry_paras_heads_key(uint32_t para_id, uint8_t out[FERRY_PARAS_HEADS_KEY_L
     memcpy(out + 40, id, 4);
 }
 
-ferry_err ferry_para_head_verify_static(const struct ferry_trie_proof *relay_proof,
-                                        const uint8_t relay_root[32], uint32_t para_id,
-                                        struct ferry_header *head, const char **why)
+static ferry_err para_head_verify_static(const struct ferry_trie_proof *relay_proof,
+                                         const uint8_t relay_root[32], uint32_t para_id,
+                                         struct ferry_header *head, const char **why)
 {
     memset(head, 0, sizeof *head);
     uint8_t key[FERRY_PARAS_HEADS_KEY_LEN];
@@ -36,7 +38,7 @@ ferry_err ferry_para_head_verify_static(const struct ferry_trie_proof *relay_pro
     const uint8_t *value;
     size_t value_len;
     ferry_err err =
-        ferry_trie_proof_lookup(relay_proof, relay_root, key, sizeof key, &value, &value_len, why);
+        chain_trie_proof_lookup(relay_proof, relay_root, key, sizeof key, &value, &value_len, why);
     if (err == FERRY_E_NOT_FOUND)
         return set_why(why, "Paras::Heads has no entry for this para id (proven absent)", err);
     if (err)
@@ -55,22 +57,22 @@ ferry_err ferry_para_head_verify_static(const struct ferry_trie_proof *relay_pro
     return set_why(why, "para head proven", FERRY_OK);
 }
 
-ferry_err(ferry_para_head_verify)(const struct ferry_trie_proof *relay_proof,
-                                  const uint8_t relay_root[32], uint32_t para_id,
-                                  struct ferry_header *head, struct ferry_reason *why)
+ferry_err ferry_para_head_verify(const struct ferry_trie_proof *relay_proof,
+                                 const uint8_t relay_root[32], uint32_t para_id,
+                                 struct ferry_header *head, struct ferry_reason *why)
 {
     const char *reason = NULL;
     ferry_err err =
-        ferry_para_head_verify_static(relay_proof, relay_root, para_id, head, why ? &reason : NULL);
+        para_head_verify_static(relay_proof, relay_root, para_id, head, why ? &reason : NULL);
     if (err && reason)
         ferry_reason_set(why, err, "%s", reason);
     return err;
 }
 
-ferry_err ferry_para_chain_verify_static(const uint8_t from_hash[32], uint32_t from_number,
-                                         const struct ferry_header *headers, size_t n,
-                                         const uint8_t target_hash[32], size_t *bad,
-                                         const char **why)
+static ferry_err para_chain_verify_static(const uint8_t from_hash[32], uint32_t from_number,
+                                          const struct ferry_header *headers, size_t n,
+                                          const uint8_t target_hash[32], size_t *bad,
+                                          const char **why)
 {
     const uint8_t *prev = from_hash;
     uint32_t prev_number = from_number;
@@ -93,14 +95,14 @@ ferry_err ferry_para_chain_verify_static(const uint8_t from_hash[32], uint32_t f
     return set_why(why, "header chain links to the target", FERRY_OK);
 }
 
-ferry_err(ferry_para_chain_verify)(const uint8_t from_hash[32], uint32_t from_number,
-                                   const struct ferry_header *headers, size_t n,
-                                   const uint8_t target_hash[32], size_t *bad,
-                                   struct ferry_reason *why)
+ferry_err ferry_para_chain_verify(const uint8_t from_hash[32], uint32_t from_number,
+                                  const struct ferry_header *headers, size_t n,
+                                  const uint8_t target_hash[32], size_t *bad,
+                                  struct ferry_reason *why)
 {
     const char *reason = NULL;
-    ferry_err err = ferry_para_chain_verify_static(from_hash, from_number, headers, n, target_hash,
-                                                   bad, why ? &reason : NULL);
+    ferry_err err = para_chain_verify_static(from_hash, from_number, headers, n, target_hash, bad,
+                                             why ? &reason : NULL);
     if (err && reason)
         ferry_reason_set(why, err, "%s", reason);
     return err;

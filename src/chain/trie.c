@@ -17,6 +17,8 @@
 #include "ferry/hex.h"
 #include "ferry/trie.h"
 
+#include "internal.h"
+
 const uint8_t ferry_trie_empty_root[32] = {
     0x03, 0x17, 0x0a, 0x2e, 0x75, 0x97, 0xb7, 0xb7, 0xe3, 0xd8, 0x4c, 0x05, 0x39, 0x1d, 0x13, 0x9a,
     0x62, 0xb1, 0x57, 0xe7, 0x87, 0x86, 0xd8, 0xc0, 0x82, 0xf2, 0x9d, 0xcf, 0x4c, 0x11, 0x13, 0x14,
@@ -385,9 +387,9 @@ static uint8_t key_nibble(const uint8_t *key, size_t i)
     return (i & 1) ? (key[i / 2] & 0x0f) : (key[i / 2] >> 4);
 }
 
-ferry_err ferry_trie_proof_lookup_static(const struct ferry_trie_proof *proof,
-                                         const uint8_t root[32], const uint8_t *key, size_t key_len,
-                                         const uint8_t **value, size_t *value_len, const char **why)
+ferry_err chain_trie_proof_lookup(const struct ferry_trie_proof *proof, const uint8_t root[32],
+                                  const uint8_t *key, size_t key_len, const uint8_t **value,
+                                  size_t *value_len, const char **why)
 {
     *value = NULL;
     *value_len = 0;
@@ -440,13 +442,13 @@ ferry_err ferry_trie_proof_lookup_static(const struct ferry_trie_proof *proof,
     }
 }
 
-ferry_err(ferry_trie_proof_lookup)(const struct ferry_trie_proof *proof, const uint8_t root[32],
-                                   const uint8_t *key, size_t key_len, const uint8_t **value,
-                                   size_t *value_len, struct ferry_reason *why)
+ferry_err ferry_trie_proof_lookup(const struct ferry_trie_proof *proof, const uint8_t root[32],
+                                  const uint8_t *key, size_t key_len, const uint8_t **value,
+                                  size_t *value_len, struct ferry_reason *why)
 {
     const char *reason = NULL;
-    ferry_err err = ferry_trie_proof_lookup_static(proof, root, key, key_len, value, value_len,
-                                                   why ? &reason : NULL);
+    ferry_err err =
+        chain_trie_proof_lookup(proof, root, key, key_len, value, value_len, why ? &reason : NULL);
     if (err && reason)
         ferry_reason_set(why, err, "%s", reason);
     return err;

@@ -28,10 +28,10 @@ static int run_checkpoint(int argc, char **argv)
         cli_errorf("checkpoint: store %s does not exist", db);
         return CLI_NET;
     }
-    char why[512] = "";
-    ferry_err err = ferry_follow_export_checkpoint(db, out, why, sizeof why);
+    struct ferry_reason why = {""};
+    ferry_err err = ferry_follow_export_checkpoint(db, out, &why);
     if (err) {
-        cli_errorf("checkpoint: %s", why[0] ? why : ferry_strerror(err));
+        cli_errorf("checkpoint: %s", why.text[0] ? why.text : ferry_strerror(err));
         return err == FERRY_E_NOT_FOUND ? CLI_INVALID : CLI_NET;
     }
     return CLI_OK;

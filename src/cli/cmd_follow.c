@@ -178,12 +178,12 @@ static int run_follow(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    char why[512] = "";
-    ferry_err err = ferry_follow_run(&cfg, why, sizeof why);
+    struct ferry_reason why = {""};
+    ferry_err err = ferry_follow_run(&cfg, &why);
     if (out.tty)
         fputc('\n', stderr);
     if (err) {
-        cli_errorf("follow: %s", why[0] ? why : ferry_strerror(err));
+        cli_errorf("follow: %s", why.text[0] ? why.text : ferry_strerror(err));
         return err == FERRY_E_VERIFY || err == FERRY_E_STATE || err == FERRY_E_INVALID ? CLI_INVALID
                                                                                        : CLI_NET;
     }

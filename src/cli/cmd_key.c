@@ -62,9 +62,9 @@ static int key_generate(int argc, char **argv)
     }
     if (!out)
         return cli_usage_error(&cli_cmd_key, "generate needs --out FILE");
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     if (ferry_keyfile_generate(out, &why)) {
-        cli_errorf("key generate: %s: %s", out, why ? why : "cannot write key file");
+        cli_errorf("key generate: %s: %s", out, why.text[0] ? why.text : "cannot write key file");
         return CLI_NET;
     }
     fprintf(stderr, "ferry: wrote a new secret seed to %s (mode 0600); its %s public key:\n", out,
@@ -72,7 +72,7 @@ static int key_generate(int argc, char **argv)
     struct ferry_keypair kp;
     ferry_err err = ferry_keyfile_load(out, scheme, &kp, &why);
     if (err) {
-        cli_errorf("key generate: %s: %s", out, why ? why : ferry_strerror(err));
+        cli_errorf("key generate: %s: %s", out, why.text[0] ? why.text : ferry_strerror(err));
         return CLI_INVALID;
     }
     return print_public(&kp, 42);
@@ -113,7 +113,7 @@ static int key_inspect(int argc, char **argv)
         return CLI_INVALID;
     }
     struct ferry_keypair kp;
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     ferry_err err;
     if (looks_like_uri(src)) {
         if (!ferry_secret_uri_is_public(src))
@@ -127,7 +127,7 @@ static int key_inspect(int argc, char **argv)
     if (err) {
         /* why never quotes the secret; the path is not secret. */
         cli_errorf("key inspect: %s: %s", looks_like_uri(src) ? "dev key" : src,
-                   why ? why : ferry_strerror(err));
+                   why.text[0] ? why.text : ferry_strerror(err));
         return err == FERRY_E_IO ? CLI_NET : CLI_INVALID;
     }
     return print_public(&kp, (uint16_t)prefix);

@@ -114,10 +114,10 @@ static int ecdh_from_chain(struct ferry_rpc *c, const uint8_t pk[32], uint8_t ec
 
 static int load_key(const char *path, enum ferry_scheme scheme, struct ferry_keypair *kp)
 {
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     ferry_err err = ferry_keyfile_load(path, scheme, kp, &why);
     if (err) {
-        cli_errorf("message: key file %s: %s", path, why ? why : ferry_strerror(err));
+        cli_errorf("message: key file %s: %s", path, why.text[0] ? why.text : ferry_strerror(err));
         return err == FERRY_E_IO ? CLI_NET : CLI_INVALID;
     }
     return CLI_OK;

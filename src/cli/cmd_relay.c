@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ferry/clock.h"
 #include "ferry/log.h"
 #include "ferry/relay.h"
 #include "ferry/relayconf.h"
@@ -42,9 +42,7 @@ static void on_progress(void *user, const struct ferry_relay_progress *p)
     struct tty *t = user;
     if (!t->on)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    double now = ferry_clock_s();
     if (now - t->last < 0.2)
         return;
     t->last = now;

@@ -148,7 +148,7 @@ static int parse_args(int argc, char **argv, struct tx_args *a)
 
 static int load_key(const struct tx_args *a, struct ferry_keypair *kp)
 {
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     ferry_err err;
     if (a->raw && !a->key_uri && !a->key_file) {
         /* nothing is signed: any key will do for the client's format check */
@@ -170,12 +170,12 @@ static int load_key(const struct tx_args *a, struct ferry_keypair *kp)
         }
         err = ferry_keyfile_load(path, a->scheme, kp, &why);
         if (err) {
-            cli_errorf("tx: key file %s: %s", path, why ? why : ferry_strerror(err));
+            cli_errorf("tx: key file %s: %s", path, why.text[0] ? why.text : ferry_strerror(err));
             return err == FERRY_E_IO ? CLI_NET : CLI_INVALID;
         }
     }
     if (err) {
-        cli_errorf("tx: key %s: %s", a->key_uri, why ? why : ferry_strerror(err));
+        cli_errorf("tx: key %s: %s", a->key_uri, why.text[0] ? why.text : ferry_strerror(err));
         return CLI_INVALID;
     }
     return CLI_OK;

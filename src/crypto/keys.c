@@ -122,8 +122,8 @@ static int word_index(const char *word, size_t len)
     return hit ? (int)(hit - ferry_bip39_english) : -1;
 }
 
-ferry_err ferry_bip39_entropy(const char *phrase, size_t len, uint8_t entropy[32],
-                              size_t *entropy_len, const char **why)
+static ferry_err bip39_entropy_sr(const char *phrase, size_t len, uint8_t entropy[32],
+                                  size_t *entropy_len, const char **why)
 {
     uint8_t bits[33] = {0}; /* 24 words * 11 bits = 264 bits */
     size_t words = 0, p = 0;
@@ -188,7 +188,7 @@ static ferry_err mini_secret(uint8_t out[FERRY_SEED_LEN], const char *phrase, si
 {
     uint8_t entropy[32], seed[64];
     size_t elen;
-    ferry_err err = ferry_bip39_entropy(phrase, len, entropy, &elen, why);
+    ferry_err err = bip39_entropy_sr(phrase, len, entropy, &elen, why);
     if (err)
         return err;
     uint8_t *salt = malloc(8 + password_len);
@@ -209,8 +209,8 @@ static ferry_err mini_secret(uint8_t out[FERRY_SEED_LEN], const char *phrase, si
     return err;
 }
 
-ferry_err ferry_bip39_mini_secret(uint8_t out[FERRY_SEED_LEN], const char *phrase, size_t len,
-                                  const char *password, const char **why)
+static ferry_err bip39_mini_secret_sr(uint8_t out[FERRY_SEED_LEN], const char *phrase, size_t len,
+                                      const char *password, const char **why)
 {
     return mini_secret(out, phrase, len, password ? password : "", password ? strlen(password) : 0,
                        why);
@@ -416,8 +416,8 @@ static ferry_err derive_uri(enum ferry_scheme scheme, const char *uri, uint8_t s
     return err;
 }
 
-ferry_err ferry_secret_uri_seed(enum ferry_scheme scheme, const char *uri,
-                                uint8_t seed[FERRY_SEED_LEN], const char **why)
+static ferry_err secret_uri_seed_sr(enum ferry_scheme scheme, const char *uri,
+                                    uint8_t seed[FERRY_SEED_LEN], const char **why)
 {
     return derive_uri(scheme, uri, seed, NULL, why);
 }
@@ -451,8 +451,8 @@ ferry_err ferry_keypair_from_seed(struct ferry_keypair *kp, enum ferry_scheme sc
     return FERRY_OK;
 }
 
-ferry_err ferry_keypair_from_uri(struct ferry_keypair *kp, enum ferry_scheme scheme,
-                                 const char *uri, const char **why)
+static ferry_err keypair_from_uri_sr(struct ferry_keypair *kp, enum ferry_scheme scheme,
+                                     const char *uri, const char **why)
 {
     uint8_t seed[FERRY_SEED_LEN];
     memset(kp, 0, sizeof *kp);
@@ -467,7 +467,7 @@ ferry_err ferry_keypair_from_uri(struct ferry_keypair *kp, enum ferry_scheme sch
         sodium_memzero(seed, sizeof seed);
         return err;
     }
-    ferry_err err = ferry_secret_uri_seed(scheme, uri, seed, why);
+    ferry_err err = secret_uri_seed_sr(scheme, uri, seed, why);
     if (!err) {
         err = ferry_keypair_from_seed(kp, scheme, seed);
         if (err == FERRY_E_ARG)
@@ -519,8 +519,8 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-ferry_err ferry_keyfile_load(const char *path, enum ferry_scheme scheme, struct ferry_keypair *kp,
-                             const char **why)
+static ferry_err keyfile_load_sr(const char *path, enum ferry_scheme scheme,
+                                 struct ferry_keypair *kp, const char **why)
 {
     char buf[KEYFILE_MAX + 2];
     size_t n = 0;
@@ -582,12 +582,12 @@ ferry_err ferry_keyfile_load(const char *path, enum ferry_scheme scheme, struct 
         err = FERRY_E_STATE;
     }
     if (!err)
-        err = ferry_keypair_from_uri(kp, scheme, s, why);
+        err = keypair_from_uri_sr(kp, scheme, s, why);
     sodium_memzero(buf, sizeof buf);
     return err;
 }
 
-ferry_err ferry_keyfile_generate(const char *path, const char **why)
+static ferry_err keyfile_generate_sr(const char *path, const char **why)
 {
     uint8_t seed[FERRY_SEED_LEN], pub[FERRY_ECDSA_PUBLIC_LEN];
     char text[2 + 2 * FERRY_SEED_LEN + 2];
@@ -649,4 +649,66 @@ void ferry_hdkd_hard(uint8_t out[32], const char *tag, const uint8_t secret[32],
     memcpy(buf + 1 + n + 32, chain_code, 32);
     ferry_blake2b_256(out, buf, 1 + n + 64);
     sodium_memzero(buf, sizeof buf);
+}
+
+/* ---- the public forms: the same functions with a struct ferry_reason (error.h) ----------------
+ */
+
+ferry_err ferry_bip39_entropy(const char *phrase, size_t len, uint8_t entropy[32],
+                              size_t *entropy_len, struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = bip39_entropy_sr(phrase, len, entropy, entropy_len, why ? &reason : NULL);
+    if (err)
+        ferry_reason_set(why, err, "%s", reason ? reason : ferry_strerror(err));
+    return err;
+}
+
+ferry_err ferry_bip39_mini_secret(uint8_t out[FERRY_SEED_LEN], const char *phrase, size_t len,
+                                  const char *password, struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = bip39_mini_secret_sr(out, phrase, len, password, why ? &reason : NULL);
+    if (err)
+        ferry_reason_set(why, err, "%s", reason ? reason : ferry_strerror(err));
+    return err;
+}
+
+ferry_err ferry_secret_uri_seed(enum ferry_scheme scheme, const char *uri,
+                                uint8_t seed[FERRY_SEED_LEN], struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = secret_uri_seed_sr(scheme, uri, seed, why ? &reason : NULL);
+    if (err)
+        ferry_reason_set(why, err, "%s", reason ? reason : ferry_strerror(err));
+    return err;
+}
+
+ferry_err ferry_keypair_from_uri(struct ferry_keypair *kp, enum ferry_scheme scheme,
+                                 const char *uri, struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = keypair_from_uri_sr(kp, scheme, uri, why ? &reason : NULL);
+    if (err)
+        ferry_reason_set(why, err, "%s", reason ? reason : ferry_strerror(err));
+    return err;
+}
+
+ferry_err ferry_keyfile_load(const char *path, enum ferry_scheme scheme, struct ferry_keypair *kp,
+                             struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = keyfile_load_sr(path, scheme, kp, why ? &reason : NULL);
+    if (err)
+        ferry_reason_set(why, err, "%s", reason ? reason : ferry_strerror(err));
+    return err;
+}
+
+ferry_err ferry_keyfile_generate(const char *path, struct ferry_reason *why)
+{
+    const char *reason = NULL;
+    ferry_err err = keyfile_generate_sr(path, why ? &reason : NULL);
+    if (err)
+        ferry_reason_set(why, err, "%s", reason ? reason : ferry_strerror(err));
+    return err;
 }

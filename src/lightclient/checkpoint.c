@@ -15,14 +15,14 @@
 
 ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
                                        struct ferry_header *header, struct ferry_authority_set *set,
-                                       char *why, size_t whylen)
+                                       struct ferry_reason *why)
 {
     memset(header, 0, sizeof *header);
     memset(set, 0, sizeof *set);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        snprintf(why, whylen, "cannot read checkpoint %s: %s", path, strerror(errno));
-        return FERRY_E_IO;
+        return ferry_reason_set(why, FERRY_E_IO, "cannot read checkpoint %s: %s", path,
+                                strerror(errno));
     }
     /* A checkpoint of even a 1000-voter set is ~100 KB; anything past 16 MiB is not one. */
     enum { MAX_CHECKPOINT = 16 << 20 };
@@ -48,11 +48,10 @@ ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
     fclose(fp);
     if (oom || !text || too_big) {
         free(text);
-        snprintf(why, whylen,
-                 too_big ? "checkpoint %s is larger than 16 MiB: not a checkpoint"
-                         : "out of memory reading checkpoint %s",
-                 path);
-        return too_big ? FERRY_E_INVALID : FERRY_E_NOMEM;
+        if (too_big)
+            return ferry_reason_set(why, FERRY_E_INVALID,
+                                    "checkpoint %s is larger than 16 MiB: not a checkpoint", path);
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory reading checkpoint %s", path);
     }
     text[len] = 0;
     cJSON *j = cJSON_Parse(text);
@@ -67,19 +66,18 @@ ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
         ferry_hex_decode_exact(g->valuestring, genesis, 32) ||
         ferry_hex_decode(hdr->valuestring, strlen(hdr->valuestring), &hb, &hl) ||
         ferry_hex_decode(st->valuestring, strlen(st->valuestring), &sb, &sl)) {
-        snprintf(why, whylen,
-                 "checkpoint %s is not a ferry checkpoint (genesis_hash, header, "
-                 "authority_set)",
-                 path);
-        err = FERRY_E_INVALID;
+        err = ferry_reason_set(why, FERRY_E_INVALID,
+                               "checkpoint %s is not a ferry checkpoint (genesis_hash, header, "
+                               "authority_set)",
+                               path);
     }
     cJSON_Delete(j);
     if (!err && (ferry_header_decode(header, hb, hl, NULL) ||
                  ferry_authority_set_decode(set, sb, sl, NULL))) {
         ferry_header_free(header);
-        snprintf(why, whylen,
-                 "checkpoint %s: header or authority set is malformed or they do not match", path);
-        err = FERRY_E_INVALID;
+        err = ferry_reason_set(
+            why, FERRY_E_INVALID,
+            "checkpoint %s: header or authority set is malformed or they do not match", path);
     }
     free(hb);
     free(sb);
@@ -89,16 +87,13 @@ ferry_err ferry_follow_read_checkpoint(const char *path, uint8_t genesis[32],
 /* ---- checkpoints -------------------------------------------------------------------------------
  */
 
-ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_path, char *why,
-                                         size_t whylen)
+ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_path,
+                                         struct ferry_reason *why)
 {
     struct ferry_store *s;
-    struct ferry_reason r = {{0}};
-    ferry_err err = ferry_store_open(db_path, &s, &r);
-    if (err) {
-        snprintf(why, whylen, "%s", r.text);
+    ferry_err err = ferry_store_open(db_path, &s, why);
+    if (err)
         return err;
-    }
     uint8_t *genesis = NULL, *hdr = NULL, *state = NULL;
     size_t gl = 0, hl = 0, sl = 0;
     uint32_t number = 0;
@@ -124,19 +119,21 @@ ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_pa
         err = FERRY_E_IO;
     }
     if (err) {
+        ferry_err ret = err == FERRY_E_NOT_FOUND ? err : FERRY_E_IO;
         if (bad)
-            snprintf(why, whylen,
-                     "store %s is inconsistent (its authority set is not at its last header "
-                     "#%u); not exporting it",
-                     db_path, number);
+            ferry_reason_set(
+                why, ret,
+                "store %s is inconsistent (its authority set is not at its last header "
+                "#%u); not exporting it",
+                db_path, number);
         else
-            snprintf(why, whylen, "store %s holds no verified state to export (%s)", db_path,
-                     ferry_strerror(err));
+            ferry_reason_set(why, ret, "store %s holds no verified state to export (%s)", db_path,
+                             ferry_strerror(err));
         ferry_authority_set_free(&set);
         free(genesis);
         free(hdr);
         free(state);
-        return err == FERRY_E_NOT_FOUND ? err : FERRY_E_IO;
+        return ret;
     }
     cJSON *o = cJSON_CreateObject();
     char *g = ferry_hex_alloc(genesis, 32), *hh = ferry_hex_alloc(hash, 32),
@@ -167,10 +164,11 @@ ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_pa
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     if (!text)
-        return FERRY_E_NOMEM;
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory writing checkpoint %s",
+                                out_path);
     FILE *out = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "wx");
     if (!out) {
-        snprintf(why, whylen, "cannot create %s: %s", out_path, strerror(errno));
+        ferry_reason_set(why, FERRY_E_IO, "cannot create %s: %s", out_path, strerror(errno));
         free(text);
         return FERRY_E_IO;
     }
@@ -178,8 +176,7 @@ ferry_err ferry_follow_export_checkpoint(const char *db_path, const char *out_pa
     ok = (out == stdout ? fflush(out) : fclose(out)) == 0 && ok;
     free(text);
     if (!ok) {
-        snprintf(why, whylen, "cannot write %s", out_path);
-        return FERRY_E_IO;
+        return ferry_reason_set(why, FERRY_E_IO, "cannot write %s", out_path);
     }
     return FERRY_OK;
 }

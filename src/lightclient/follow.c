@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/clock.h"
 #include "ferry/authority_set.h"
 #include "ferry/follow.h"
 #include "ferry/hash.h"
@@ -60,13 +61,6 @@ struct follower {
     uint32_t rate_n0;
     double rate;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static bool stopped(const struct follower *f)
 {
@@ -177,10 +171,12 @@ static ferry_err load_checkpoint(struct follower *f, char *why, size_t whylen)
     uint8_t genesis[32];
     struct ferry_header h;
     struct ferry_authority_set set;
-    ferry_err err =
-        ferry_follow_read_checkpoint(f->cfg->checkpoint_path, genesis, &h, &set, why, whylen);
-    if (err)
+    struct ferry_reason cr = {""};
+    ferry_err err = ferry_follow_read_checkpoint(f->cfg->checkpoint_path, genesis, &h, &set, &cr);
+    if (err) {
+        snprintf(why, whylen, "%s", cr.text);
         return err;
+    }
     struct ferry_lc_config c = lc_config(f);
     if (memcmp(genesis, f->genesis, 32) != 0) {
         snprintf(why, whylen, "checkpoint %s is for another chain (genesis differs)",
@@ -538,7 +534,7 @@ static void report_progress(struct follower *f)
 {
     struct ferry_lc_status st;
     status(f, &st);
-    double t = now_s();
+    double t = ferry_clock_s();
     if (f->rate_t0 == 0 || t - f->rate_t0 > 5) {
         if (f->rate_t0 != 0 && st.number >= f->rate_n0)
             f->rate = (st.number - f->rate_n0) / (t - f->rate_t0);
@@ -591,7 +587,7 @@ static ferry_err connect_sources(struct follower *f)
     return err;
 }
 
-ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, size_t whylen)
+static ferry_err follow_run(const struct ferry_follow_config *cfg, char *why, size_t whylen)
 {
     if (!cfg->n_urls) {
         snprintf(why, whylen, "no relay URL given");
@@ -732,5 +728,14 @@ ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, char *why, siz
     ferry_source_close(f.para);
     ferry_lc_free(f.lc);
     ferry_store_close(f.store);
+    return err;
+}
+
+ferry_err ferry_follow_run(const struct ferry_follow_config *cfg, struct ferry_reason *why)
+{
+    char buf[FERRY_REASON_MAX] = "";
+    ferry_err err = follow_run(cfg, buf, sizeof buf);
+    if (err)
+        ferry_reason_set(why, err, "%s", buf[0] ? buf : ferry_strerror(err));
     return err;
 }

@@ -53,7 +53,7 @@ struct ferry_store {
     sqlite3_stmt *st[ST__COUNT];
 };
 
-ferry_err(ferry_store_open)(const char *path, struct ferry_store **out, struct ferry_reason *why)
+ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct ferry_reason *why)
 {
     *out = NULL;
     struct ferry_store *s = calloc(1, sizeof *s);
@@ -109,15 +109,6 @@ ferry_err(ferry_store_open)(const char *path, struct ferry_store **out, struct f
     }
     *out = s;
     return FERRY_OK;
-}
-
-ferry_err ferry_store_open_buf(const char *path, struct ferry_store **out, char *why, size_t whylen)
-{
-    struct ferry_reason r = {""};
-    ferry_err err = (ferry_store_open)(path, out, why ? &r : NULL);
-    if (err && why && whylen)
-        snprintf(why, whylen, "%s", r.text);
-    return err;
 }
 
 void ferry_store_close(struct ferry_store *s)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/clock.h"
 #include "ferry/hex.h"
 #include "ferry/log.h"
 #include "ferry/source.h"
@@ -44,13 +45,6 @@ struct ferry_source {
     bool has_tip, tip_fresh; /* fresh: not yet handed out by ferry_source_finalized */
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 bool ferry_source_stopped(const struct ferry_source *s)
 {
     return s->cfg.stop && *s->cfg.stop;
@@ -60,8 +54,7 @@ void ferry_source_pause(const struct ferry_source *s, uint32_t ms)
 {
     while (ms > 0 && !ferry_source_stopped(s)) {
         uint32_t slice = ms < 100 ? ms : 100;
-        struct timespec ts = {0, (long)slice * 1000000L};
-        nanosleep(&ts, NULL);
+        ferry_sleep_ms(slice);
         ms -= slice;
     }
 }
@@ -641,19 +634,19 @@ static bool live_usable(const struct ferry_source *s, uint32_t verified)
 static void poll_events(struct ferry_source *s, uint32_t verified, uint32_t timeout_ms,
                         bool want_justification)
 {
-    double deadline = now_s() + timeout_ms / 1000.0;
+    double deadline = ferry_clock_s() + timeout_ms / 1000.0;
     bool woke = false;
     for (int i = 0; i < 512 && !ferry_source_stopped(s); i++) {
         if (want_justification && live_usable(s, verified))
             break;
-        double left = deadline - now_s();
+        double left = deadline - ferry_clock_s();
         uint32_t wait = !woke || want_justification ? (left > 0 ? (uint32_t)(left * 1000) : 0) : 0;
         /* waits are sliced so that a stop request is honoured within 100 ms */
         if (wait > 100)
             wait = 100;
         struct ferry_rpc_event ev;
         ferry_err err = ferry_rpc_next_event(s->rpc, wait, &ev);
-        if (err == FERRY_E_TIMEOUT && wait > 0 && now_s() < deadline)
+        if (err == FERRY_E_TIMEOUT && wait > 0 && ferry_clock_s() < deadline)
             continue;
         if (err != FERRY_OK)
             break;

@@ -1,7 +1,7 @@
 /* Retry delays and failure classes for the relayer (include/ferry/backoff.h). */
-#include <time.h>
 #include <unistd.h>
 
+#include "ferry/clock.h"
 #include "ferry/backoff.h"
 
 #define DEFAULT_INITIAL_MS 250u
@@ -27,10 +27,8 @@ void ferry_backoff_init(struct ferry_backoff *b, uint32_t initial_ms, uint32_t m
     b->current_ms = 0;
     b->failures = 0;
     if (!seed) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        seed =
-            ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+        /* Jitter only needs processes started together to differ: the clock and the pid. */
+        seed = ((uint64_t)ferry_clock_us() * 1000000007u) ^ ((uint64_t)getpid() << 32);
     }
     b->rng = seed ? seed : 0x9e3779b97f4a7c15u;
 }

@@ -1,5 +1,5 @@
 /* Completing and checking a worker's DCAP report before registration (include/ferry/relay.h).
- * Kept apart from relay.c: attest.h and rpc.h both define struct ferry_bytes. */
+ * Kept apart from relay.c: the DCAP completion and checks are one idea of their own. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ferry/clock.h"
 #include "ferry/metrics.h"
 
 struct sample {
@@ -36,7 +36,7 @@ struct ferry_metrics {
     pthread_mutex_t mu;
     struct family *f;
     size_t n, cap;
-    struct timespec beat;
+    int64_t beat_us;
     bool beaten;
     bool ready;
     char reason[160];
@@ -266,10 +266,9 @@ char *ferry_metrics_render(struct ferry_metrics *m)
 
 void ferry_metrics_heartbeat(struct ferry_metrics *m)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t now = ferry_clock_us();
     pthread_mutex_lock(&m->mu);
-    m->beat = now;
+    m->beat_us = now;
     m->beaten = true;
     pthread_mutex_unlock(&m->mu);
 }
@@ -284,12 +283,9 @@ void ferry_metrics_set_ready(struct ferry_metrics *m, bool ready, const char *re
 
 void ferry_metrics_health(struct ferry_metrics *m, uint32_t stall_s, struct ferry_health *h)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t now = ferry_clock_us();
     pthread_mutex_lock(&m->mu);
-    h->since_beat_s = m->beaten ? (double)(now.tv_sec - m->beat.tv_sec) +
-                                      (double)(now.tv_nsec - m->beat.tv_nsec) * 1e-9
-                                : -1;
+    h->since_beat_s = m->beaten ? (double)(now - m->beat_us) * 1e-6 : -1;
     h->alive = m->beaten && h->since_beat_s <= (double)stall_s;
     h->ready = m->ready;
     snprintf(h->reason, sizeof h->reason, "%s", m->reason);

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "ferry/clock.h"
 #include "ferry/chain_view.h"
 #include "ferry/dyncodec.h"
 #include "ferry/egress.h"
@@ -72,13 +72,6 @@ struct relay {
 static struct ferry_source *tx_source(struct relay *r)
 {
     return r->ps ? r->ps : r->rs;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* A failure: its class decides between backoff and stopping. */
@@ -158,7 +151,7 @@ static void publish(struct relay *r, const char *phase)
     p->worker_para = r->info.para_headernum ? r->info.para_headernum - 1 : 0;
     p->worker_block = r->info.blocknum ? r->info.blocknum - 1 : 0;
     p->registered = r->info.registered || r->registered_now;
-    double t = now_s();
+    double t = ferry_clock_s();
     if (!r->rate_t0 || p->worker_header < r->rate_n0) {
         r->rate_t0 = t;
         r->rate_n0 = p->worker_header;
@@ -1327,7 +1320,7 @@ static ferry_err step_egress(struct relay *r, enum ferry_fault_class *fault,
 
 static void refresh_finalized(struct relay *r)
 {
-    double t = now_s();
+    double t = ferry_clock_s();
     if (t - r->finalized_at < 1.0)
         return;
     uint32_t n;
@@ -1437,10 +1430,11 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
                              c->key_scheme);
             return fail(r, fault, FERRY_FAULT_USAGE, err);
         }
-        const char *kw = NULL;
+        struct ferry_reason kw = {""};
         err = ferry_keyfile_load(c->key_file, scheme, &r->kp, &kw);
         if (err) {
-            ferry_reason_set(why, err, "key_file %s: %s", c->key_file, kw ? kw : "unusable");
+            ferry_reason_set(why, err, "key_file %s: %s", c->key_file,
+                             kw.text[0] ? kw.text : "unusable");
             return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_CONFIG, err), err);
         }
         r->have_key = true;

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ferry/clock.h"
 #include "ferry/hex.h"
 #include "ferry/workerapi.h"
 #include "ferry/workerclient.h"
@@ -42,12 +42,10 @@ static ferry_err call(struct ferry_wclient *c, const char *method, const Protobu
         protobuf_c_message_pack(req, body);
     int status = 0;
     c->calls++;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = ferry_clock_s();
     ferry_err err = ferry_workerapi_call(c->url, method, body, len, false, c->timeout_ms, &status,
                                          resp, resp_len, why);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    c->seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    c->seconds += ferry_clock_s() - t0;
     free(body);
     if (err) {
         c->failures++;

@@ -713,13 +713,13 @@ ferry_err ferry_worker_init_runtime(struct ferry_worker *w, const struct ferry_w
                                   .accept_forced = false,
                                   .threads = 1,
                                   .keep_roots = KEEP_ROOTS};
-    const char *swhy = NULL;
+    struct ferry_reason swhy = {""};
     err = ferry_authority_set_from_proof(&set, proof, h.state_root, h.number, h.hash, &swhy);
     if (err) {
         ferry_reason_set(why, err == FERRY_E_NOT_FOUND ? FERRY_E_INCOMPLETE : err,
                          "the authority-set proof does not verify against header %u's state "
                          "root: %s",
-                         h.number, swhy ? swhy : ferry_strerror(err));
+                         h.number, swhy.text[0] ? swhy.text : ferry_strerror(err));
         err = err == FERRY_E_NOT_FOUND ? FERRY_E_INCOMPLETE : err;
         goto out;
     }

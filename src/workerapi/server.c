@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ferry/clock.h"
 #include "ferry/log.h"
 #include "ferry/worker.h"
 #include "ferry/workerapi.h"
@@ -273,13 +273,11 @@ void ferry_workerapi_server_run(struct ferry_workerapi_server *s)
     /* Stopping: finish the requests already started (their bodies may still be arriving), for
      * at most 30 s, then return. New connections are still accepted meanwhile but a client
      * that keeps sending does not hold the process forever. */
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t deadline = ferry_deadline_ms(30000);
     while (s->active > 0) {
         if (lws_service(s->ctx, 0) < 0)
             return;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec > 30) {
+        if (ferry_deadline_passed(deadline)) {
             ferry_log_warn("worker", "stopping with %u request(s) unfinished after 30 s",
                            s->active);
             return;

@@ -368,7 +368,7 @@ static uint8_t *collateral_with(const uint8_t *coll, size_t coll_len, unsigned i
 {
     struct ferry_dcap_collateral c;
     ck_assert_int_eq(ferry_dcap_collateral_decode(coll, coll_len, &c, NULL), FERRY_OK);
-    *ferry_dcap_collateral_field(&c, i) = (struct ferry_bytes){data, len};
+    *ferry_dcap_collateral_field(&c, i) = (struct ferry_bytes){(uint8_t *)data, len};
     uint8_t *out;
     ck_assert_int_eq(ferry_dcap_collateral_encode(&c, &out, out_len), FERRY_OK);
     return out;
@@ -709,21 +709,19 @@ static uint8_t *pki_collateral(struct pki *k, long revoked_pck_serial, const cha
     char *pck_crl = crl_hex(k->pck_ca, k->pck_ca_key, revoked_pck_serial, pck_crl_next_update);
     const char *tcb = tcb_json ? tcb_json : (const char *)NULL;
     const char *qe = qe_json ? qe_json : (const char *)NULL;
-    struct ferry_bytes tcb_b =
-        tcb ? (struct ferry_bytes){(const uint8_t *)tcb, strlen(tcb)} : c.tcb_info;
-    struct ferry_bytes qe_b =
-        qe ? (struct ferry_bytes){(const uint8_t *)qe, strlen(qe)} : c.qe_identity;
+    struct ferry_bytes tcb_b = tcb ? (struct ferry_bytes){(uint8_t *)tcb, strlen(tcb)} : c.tcb_info;
+    struct ferry_bytes qe_b = qe ? (struct ferry_bytes){(uint8_t *)qe, strlen(qe)} : c.qe_identity;
     uint8_t tcb_sig[64], qe_sig[64];
     sign_rs(k->tcb_key, tcb_b.p, tcb_b.len, tcb_sig);
     sign_rs(k->tcb_key, qe_b.p, qe_b.len, qe_sig);
     struct ferry_dcap_collateral n = {
-        .pck_crl_issuer_chain = {(const uint8_t *)pck_chain, l1},
-        .root_ca_crl = {(const uint8_t *)root_crl, strlen(root_crl)},
-        .pck_crl = {(const uint8_t *)pck_crl, strlen(pck_crl)},
-        .tcb_info_issuer_chain = {(const uint8_t *)tcb_chain, l2},
+        .pck_crl_issuer_chain = {(uint8_t *)pck_chain, l1},
+        .root_ca_crl = {(uint8_t *)root_crl, strlen(root_crl)},
+        .pck_crl = {(uint8_t *)pck_crl, strlen(pck_crl)},
+        .tcb_info_issuer_chain = {(uint8_t *)tcb_chain, l2},
         .tcb_info = tcb_b,
         .tcb_info_signature = {tcb_sig, 64},
-        .qe_identity_issuer_chain = {(const uint8_t *)tcb_chain, l2},
+        .qe_identity_issuer_chain = {(uint8_t *)tcb_chain, l2},
         .qe_identity = qe_b,
         .qe_identity_signature = {qe_sig, 64},
     };

@@ -485,7 +485,7 @@ START_TEST(ecdsa_extrinsics_match_polkadot_js_byte_for_byte)
     cJSON *doc = load_json("extrinsic/ecdsa-rococo-9140.json");
     struct ferry_metadata *md = load_md("extrinsic/rococo-9140.scale");
     struct ferry_keypair kp;
-    const char *why_uri = NULL;
+    struct ferry_reason why_uri = {""};
     ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, "//Alice", &why_uri),
                      FERRY_OK);
     ck_assert_str_eq(tu_tohex(kp.public_key, 33), tu_str(doc, "signer_public"));
@@ -575,7 +575,7 @@ END_TEST
 START_TEST(sr25519_signer_uses_multisignature_index_1)
 {
     struct ferry_keypair kp;
-    const char *why_uri = NULL;
+    struct ferry_reason why_uri = {""};
     ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_DEFAULT, "//Alice", &why_uri),
                      FERRY_OK);
     ck_assert_int_eq(kp.scheme, FERRY_SCHEME_SR25519);
@@ -624,7 +624,7 @@ START_TEST(build_call_reports_unknown_call_and_bad_argument)
 {
     struct ferry_metadata *md = load_md("extrinsic/rococo-9140.scale");
     struct ferry_keypair kp;
-    const char *why_uri = NULL;
+    struct ferry_reason why_uri = {""};
     ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, "//Bob", &why_uri), FERRY_OK);
     struct ferry_xt_params p = {.era = {.immortal = true}};
     uint8_t *xt;

@@ -33,11 +33,12 @@ START_TEST(ecdsa_alice_matches_subkey)
     TU_VECTOR_OR_SKIP(v, "hashing/ss58-and-keys.json");
     const cJSON *row = dev_key(v, "Alice ecdsa (//Alice)");
     uint8_t seed[32];
-    const char *why = NULL;
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice", seed, &why), FERRY_OK);
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice", seed, &why_r), FERRY_OK);
     ck_assert_str_eq(tu_tohex(seed, 32), tu_str(row, "secret_seed"));
     struct ferry_keypair kp;
-    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, "//Alice", &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, "//Alice", &why_r), FERRY_OK);
     ck_assert_uint_eq(kp.public_len, 33);
     ck_assert_str_eq(tu_tohex(kp.public_key, 33), tu_str(row, "public_key_compressed"));
     uint8_t acct[32];
@@ -46,7 +47,7 @@ START_TEST(ecdsa_alice_matches_subkey)
     ferry_keypair_clear(&kp);
     /* The explicit dev phrase gives the same key. */
     ck_assert_int_eq(
-        ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, FERRY_DEV_PHRASE "//Alice", &why),
+        ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, FERRY_DEV_PHRASE "//Alice", &why_r),
         FERRY_OK);
     ck_assert_str_eq(tu_tohex(kp.public_key, 33), tu_str(row, "public_key_compressed"));
     ferry_keypair_clear(&kp);
@@ -82,11 +83,14 @@ START_TEST(sr25519_alice_matches_subkey)
     TU_VECTOR_OR_SKIP(v, "hashing/ss58-and-keys.json");
     const cJSON *row = dev_key(v, "Alice sr25519 (//Alice)");
     uint8_t seed[32];
-    const char *why = NULL;
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice", seed, &why), FERRY_OK);
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice", seed, &why_r),
+                     FERRY_OK);
     ck_assert_str_eq(tu_tohex(seed, 32), tu_str(row, "secret_seed"));
     struct ferry_keypair kp;
-    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, "//Alice", &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, "//Alice", &why_r),
+                     FERRY_OK);
     ck_assert_uint_eq(kp.public_len, 32);
     ck_assert_str_eq(tu_tohex(kp.public_key, 32), tu_str(row, "public_key"));
     uint8_t acct[32];
@@ -99,7 +103,7 @@ START_TEST(sr25519_alice_matches_subkey)
     ferry_keypair_clear(&kp);
     /* The seed as a hex secret URI, and as a key pair built from it, give the same key. */
     ck_assert_int_eq(
-        ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, tu_str(row, "secret_seed"), &why),
+        ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, tu_str(row, "secret_seed"), &why_r),
         FERRY_OK);
     ck_assert_str_eq(tu_tohex(kp.public_key, 32), tu_str(row, "public_key"));
     ck_assert_int_eq(ferry_keypair_from_seed(&kp, FERRY_SCHEME_SR25519, seed), FERRY_OK);
@@ -131,8 +135,9 @@ START_TEST(sr25519_secret_uris_match_schnorrkel)
     };
     for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
         struct ferry_keypair kp;
-        const char *why = NULL;
-        ck_assert_msg(ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, kat[i].uri, &why) ==
+        struct ferry_reason why_r = {""};
+        const char *why = why_r.text;
+        ck_assert_msg(ferry_keypair_from_uri(&kp, FERRY_SCHEME_SR25519, kat[i].uri, &why_r) ==
                           FERRY_OK,
                       "%s: %s", kat[i].uri, why ? why : "");
         ck_assert_str_eq(tu_tohex(kp.public_key, 32), kat[i].pub);
@@ -147,11 +152,12 @@ START_TEST(sr25519_secret_uris_match_schnorrkel)
     }
     /* A path ending in a soft junction has no seed. */
     uint8_t seed[32];
-    const char *why = NULL;
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice/soft", seed, &why),
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice/soft", seed, &why_r),
                      FERRY_E_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(why, "soft"));
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice//stash", seed, &why),
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice//stash", seed, &why_r),
                      FERRY_OK);
 }
 END_TEST
@@ -264,27 +270,28 @@ START_TEST(bip39_rejects_bad_phrases_without_quoting_them)
 {
     uint8_t e[32];
     size_t n;
-    const char *why = NULL;
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
     const char *bad_sum = "abandon abandon abandon abandon abandon abandon abandon abandon abandon "
                           "abandon abandon abandon";
-    ck_assert_int_eq(ferry_bip39_entropy(bad_sum, strlen(bad_sum), e, &n, &why), FERRY_E_VERIFY);
+    ck_assert_int_eq(ferry_bip39_entropy(bad_sum, strlen(bad_sum), e, &n, &why_r), FERRY_E_VERIFY);
     ck_assert_ptr_nonnull(strstr(why, "checksum"));
     const char *unknown = "abandon abandon abandon abandon abandon abandon abandon abandon abandon "
                           "abandon abandon abcdef";
-    ck_assert_int_eq(ferry_bip39_entropy(unknown, strlen(unknown), e, &n, &why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_bip39_entropy(unknown, strlen(unknown), e, &n, &why_r), FERRY_E_INVALID);
     ck_assert_ptr_null(strstr(why, "abcdef"));
     const char *eleven = "abandon abandon abandon abandon abandon abandon abandon abandon abandon "
                          "abandon about";
-    ck_assert_int_eq(ferry_bip39_entropy(eleven, strlen(eleven), e, &n, &why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_bip39_entropy(eleven, strlen(eleven), e, &n, &why_r), FERRY_E_INVALID);
     ck_assert_ptr_nonnull(strstr(why, "12"));
     const char *upper = "Abandon abandon abandon abandon abandon abandon abandon abandon abandon "
                         "abandon abandon about";
-    ck_assert_int_eq(ferry_bip39_entropy(upper, strlen(upper), e, &n, &why), FERRY_E_INVALID);
-    ck_assert_int_eq(ferry_bip39_entropy("", 0, e, &n, &why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_bip39_entropy(upper, strlen(upper), e, &n, &why_r), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_bip39_entropy("", 0, e, &n, &why_r), FERRY_E_INVALID);
     /* Extra spaces between words are tolerated (Substrate splits on whitespace). */
     const char *spaced = "  legal winner thank year wave sausage worth useful legal winner thank "
                          " yellow ";
-    ck_assert_int_eq(ferry_bip39_entropy(spaced, strlen(spaced), e, &n, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_bip39_entropy(spaced, strlen(spaced), e, &n, &why_r), FERRY_OK);
 }
 END_TEST
 
@@ -371,30 +378,31 @@ END_TEST
 START_TEST(secret_uri_forms)
 {
     uint8_t a[32], b[32], root[32];
-    const char *why = NULL;
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
     /* dev phrase and //Alice are equivalent to the explicit phrase. */
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice", a, &why), FERRY_OK);
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, FERRY_DEV_PHRASE "//Alice", b, &why),
-                     FERRY_OK);
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice", a, &why_r), FERRY_OK);
+    ck_assert_int_eq(
+        ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, FERRY_DEV_PHRASE "//Alice", b, &why_r), FERRY_OK);
     ck_assert_mem_eq(a, b, 32);
     /* Hex seed then a junction = derive_hard(seed, cc("Alice")). */
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "", root, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "", root, &why_r), FERRY_OK);
     char uri[128];
     snprintf(uri, sizeof uri, "%s//Alice", tu_tohex(root, 32));
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, uri, b, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, uri, b, &why_r), FERRY_OK);
     ck_assert_mem_eq(a, b, 32);
     /* Two junctions compose; hard //0 differs from //Alice. */
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice//0", b, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice//0", b, &why_r), FERRY_OK);
     uint8_t cc[32], c[32];
     ck_assert_int_eq(ferry_junction_chain_code(cc, "0", 1), FERRY_OK);
     ferry_ecdsa_derive_hard(c, a, cc);
     ck_assert_mem_eq(b, c, 32);
     /* A password changes the dev-phrase root; it is ignored with a hex seed (Substrate). */
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice///secret", b, &why),
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice///secret", b, &why_r),
                      FERRY_OK);
     ck_assert(memcmp(a, b, 32) != 0);
     snprintf(uri, sizeof uri, "%s//Alice///whatever", tu_tohex(root, 32));
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, uri, b, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, uri, b, &why_r), FERRY_OK);
     ck_assert_mem_eq(a, b, 32);
 }
 END_TEST
@@ -402,26 +410,28 @@ END_TEST
 START_TEST(secret_uri_errors)
 {
     uint8_t s[32];
-    const char *why = NULL;
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice/soft", s, &why),
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice/soft", s, &why_r),
                      FERRY_E_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(why, "soft"));
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ED25519, "/soft", s, &why),
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ED25519, "/soft", s, &why_r),
                      FERRY_E_UNSUPPORTED);
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//", s, &why), FERRY_E_INVALID);
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice/", s, &why),
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//", s, &why_r), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice/", s, &why_r),
                      FERRY_E_INVALID);
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "abc!def", s, &why),
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "abc!def", s, &why_r),
                      FERRY_E_INVALID);
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "0x1234", s, &why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "0x1234", s, &why_r),
+                     FERRY_E_INVALID);
     ck_assert_ptr_nonnull(strstr(why, "64 hex digits"));
-    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "not a real phrase", s, &why),
+    ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "not a real phrase", s, &why_r),
                      FERRY_E_INVALID);
     /* A seed of zero is not a secp256k1 key but is a fine ed25519 seed. */
     const char *zero = "0x0000000000000000000000000000000000000000000000000000000000000000";
     struct ferry_keypair kp;
-    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, zero, &why), FERRY_E_ARG);
-    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ED25519, zero, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ECDSA, zero, &why_r), FERRY_E_ARG);
+    ck_assert_int_eq(ferry_keypair_from_uri(&kp, FERRY_SCHEME_ED25519, zero, &why_r), FERRY_OK);
     ferry_keypair_clear(&kp);
 }
 END_TEST
@@ -625,20 +635,21 @@ START_TEST(keyfile_permissions_guard_secrets)
     const char *want_pub = tu_str(dev_key(v, "Alice ecdsa (//Alice)"), "public_key_compressed");
     make_tmpdir();
     struct ferry_keypair kp;
-    const char *why = NULL;
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
     char content[128];
     snprintf(content, sizeof content, "  %s\n", hex_seed);
 
     const char *p = write_file("secret", content, 0600);
-    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_OK);
     ck_assert_str_eq(tu_tohex(kp.public_key, 33), want_pub);
     ferry_keypair_clear(&kp);
 
     static const mode_t open_modes[] = {0644, 0640, 0604, 0660, 0602};
     for (size_t i = 0; i < sizeof open_modes / sizeof open_modes[0]; i++) {
         p = write_file("secret", content, open_modes[i]);
-        why = NULL;
-        ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_STATE);
+        why_r.text[0] = 0;
+        ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_E_STATE);
         ck_assert_ptr_nonnull(strstr(why, "group or others"));
         ck_assert_ptr_null(strstr(why, hex_seed + 2)); /* the reason never quotes the secret */
         ck_assert_uint_eq(kp.public_len, 0);
@@ -646,30 +657,30 @@ START_TEST(keyfile_permissions_guard_secrets)
 
     /* Public dev keys may be world-readable. */
     p = write_file("dev", "//Alice\n", 0644);
-    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_OK);
     ck_assert_str_eq(tu_tohex(kp.public_key, 33), want_pub);
     ferry_keypair_clear(&kp);
     p = write_file("dev", FERRY_DEV_PHRASE "//Alice", 0644);
-    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_OK);
     ferry_keypair_clear(&kp);
     p = write_file("dev", "//Alice///password", 0644);
-    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_STATE);
+    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_E_STATE);
 
     /* Other failures. */
     p = write_file("empty", " \n", 0600);
-    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_E_INVALID);
     p = write_file("soft", "//Alice/soft", 0600);
-    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_UNSUPPORTED);
-    ck_assert_int_eq(ferry_keyfile_load(tmpdir, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_IO);
+    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_E_UNSUPPORTED);
+    ck_assert_int_eq(ferry_keyfile_load(tmpdir, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_E_IO);
     char missing[96];
     snprintf(missing, sizeof missing, "%s/missing", tmpdir);
-    ck_assert_int_eq(ferry_keyfile_load(missing, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_IO);
+    ck_assert_int_eq(ferry_keyfile_load(missing, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_E_IO);
     ck_assert_str_eq(why, "key file does not exist");
     char big[5000];
     memset(big, '/', sizeof big - 1);
     big[sizeof big - 1] = 0;
     p = write_file("big", big, 0600);
-    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_IO);
+    ck_assert_int_eq(ferry_keyfile_load(p, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_E_IO);
     remove_tmpdir();
 }
 END_TEST
@@ -683,8 +694,9 @@ START_TEST(keyfile_that_is_a_fifo_is_refused_without_blocking)
     snprintf(path, sizeof path, "%s/fifo.key", tmpdir);
     ck_assert_int_eq(mkfifo(path, 0600), 0);
     struct ferry_keypair kp;
-    const char *why = NULL;
-    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, &kp, &why), FERRY_E_IO);
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
+    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, &kp, &why_r), FERRY_E_IO);
     ck_assert_str_eq(why, "key file is not a regular file");
     remove_tmpdir();
 }
@@ -696,27 +708,28 @@ START_TEST(keyfile_generate_is_private_and_never_overwrites)
     char path[96];
     snprintf(path, sizeof path, "%s/new.key", tmpdir);
     mode_t old = umask(0); /* even a permissive umask must give 0600 */
-    const char *why = NULL;
-    ck_assert_int_eq(ferry_keyfile_generate(path, &why), FERRY_OK);
+    struct ferry_reason why_r = {""};
+    const char *why = why_r.text;
+    ck_assert_int_eq(ferry_keyfile_generate(path, &why_r), FERRY_OK);
     umask(old);
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_uint_eq(st.st_mode & 0777, 0600);
     ck_assert_uint_eq((size_t)st.st_size, 2 + 64 + 1);
     struct ferry_keypair a, b;
-    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, &a, &why), FERRY_OK);
-    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ED25519, &b, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, &a, &why_r), FERRY_OK);
+    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ED25519, &b, &why_r), FERRY_OK);
     ck_assert_mem_eq(a.seed, b.seed, 32);
-    ck_assert_int_eq(ferry_keyfile_generate(path, &why), FERRY_E_IO);
+    ck_assert_int_eq(ferry_keyfile_generate(path, &why_r), FERRY_E_IO);
     ck_assert_ptr_nonnull(strstr(why, "exists"));
     struct ferry_keypair c;
-    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, &c, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keyfile_load(path, FERRY_SCHEME_ECDSA, &c, &why_r), FERRY_OK);
     ck_assert_mem_eq(a.seed, c.seed, 32); /* unchanged */
     /* Two generated keys differ. */
     char path2[96];
     snprintf(path2, sizeof path2, "%s/other.key", tmpdir);
-    ck_assert_int_eq(ferry_keyfile_generate(path2, &why), FERRY_OK);
-    ck_assert_int_eq(ferry_keyfile_load(path2, FERRY_SCHEME_ECDSA, &c, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_keyfile_generate(path2, &why_r), FERRY_OK);
+    ck_assert_int_eq(ferry_keyfile_load(path2, FERRY_SCHEME_ECDSA, &c, &why_r), FERRY_OK);
     ck_assert(memcmp(a.seed, c.seed, 32) != 0);
     ferry_keypair_clear(&a);
     ferry_keypair_clear(&b);

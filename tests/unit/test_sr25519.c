@@ -171,7 +171,7 @@ END_TEST
 static void dev_key(struct ferry_sr25519_keypair *kp, const char *name)
 {
     uint8_t mini[32], cc[32];
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     ck_assert_int_eq(
         ferry_bip39_mini_secret(mini, FERRY_DEV_PHRASE, strlen(FERRY_DEV_PHRASE), NULL, &why), 0);
     ck_assert_str_eq(tu_tohex(mini, 32),
@@ -213,7 +213,7 @@ START_TEST(sr25519_subkey_dev_accounts)
     /* subkey inspect //Alice: "Secret seed" is the hard junction's mini secret. */
     uint8_t mini[32], cc[32];
     struct ferry_sr25519_keypair root;
-    const char *why = NULL;
+    struct ferry_reason why = {""};
     ck_assert_int_eq(
         ferry_bip39_mini_secret(mini, FERRY_DEV_PHRASE, strlen(FERRY_DEV_PHRASE), NULL, &why), 0);
     ferry_sr25519_from_mini_secret(&root, mini);
@@ -244,7 +244,7 @@ START_TEST(sr25519_soft_known_answers)
     };
     for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
         uint8_t mini[32], cc[32], pub[32];
-        const char *why = NULL;
+        struct ferry_reason why = {""};
         ck_assert_int_eq(
             ferry_bip39_mini_secret(mini, FERRY_DEV_PHRASE, strlen(FERRY_DEV_PHRASE), NULL, &why),
             0);

@@ -197,11 +197,12 @@ START_TEST(export_refuses_header_and_set_that_disagree)
     struct ferry_store *s = open_ok();
     write_state(s, 5, 7);
     ferry_store_close(s);
-    char out[300], why[512] = "";
+    char out[300];
+    struct ferry_reason why = {""};
     snprintf(out, sizeof out, "%s.json", path);
     unlink(out);
-    ck_assert_int_eq(ferry_follow_export_checkpoint(path, out, why, sizeof why), FERRY_E_IO);
-    ck_assert_msg(strstr(why, "inconsistent") != NULL, "why: %s", why);
+    ck_assert_int_eq(ferry_follow_export_checkpoint(path, out, &why), FERRY_E_IO);
+    ck_assert_msg(strstr(why.text, "inconsistent") != NULL, "why: %s", why.text);
     ck_assert_int_ne(access(out, F_OK), 0);
     unlink(out);
     tmp_store();
