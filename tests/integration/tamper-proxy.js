@@ -19,6 +19,7 @@
 //   discarded     a pruned node: chain_getHeader of any block but genesis answers the error
 //                 "State already discarded" (an honest answer, but useless)
 //   none          forward everything unchanged
+// SIGUSR1 makes the proxy honest from then on (mode none): a node that stops lying.
 // Usage: node tamper-proxy.js --upstream ws://127.0.0.1:9944 --mode forge-sig [--port 0]
 // Prints "proxy ready ws://127.0.0.1:<port>" when listening. Binds 127.0.0.1 only.
 'use strict';
@@ -28,7 +29,7 @@ const WebSocket = require(path.join(__dirname, '../devnet/node_modules/ws'));
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const upstreamUrl = args.upstream;
-const mode = args.mode || 'none';
+let mode = args.mode || 'none';
 if (!upstreamUrl) {
   console.error('usage: tamper-proxy.js --upstream ws://… --mode MODE [--port N]');
   process.exit(2);
@@ -203,3 +204,4 @@ server.on('connection', (client) => {
 });
 process.on('SIGTERM', () => { console.error(`proxy: tampered ${tampered} answers`); process.exit(0); });
 process.on('SIGINT', () => process.exit(0));
+process.on('SIGUSR1', () => { console.log(`proxy honest now (was ${mode}, tampered ${tampered})`); mode = 'none'; });
