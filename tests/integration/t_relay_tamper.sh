@@ -7,9 +7,12 @@
 #      registered and two messages get their replies;
 #   3. the relayer restarts with three liars (altered headers, read proofs against another root,
 #      withheld justifications) listed before an honest node: it moves past them and two more
-#      messages get their replies.
-# Checked at the end: four replies, each exactly once, OffchainIngress = 4, the outbox counts
-# four finalized, the worker is consistent (initialised, registered, at the finalized tip) and
+#      messages get their replies;
+#   4. a node the relayer trusts starts answering read proofs against another root once the
+#      worker is at the tip (SIGUSR2): the relayer's block reads refuse it and move to the honest
+#      node; a fifth message gets its reply.
+# Checked at the end: five replies, each exactly once, OffchainIngress = 5, the outbox counts
+# five finalized, the worker is consistent (initialised, registered, at the finalized tip) and
 # SIGTERM stops the relayer with exit 0.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -33,9 +36,10 @@ printf '//Bob\n' >"$T/relay.key"
 printf '//Charlie\n' >"$T/user.key"
 chmod 600 "$T/relay.key" "$T/user.key"
 
-start_proxy() { # MODE -> PROXY_URL, PROXY_PID
+start_proxy() { # MODE [LATER_MODE] -> PROXY_URL, PROXY_PID
     local port; port=$(free_port)
     node "$here/tamper-proxy.js" --upstream "$DEVNET_URL" --mode "$1" --port "$port" \
+        --later "${2:-$1}" \
         >"$T/proxy-$1.log" 2>&1 &
     PROXY_PID=$!
     track_pid "$PROXY_PID"
@@ -132,21 +136,41 @@ for mode in alter-header proof-root withhold; do
         head -1 | sed 's/.*WARN *//')"
 done
 
+stop_relay
+
+# 4. a trusted node starts lying once the relayer is at the tip: its read proofs are against
+#    another root (the relayer's DispatchBlocks and OffchainIngress reads)
+start_proxy none proof-root
+LATER_PID=$PROXY_PID
+LATER_URL=$PROXY_URL
+start_relay "$LATER_URL" "$DEVNET_URL"
+at_tip() { [ "$(headernum)" -ge "$(finalized)" ]; }
+WAIT_SECONDS=60 wait_for at_tip || fail "worker not at the tip through an honest proxy"
+before=$(count "switching endpoint")
+kill -USR2 "$LATER_PID"
+WAIT_SECONDS=20 wait_for grep -q "proxy lying now" "$T/proxy-none.log" || fail "proxy did not switch"
+send "msg 5"
+WAIT_SECONDS=120 wait_for replies_ge 5 || fail "reply 5 missing: $(replies)"
+lines=$(grep "switching endpoint" "$T/relay.log" | tail -n +$((before + 1)) | grep "from $LATER_URL")
+[ -n "$lines" ] || fail "proof-root after trust: the lie was not detected"
+echo "4. proof-root after trust: refused $(printf '%s' "$lines" | grep -c .) times: $(printf '%s\n' "$lines" |
+    head -1 | sed 's/.*WARN *//')"
+N=5
+
 # exactly once and consistent
 r=$(replies)
-[ "$(printf '%s\n' "$r" | wc -l)" -eq 4 ] || fail "expected 4 replies, got: $r"
-for i in 1 2 3 4; do
+[ "$(printf '%s\n' "$r" | wc -l)" -eq $N ] || fail "expected $N replies, got: $r"
+for i in $(seq $N); do
     [ "$(printf '%s\n' "$r" | grep -c "\"reply\":\"msg $i\"")" -eq 1 ] ||
         fail "reply to msg $i not exactly once: $r"
 done
 ingress=$("$F" rpc --url "$DEVNET_URL" devnet_offchainIngress "{\"worker\":\"$PK\"}" 2>&1)
-[ "$(json_get "$ingress" "['sequence']")" = 4 ] || fail "OffchainIngress (next sequence): $ingress"
+[ "$(json_get "$ingress" "['sequence']")" = $N ] || fail "OffchainIngress (next sequence): $ingress"
 outbox_finalized_eq() { [ "$(metric 'ferry_relay_outbox_messages{state="finalized"}')" = "$1" ]; }
-WAIT_SECONDS=60 wait_for outbox_finalized_eq 4 ||
+WAIT_SECONDS=60 wait_for outbox_finalized_eq $N ||
     fail "outbox: $(curl -sf "http://127.0.0.1:$mport/metrics" | grep outbox_messages)"
-at_tip() { [ "$(headernum)" -ge "$(finalized)" ]; }
 WAIT_SECONDS=30 wait_for at_tip || fail "worker not at the finalized tip: $(winfo), chain #$(finalized)"
 [ "$(json_get "$(winfo)" "['registered']")" = true ] || fail "worker state: $(winfo)"
 metric_ge ferry_relay_set_id 2 || fail "fewer than two set changes followed: $(metric ferry_relay_set_id)"
 stop_relay
-echo "ok: 4 messages, 4 replies, exactly once, past a forging node, a node that stopped lying and three liars"
+echo "ok: $N messages, $N replies, exactly once, past a forging node, a node that stopped lying, three liars and a trusted node turned liar"

@@ -19,8 +19,10 @@
 //   discarded     a pruned node: chain_getHeader of any block but genesis answers the error
 //                 "State already discarded" (an honest answer, but useless)
 //   none          forward everything unchanged
-// SIGUSR1 makes the proxy honest from then on (mode none): a node that stops lying.
+// SIGUSR1 makes the proxy honest from then on (mode none): a node that stops lying; SIGUSR2
+// switches it to the mode given by --later: a node that starts lying after being trusted.
 // Usage: node tamper-proxy.js --upstream ws://127.0.0.1:9944 --mode forge-sig [--port 0]
+//        [--later MODE]
 // Prints "proxy ready ws://127.0.0.1:<port>" when listening. Binds 127.0.0.1 only.
 'use strict';
 const path = require('path');
@@ -204,4 +206,5 @@ server.on('connection', (client) => {
 });
 process.on('SIGTERM', () => { console.error(`proxy: tampered ${tampered} answers`); process.exit(0); });
 process.on('SIGINT', () => process.exit(0));
+process.on('SIGUSR2', () => { mode = args.later || mode; console.log(`proxy lying now (${mode})`); });
 process.on('SIGUSR1', () => { console.log(`proxy honest now (was ${mode}, tampered ${tampered})`); mode = 'none'; });
