@@ -74,3 +74,44 @@ print(f"  time in worker calls {worker_s:.1f} s ({100 * worker_s / wall:.0f}%), 
       f"node requests + ferry verification {wall - worker_s:.1f} s ({100 * (wall - worker_s) / wall:.0f}%)")
 print(f"  ferry relay peak RSS {rss / 1024:.1f} MiB")
 PY
+
+# Finality to worker: the relayer runs on at the tip (same worker, same data directory); each of
+# BENCH_LATENCY_BLOCKS single blocks (default 20) is produced and finalized with
+# devnet_produceBlocks, and the time from its answer (the finality notification is pushed before
+# it) until the worker has dispatched that block (GetInfo blocknum past it) is measured by polling
+# the worker. Polling resolution: one `ferry worker info` (a few ms).
+"$F" relay --relay-url "$url" --worker-url "http://127.0.0.1:$wport" --no-register --no-egress \
+    --data-dir "$tmp/relay" --log-level warn >"$tmp/relay-tip.log" 2>&1 &
+pids+=($!)
+python3 - "$F" "$url" "$wport" "${BENCH_LATENCY_BLOCKS:-20}" <<'PY' || exit 1
+import json, subprocess, sys, time
+F, url, wport, k = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def info():
+    return json.loads(subprocess.run([F, 'worker', 'info', '--url', f'http://127.0.0.1:{wport}'],
+                                     capture_output=True, text=True, check=True).stdout)
+def produce():
+    out = subprocess.run([F, 'rpc', '--url', url, 'devnet_produceBlocks', '1'],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)['finalized']
+def wait_block(n, limit):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if info().get('blocknum', 0) > n:
+            return True
+        time.sleep(0.001)
+    return False
+# settle at the tip first
+if not wait_block(produce(), 60):
+    sys.exit('the worker did not reach the tip through ferry relay')
+lat = []
+for _ in range(k):
+    fin = produce()
+    t0 = time.monotonic()
+    if not wait_block(fin, 30):
+        sys.exit(f'block #{fin} did not reach the worker within 30 s')
+    lat.append((time.monotonic() - t0) * 1000)
+lat.sort()
+print(f"finality to worker: {k} blocks, median {lat[len(lat) // 2]:.0f} ms, "
+      f"p90 {lat[int(len(lat) * 0.9) - 1]:.0f} ms, max {lat[-1]:.0f} ms "
+      f"(from the devnet_produceBlocks answer to GetInfo blocknum past the block)")
+PY

@@ -19,7 +19,10 @@
 //   discarded     a pruned node: chain_getHeader of any block but genesis answers the error
 //                 "State already discarded" (an honest answer, but useless)
 //   none          forward everything unchanged
+// SIGUSR1 makes the proxy honest from then on (mode none): a node that stops lying; SIGUSR2
+// switches it to the mode given by --later: a node that starts lying after being trusted.
 // Usage: node tamper-proxy.js --upstream ws://127.0.0.1:9944 --mode forge-sig [--port 0]
+//        [--later MODE]
 // Prints "proxy ready ws://127.0.0.1:<port>" when listening. Binds 127.0.0.1 only.
 'use strict';
 const path = require('path');
@@ -28,7 +31,7 @@ const WebSocket = require(path.join(__dirname, '../devnet/node_modules/ws'));
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const upstreamUrl = args.upstream;
-const mode = args.mode || 'none';
+let mode = args.mode || 'none';
 if (!upstreamUrl) {
   console.error('usage: tamper-proxy.js --upstream ws://… --mode MODE [--port N]');
   process.exit(2);
@@ -203,3 +206,5 @@ server.on('connection', (client) => {
 });
 process.on('SIGTERM', () => { console.error(`proxy: tampered ${tampered} answers`); process.exit(0); });
 process.on('SIGINT', () => process.exit(0));
+process.on('SIGUSR2', () => { mode = args.later || mode; console.log(`proxy lying now (${mode})`); });
+process.on('SIGUSR1', () => { console.log(`proxy honest now (was ${mode}, tampered ${tampered})`); mode = 'none'; });
