@@ -34,7 +34,6 @@ START_TEST(ecdsa_alice_matches_subkey)
     const cJSON *row = dev_key(v, "Alice ecdsa (//Alice)");
     uint8_t seed[32];
     struct ferry_reason why_r = {""};
-    const char *why = why_r.text;
     ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice", seed, &why_r), FERRY_OK);
     ck_assert_str_eq(tu_tohex(seed, 32), tu_str(row, "secret_seed"));
     struct ferry_keypair kp;
@@ -84,7 +83,6 @@ START_TEST(sr25519_alice_matches_subkey)
     const cJSON *row = dev_key(v, "Alice sr25519 (//Alice)");
     uint8_t seed[32];
     struct ferry_reason why_r = {""};
-    const char *why = why_r.text;
     ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_SR25519, "//Alice", seed, &why_r),
                      FERRY_OK);
     ck_assert_str_eq(tu_tohex(seed, 32), tu_str(row, "secret_seed"));
@@ -379,7 +377,6 @@ START_TEST(secret_uri_forms)
 {
     uint8_t a[32], b[32], root[32];
     struct ferry_reason why_r = {""};
-    const char *why = why_r.text;
     /* dev phrase and //Alice are equivalent to the explicit phrase. */
     ck_assert_int_eq(ferry_secret_uri_seed(FERRY_SCHEME_ECDSA, "//Alice", a, &why_r), FERRY_OK);
     ck_assert_int_eq(
