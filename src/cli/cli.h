@@ -28,6 +28,7 @@ struct cli_command {
     const char *summary;
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
     const char *usage;                 /* full help text for `ferry <name> --help` */
+    const char *(*usage_more)(void);   /* optional: text generated at run time, printed after */
 };
 
 /* Print "ferry: <message>" to stderr. */

@@ -350,4 +350,5 @@ const struct cli_command cli_cmd_attest = {
     "2 usage error (prepare: a DCAP report without collateral and no --pccs-url), 3 I/O or\n"
     "network error (unreadable file, PCCS unreachable or answering with an error or a\n"
     "malformed response).\n",
+    NULL,
 };

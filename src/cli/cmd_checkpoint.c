@@ -49,4 +49,5 @@ const struct cli_command cli_cmd_checkpoint = {
     "refuses to overwrite an existing file; the default is stdout.\n"
     "\n"
     "exit status: 0 written; 1 the store holds no verified state; 2 usage; 3 I/O error.\n",
+    NULL,
 };

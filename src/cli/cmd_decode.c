@@ -121,4 +121,5 @@ const struct cli_command cli_cmd_decode = {
     "         (or null for optional items).\n"
     "\n"
     "exit status: 0 success, 1 invalid input, 2 usage error, 3 I/O error.\n",
+    NULL,
 };

@@ -231,4 +231,5 @@ const struct cli_command cli_cmd_follow = {
     "exit status: 0 done (--until reached or stopped); 1 the trust root does not verify, the\n"
     "checkpoint is malformed, or the store/checkpoint belongs to another chain; 2 usage error;\n"
     "3 store or I/O error.\n",
+    NULL,
 };

@@ -70,4 +70,5 @@ const struct cli_command cli_cmd_hash = {
     "0x26aa394eea5630e07c48ae0c9558cef7.\n"
     "\n"
     "exit status: 0 success, 1 invalid hex input, 2 usage error (unknown algorithm).\n",
+    NULL,
 };

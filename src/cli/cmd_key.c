@@ -170,4 +170,5 @@ const struct cli_command cli_cmd_key = {
     "\n"
     "exit status: 0 success; 1 invalid key, URI or permissions (reason on stderr);\n"
     "             2 usage error; 3 I/O error (missing file, cannot write, file exists).\n",
+    NULL,
 };

@@ -410,4 +410,5 @@ const struct cli_command cli_cmd_message = {
     "replies: reads PhalaMq.OutboundMessages at every block from N (default: finalized - 200)\n"
     "to M (default: finalized) and prints each worker reply addressed to a saved session as one\n"
     "JSON line {block, worker, ephemeral, reply}.\n",
+    NULL,
 };

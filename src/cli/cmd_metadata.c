@@ -296,4 +296,5 @@ const struct cli_command cli_cmd_metadata = {
     "as 0x hex, enums as \"Variant\" or {\"Variant\": value}, Option as null or the value.\n"
     "\n"
     "exit status: 0 ok; 1 invalid metadata or value (reason on stderr); 2 usage; 3 I/O error.\n",
+    NULL,
 };

@@ -57,11 +57,6 @@ static void on_progress(void *user, const struct ferry_relay_progress *p)
 
 static int run_relay(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("%s", cli_cmd_relay.usage);
-        printf("%s", ferry_relay_config_help());
-        return CLI_OK;
-    }
     struct ferry_relay_config cfg;
     if (ferry_relay_config_defaults(&cfg)) {
         cli_errorf("out of memory");
@@ -152,4 +147,5 @@ const struct cli_command cli_cmd_relay = {
     "retried with backoff.\n"
     "\n"
     "Options:\n",
+    ferry_relay_config_help,
 };

@@ -293,4 +293,5 @@ const struct cli_command cli_cmd_rpc = {
     "\n"
     "exit status: 0 success; 1 the node answered with an error (its JSON on stderr);\n"
     "             2 usage error; 3 connection failure, timeout or lost subscription.\n",
+    NULL,
 };

@@ -100,4 +100,5 @@ const struct cli_command cli_cmd_ss58 = {
     "        {\"prefix\":N,\"account_id\":\"0x…\"} (\"public_key\" for a 33-byte payload).\n"
     "\n"
     "exit status: 0 success; 1 invalid address or input (reason on stderr); 2 usage error.\n",
+    NULL,
 };

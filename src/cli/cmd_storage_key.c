@@ -93,4 +93,5 @@ const struct cli_command cli_cmd_storage_key = {
     "  ferry storage-key System Account blake2_128_concat:0x<32-byte account id>\n"
     "\n"
     "exit status: 0 success, 1 a map key that is not hex, 2 usage error (unknown hasher).\n",
+    NULL,
 };

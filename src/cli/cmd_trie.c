@@ -242,4 +242,5 @@ const struct cli_command cli_cmd_trie = {
     "node          decodes one trie node encoding and prints it as JSON.\n"
     "\n"
     "exit status: 0 success, 1 invalid input, 2 usage error, 3 I/O error.\n",
+    NULL,
 };

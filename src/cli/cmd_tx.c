@@ -437,4 +437,5 @@ const struct cli_command cli_cmd_tx = {
     "exit status: 0 ExtrinsicSuccess (or ready/--dry-run); 1 dispatch failure, rejection or\n"
     "             invalid input (reason on stderr); 2 usage error; 3 connection failure or\n"
     "             timeout.\n",
+    NULL,
 };

@@ -266,4 +266,5 @@ const struct cli_command cli_cmd_verify = {
     "\n"
     "exit status: 0 success, 1 invalid proof or not proven (reason on stderr), 2 usage\n"
     "error, 3 I/O error.\n",
+    NULL,
 };

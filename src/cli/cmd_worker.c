@@ -117,4 +117,5 @@ const struct cli_command cli_cmd_worker = {
     "JSON object: initialized, registered, genesis_hash, headernum, para_headernum, blocknum\n"
     "(the NEXT EXPECTED numbers), public_key, ecdh_public_key, pending_egress, and the worker's\n"
     "counters.\n",
+    NULL,
 };

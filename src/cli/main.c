@@ -52,6 +52,8 @@ int main(int argc, char **argv)
             continue;
         if (cli_wants_help(argc - 1, argv + 1)) {
             fputs(commands[i]->usage, stdout);
+            if (commands[i]->usage_more)
+                fputs(commands[i]->usage_more(), stdout);
             return CLI_OK;
         }
         return commands[i]->run(argc - 1, argv + 1);

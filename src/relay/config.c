@@ -54,9 +54,10 @@ static const struct setting settings[] = {
     {"egress", K_BOOL, S(egress), "true", 0, 0, false,
      "submit the worker's egress messages (PhalaMq.sync_offchain_message)"},
     {"header_batch_max", K_U32, S(header_batch_max), "10000", 1, 1000000, false,
-     "relay headers per SyncHeader call at most"},
+     "relay headers per SyncHeader call (not enforced yet: a batch is as long as the node's "
+     "finality proof)"},
     {"para_batch_max", K_U32, S(para_batch_max), "1000", 1, 1000000, false,
-     "para headers per SyncParaHeader call at most"},
+     "para headers per SyncParaHeader call (not enforced yet: a batch reaches the proven head)"},
     {"dispatch_batch", K_U32, S(dispatch_batch), "16", 1, 10000, false,
      "blocks per DispatchBlocks call"},
     {"egress_max_per_round", K_U32, S(egress_max_per_round), "200", 1, 100000, false,
