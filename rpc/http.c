@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ferry/bytes.h"
 #include "rpc/client.h"
 
 struct http_state {
@@ -16,8 +17,8 @@ struct http_state {
 };
 
 struct body {
-    char *p;
-    size_t len, cap, max;
+    struct ferry_buf buf;
+    size_t max;
     bool too_large;
 };
 
@@ -63,23 +64,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct body *b = arg;
     size_t n = size * nmemb;
-    if (b->len + n > b->max) {
+    if (b->buf.len + n > b->max) {
         b->too_large = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16384;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return 0;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = 0;
+    if (ferry_buf_append(&b->buf, data, n))
+        return 0;
     return n;
 }
 
@@ -138,18 +128,18 @@ static ferry_err http_post(struct ferry_rpc *c, const char *body, size_t len, ui
         const char *url = rpc_url(c, h->url_index);
         err = post_once(c, h->easy, url, body, len, timeout_ms, &b, http_status);
         if (!err) {
-            if (!b.p) {
-                b.p = calloc(1, 1);
-                if (!b.p) {
+            if (!b.buf.p) {
+                b.buf.p = calloc(1, 1);
+                if (!b.buf.p) {
                     err = FERRY_E_NOMEM;
                     break;
                 }
             }
-            *resp = b.p;
-            *resp_len = b.len;
+            *resp = (char *)b.buf.p;
+            *resp_len = b.buf.len;
             break;
         }
-        free(b.p);
+        free(b.buf.p);
         if (err != FERRY_E_NET)
             break; /* a timeout or an oversized answer would repeat elsewhere */
         h->url_index = (h->url_index + 1) % c->n_urls;

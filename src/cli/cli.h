@@ -10,6 +10,7 @@
 #define FERRY_CLI_H
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,13 @@ ferry_err cli_hex_arg(const char *text, uint8_t **out, size_t *len);
 /* Print a cJSON value as one line on stdout and delete it. Returns: CLI_OK, or CLI_NET when
  * stdout fails. */
 int cli_print_json(cJSON *json);
+
+/* Stop on SIGINT/SIGTERM, for the long-running commands: the first signal sets the returned
+ * flag and writes msg (a string that lives as long as the process, e.g. a literal) to stderr,
+ * so the command's loop can finish its step; a second one restores the default action and
+ * re-raises it (quit at once). SIGPIPE is ignored. Call once, before the loop.
+ * Returns: the flag to pass to the loop. */
+volatile sig_atomic_t *cli_stop_on_signals(const char *msg);
 
 /* Parse an unsigned decimal integer that must fit in max. Returns: 1 on success. */
 int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);

@@ -17,26 +17,12 @@ extern const struct cli_command cli_cmd_follow;
 
 #define MAX_URLS 16
 
-static volatile sig_atomic_t stop_requested;
-
 /* The first SIGINT/SIGTERM asks the loop to stop at its next step; a request already in flight
  * may still wait up to --timeout for a node that does not answer. A second one quits at once:
  * every step is one committed transaction and stdout is flushed after each batch, so nothing
  * verified is lost (see the kill -9 notes in docs/operating.md). */
-static void on_signal(int sig)
-{
-    if (stop_requested) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
-    stop_requested = 1;
-    static const char msg[] = "follow: stopping; signal again to quit without waiting for the "
-                              "request in flight\n";
-    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
-        /* nothing to do about it in a signal handler */
-    }
-}
+static const char stop_msg[] = "follow: stopping; signal again to quit without waiting for the "
+                               "request in flight\n";
 
 struct output {
     bool json;
@@ -172,12 +158,7 @@ static int run_follow(int argc, char **argv)
     cfg.on_para = on_para;
     cfg.on_progress = on_progress;
     cfg.user = &out;
-    cfg.stop = &stop_requested;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cfg.stop = cli_stop_on_signals(stop_msg);
     struct ferry_reason why = {""};
     ferry_err err = ferry_follow_run(&cfg, &why);
     if (out.tty)

@@ -14,23 +14,9 @@
 
 extern const struct cli_command cli_cmd_relay;
 
-static volatile sig_atomic_t stop_requested;
-
 /* The first SIGINT/SIGTERM lets the step in progress finish, then the loop returns and ferry
  * exits 0; a second one quits at once (every state change is committed: nothing is lost). */
-static void on_signal(int sig)
-{
-    if (stop_requested) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
-    stop_requested = 1;
-    static const char msg[] = "relay: stopping after the current step; signal again to quit now\n";
-    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
-        /* nothing to do about it in a signal handler */
-    }
-}
+static const char stop_msg[] = "relay: stopping after the current step; signal again to quit now\n";
 
 struct tty {
     bool on;
@@ -96,16 +82,11 @@ static int run_relay(int argc, char **argv)
     if (ferry_log_parse_level(cfg.log_level, &lvl))
         ferry_log_set_level(lvl);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    volatile sig_atomic_t *stop_requested = cli_stop_on_signals(stop_msg);
 
     enum ferry_fault_class fault = FERRY_FAULT_NONE;
     if (cfg.check) {
-        err = ferry_relay_preflight(&cfg, &stop_requested, &fault, &why);
+        err = ferry_relay_preflight(&cfg, stop_requested, &fault, &why);
         if (err) {
             cli_errorf("relay: pre-flight failed (%s): %s", ferry_fault_name(fault), why.text);
             rc = ferry_fault_exit_status(fault ? fault : FERRY_FAULT_TRANSIENT);
@@ -115,7 +96,7 @@ static int run_relay(int argc, char **argv)
         goto out;
     }
     struct tty t = {isatty(STDERR_FILENO) && strcmp(cfg.log_format, "json"), 0};
-    err = ferry_relay_run(&cfg, &stop_requested, on_progress, &t, &fault, &why);
+    err = ferry_relay_run(&cfg, stop_requested, on_progress, &t, &fault, &why);
     if (t.on)
         fputc('\n', stderr);
     if (err) {

@@ -2,12 +2,44 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ferry/hex.h"
 #include "src/cli/cli.h"
+
+static volatile sig_atomic_t stop_requested;
+static const char *stop_msg;
+static size_t stop_msg_len;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_requested = 1;
+    if (write(STDERR_FILENO, stop_msg, stop_msg_len) < 0) {
+        /* nothing to do about it in a signal handler */
+    }
+}
+
+volatile sig_atomic_t *cli_stop_on_signals(const char *msg)
+{
+    stop_msg = msg;
+    stop_msg_len = strlen(msg);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return &stop_requested;
+}
 
 void cli_errorf(const char *fmt, ...)
 {

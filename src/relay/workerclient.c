@@ -74,6 +74,25 @@ static ferry_err bad_answer(struct ferry_reason *why, const char *method)
     return ferry_reason_set(why, FERRY_E_INVALID, "worker %s: the answer does not decode", method);
 }
 
+/* call() then decode the 200 body as a `desc` message into *out (free it with
+ * protobuf_c_message_free_unpacked); a body that does not decode is FERRY_E_INVALID. */
+static ferry_err call_decode(struct ferry_wclient *c, const char *method,
+                             const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+                             ProtobufCMessage **out, struct ferry_reason *why)
+{
+    *out = NULL;
+    uint8_t *resp;
+    size_t len;
+    ferry_err err = call(c, method, req, &resp, &len, why);
+    if (err)
+        return err;
+    *out = protobuf_c_message_unpack(desc, NULL, len, resp);
+    free(resp);
+    if (!*out)
+        return bad_answer(why, method);
+    return FERRY_OK;
+}
+
 static bool hex32(const char *s, uint8_t out[32])
 {
     if (!s)
@@ -92,15 +111,11 @@ ferry_err ferry_wc_get_info(struct ferry_wclient *c, struct ferry_wc_info *out,
                             struct ferry_reason *why)
 {
     memset(out, 0, sizeof *out);
-    uint8_t *resp;
-    size_t len;
-    ferry_err err = call(c, "GetInfo", NULL, &resp, &len, why);
+    PruntimeRpc__PhactoryInfo *m;
+    ferry_err err = call_decode(c, "GetInfo", NULL, &pruntime_rpc__phactory_info__descriptor,
+                                (ProtobufCMessage **)&m, why);
     if (err)
         return err;
-    PruntimeRpc__PhactoryInfo *m = pruntime_rpc__phactory_info__unpack(NULL, len, resp);
-    free(resp);
-    if (!m)
-        return bad_answer(why, "GetInfo");
     out->initialized = m->initialized;
     out->registered = m->registered || (m->system && m->system->registered);
     out->is_parachain = m->is_parachain;
@@ -119,12 +134,16 @@ ferry_err ferry_wc_get_info(struct ferry_wclient *c, struct ferry_wc_info *out,
     return FERRY_OK;
 }
 
-static ferry_err synced_to(const uint8_t *resp, size_t len, uint32_t *out, const char *method,
-                           struct ferry_reason *why)
+/* call_decode() for the methods that answer a SyncedTo. */
+static ferry_err call_synced_to(struct ferry_wclient *c, const char *method,
+                                const ProtobufCMessage *req, uint32_t *out,
+                                struct ferry_reason *why)
 {
-    PruntimeRpc__SyncedTo *m = pruntime_rpc__synced_to__unpack(NULL, len, resp);
-    if (!m)
-        return bad_answer(why, method);
+    PruntimeRpc__SyncedTo *m;
+    ferry_err err = call_decode(c, method, req, &pruntime_rpc__synced_to__descriptor,
+                                (ProtobufCMessage **)&m, why);
+    if (err)
+        return err;
     if (out)
         *out = m->synced_to;
     pruntime_rpc__synced_to__free_unpacked(m, NULL);
@@ -135,6 +154,17 @@ static ProtobufCBinaryData bin(const uint8_t *p, size_t n)
 {
     ProtobufCBinaryData b = {n, (uint8_t *)p};
     return b;
+}
+
+/* The worker's public key from an InitRuntimeResponse into pubkey (if wanted), zeros if absent. */
+static void answer_pubkey(const PruntimeRpc__InitRuntimeResponse *m, uint8_t *pubkey)
+{
+    if (!pubkey)
+        return;
+    if (m->encoded_public_key.len == 32)
+        memcpy(pubkey, m->encoded_public_key.data, 32);
+    else
+        memset(pubkey, 0, 32);
 }
 
 ferry_err ferry_wc_init_runtime(struct ferry_wclient *c, const uint8_t *genesis_info, size_t len,
@@ -151,22 +181,13 @@ ferry_err ferry_wc_init_runtime(struct ferry_wclient *c, const uint8_t *genesis_
         req.encoded_operator = bin(operator_id, 32);
     if (provider >= 0)
         req.attestation_provider = bin(&prov, 1);
-    uint8_t *resp;
-    size_t rlen;
-    ferry_err err = call(c, "InitRuntime", &req.base, &resp, &rlen, why);
+    PruntimeRpc__InitRuntimeResponse *m;
+    ferry_err err =
+        call_decode(c, "InitRuntime", &req.base, &pruntime_rpc__init_runtime_response__descriptor,
+                    (ProtobufCMessage **)&m, why);
     if (err)
         return err;
-    PruntimeRpc__InitRuntimeResponse *m =
-        pruntime_rpc__init_runtime_response__unpack(NULL, rlen, resp);
-    free(resp);
-    if (!m)
-        return bad_answer(why, "InitRuntime");
-    if (pubkey) {
-        if (m->encoded_public_key.len == 32)
-            memcpy(pubkey, m->encoded_public_key.data, 32);
-        else
-            memset(pubkey, 0, 32);
-    }
+    answer_pubkey(m, pubkey);
     pruntime_rpc__init_runtime_response__free_unpacked(m, NULL);
     return FERRY_OK;
 }
@@ -176,13 +197,7 @@ ferry_err ferry_wc_sync_header(struct ferry_wclient *c, const uint8_t *encoded, 
 {
     PruntimeRpc__HeadersToSync req = PRUNTIME_RPC__HEADERS_TO_SYNC__INIT;
     req.encoded_headers = bin(encoded, len);
-    uint8_t *resp;
-    size_t rlen;
-    ferry_err err = call(c, "SyncHeader", &req.base, &resp, &rlen, why);
-    if (!err)
-        err = synced_to(resp, rlen, to, "SyncHeader", why);
-    free(resp);
-    return err;
+    return call_synced_to(c, "SyncHeader", &req.base, to, why);
 }
 
 ferry_err ferry_wc_sync_para_header(struct ferry_wclient *c, const uint8_t *encoded, size_t len,
@@ -198,13 +213,8 @@ ferry_err ferry_wc_sync_para_header(struct ferry_wclient *c, const uint8_t *enco
         proof[i] = bin(nodes[i], node_lens[i]);
     req.n_proof = n_nodes;
     req.proof = proof;
-    uint8_t *resp;
-    size_t rlen;
-    ferry_err err = call(c, "SyncParaHeader", &req.base, &resp, &rlen, why);
+    ferry_err err = call_synced_to(c, "SyncParaHeader", &req.base, to, why);
     free(proof);
-    if (!err)
-        err = synced_to(resp, rlen, to, "SyncParaHeader", why);
-    free(resp);
     return err;
 }
 
@@ -213,13 +223,7 @@ ferry_err ferry_wc_dispatch_blocks(struct ferry_wclient *c, const uint8_t *encod
 {
     PruntimeRpc__Blocks req = PRUNTIME_RPC__BLOCKS__INIT;
     req.encoded_blocks = bin(encoded, len);
-    uint8_t *resp;
-    size_t rlen;
-    ferry_err err = call(c, "DispatchBlocks", &req.base, &resp, &rlen, why);
-    if (!err)
-        err = synced_to(resp, rlen, to, "DispatchBlocks", why);
-    free(resp);
-    return err;
+    return call_synced_to(c, "DispatchBlocks", &req.base, to, why);
 }
 
 static ferry_err dup_bin(const ProtobufCBinaryData *b, uint8_t **out, size_t *len)
@@ -246,27 +250,18 @@ ferry_err ferry_wc_get_runtime_info(struct ferry_wclient *c, const uint8_t *oper
     PruntimeRpc__GetRuntimeInfoRequest req = PRUNTIME_RPC__GET_RUNTIME_INFO_REQUEST__INIT;
     if (operator_id)
         req.encoded_operator = bin(operator_id, 32);
-    uint8_t *resp;
-    size_t rlen;
-    ferry_err err = call(c, "GetRuntimeInfo", &req.base, &resp, &rlen, why);
+    PruntimeRpc__InitRuntimeResponse *m;
+    ferry_err err =
+        call_decode(c, "GetRuntimeInfo", &req.base,
+                    &pruntime_rpc__init_runtime_response__descriptor, (ProtobufCMessage **)&m, why);
     if (err)
         return err;
-    PruntimeRpc__InitRuntimeResponse *m =
-        pruntime_rpc__init_runtime_response__unpack(NULL, rlen, resp);
-    free(resp);
-    if (!m)
-        return bad_answer(why, "GetRuntimeInfo");
     err = dup_bin(&m->encoded_runtime_info, info, info_len);
     if (!err && m->attestation)
         err = dup_bin(&m->attestation->encoded_report, report, report_len);
     if (!err && !*info_len)
         err = ferry_reason_set(why, FERRY_E_INVALID, "worker GetRuntimeInfo: no runtime info");
-    if (pubkey) {
-        if (m->encoded_public_key.len == 32)
-            memcpy(pubkey, m->encoded_public_key.data, 32);
-        else
-            memset(pubkey, 0, 32);
-    }
+    answer_pubkey(m, pubkey);
     pruntime_rpc__init_runtime_response__free_unpacked(m, NULL);
     if (err) {
         free(*info);
@@ -282,16 +277,12 @@ ferry_err ferry_wc_get_egress(struct ferry_wclient *c, uint8_t **encoded, size_t
 {
     *encoded = NULL;
     *len = 0;
-    uint8_t *resp;
-    size_t rlen;
-    ferry_err err = call(c, "GetEgressMessages", NULL, &resp, &rlen, why);
+    PruntimeRpc__GetEgressMessagesResponse *m;
+    ferry_err err = call_decode(c, "GetEgressMessages", NULL,
+                                &pruntime_rpc__get_egress_messages_response__descriptor,
+                                (ProtobufCMessage **)&m, why);
     if (err)
         return err;
-    PruntimeRpc__GetEgressMessagesResponse *m =
-        pruntime_rpc__get_egress_messages_response__unpack(NULL, rlen, resp);
-    free(resp);
-    if (!m)
-        return bad_answer(why, "GetEgressMessages");
     if (m->encoded_messages.len)
         err = dup_bin(&m->encoded_messages, encoded, len);
     else {

@@ -498,6 +498,18 @@ static void new_keypair(struct ferry_sr25519_keypair *kp)
     sodium_memzero(mini, sizeof mini);
 }
 
+/* Release the lock and everything the worker holds, wiping its secrets. */
+static void worker_free(struct ferry_worker *w)
+{
+    if (w->lock_fd >= 0)
+        close(w->lock_fd);
+    wstate_free(&w->s);
+    free(w->data_dir);
+    free(w->attestation_dir);
+    sodium_memzero(w, sizeof *w);
+    free(w);
+}
+
 ferry_err ferry_worker_open(struct ferry_worker **out, const struct ferry_worker_config *cfg,
                             struct ferry_reason *why)
 {
@@ -568,13 +580,7 @@ ferry_err ferry_worker_open(struct ferry_worker **out, const struct ferry_worker
     *out = w;
     return FERRY_OK;
 fail:
-    if (w->lock_fd >= 0)
-        close(w->lock_fd);
-    wstate_free(&w->s);
-    free(w->data_dir);
-    free(w->attestation_dir);
-    sodium_memzero(w, sizeof *w);
-    free(w);
+    worker_free(w);
     return err;
 }
 
@@ -583,13 +589,7 @@ ferry_err ferry_worker_close(struct ferry_worker *w, struct ferry_reason *why)
     if (!w)
         return FERRY_OK;
     ferry_err err = ferry_worker_seal(w, why);
-    if (w->lock_fd >= 0)
-        close(w->lock_fd);
-    wstate_free(&w->s);
-    free(w->data_dir);
-    free(w->attestation_dir);
-    sodium_memzero(w, sizeof *w);
-    free(w);
+    worker_free(w);
     return err;
 }
 

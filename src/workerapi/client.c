@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ferry/bytes.h"
 #include "ferry/workerapi.h"
 
 struct sink {
-    uint8_t *buf;
-    size_t len, cap;
+    struct ferry_buf b;
     bool oom;
 };
 
@@ -15,21 +15,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
     struct sink *s = ud;
     size_t k = size * n;
-    if (s->len + k + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + k + 1)
-            cap *= 2;
-        uint8_t *b = realloc(s->buf, cap);
-        if (!b) {
-            s->oom = true;
-            return 0;
-        }
-        s->buf = b;
-        s->cap = cap;
+    if (ferry_buf_append(&s->b, p, k)) {
+        s->oom = true;
+        return 0;
     }
-    memcpy(s->buf + s->len, p, k);
-    s->len += k;
-    s->buf[s->len] = 0;
     return k;
 }
 
@@ -76,16 +65,16 @@ ferry_err ferry_workerapi_call(const char *base_url, const char *method, const u
     if (rc != CURLE_OK) {
         err = ferry_reason_set(why, rc == CURLE_OPERATION_TIMEDOUT ? FERRY_E_TIMEOUT : FERRY_E_NET,
                                "%s: %s", url, curl_easy_strerror(rc));
-        free(s.buf);
+        free(s.b.p);
     } else if (s.oom) {
         err = ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
-        free(s.buf);
+        free(s.b.p);
     } else {
         long code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         *status = (int)code;
-        *resp = s.buf ? s.buf : calloc(1, 1);
-        *resp_len = s.len;
+        *resp = s.b.p ? s.b.p : calloc(1, 1);
+        *resp_len = s.b.len;
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
