@@ -693,7 +693,12 @@ static ferry_err follow_run(const struct ferry_follow_config *cfg, char *why, si
             break;
         }
         if (err == FERRY_E_IO || err == FERRY_E_NOMEM) {
-            snprintf(why, whylen, "%s", step_why[0] ? step_why : ferry_strerror(err));
+            const char *src = step_why[0] ? step_why : ferry_strerror(err);
+            if (whylen) {
+                size_t n = strnlen(src, whylen - 1);
+                memcpy(why, src, n);
+                why[n] = '\0';
+            }
             break;
         }
         if (ferry_source_is_malformed(err)) {
