@@ -11,32 +11,9 @@
 
 #include "ferry/attest.h"
 
+#include "dcap_sample.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-static uint8_t *sample_quote, *sample_coll;
-static size_t sample_quote_len, sample_coll_len;
-
-static uint8_t *load(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = malloc(1 << 16);
-    *len = buf ? fread(buf, 1, 1 << 16, f) : 0;
-    fclose(f);
-    return buf;
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    sample_quote = load("../shared/chain/phala/dcap_quote.bin", &sample_quote_len);
-    sample_coll = load("../shared/chain/phala/dcap_quote_collateral.scale", &sample_coll_len);
-    return 0;
-}
-
 static void check_quote(const uint8_t *data, size_t size)
 {
     struct ferry_dcap_quote q;
