@@ -755,7 +755,7 @@ static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *f
     uint32_t lc_next = ls.has_para ? ls.para_number + 1 : 0;
     uint32_t need_lc = r->info.blocknum < worker_next ? r->info.blocknum : worker_next;
     if (!ls.has_para)
-        lc_next = need_lc;
+        lc_next = need_lc < p ? need_lc : p; /* a first import may start at the proven head */
     bool lc_behind = !ls.has_para || ls.para_number < p;
     bool worker_behind = send && worker_next <= p;
     if (!lc_behind && !worker_behind) {
