@@ -15,6 +15,15 @@ class RpcError extends Error {
 
 let subCounter = 0;
 
+// Position of the optional block-hash parameter of the methods chopsticks-core answers.
+const AT_PARAM = {
+  chain_getHeader: 0, chain_getBlock: 0, state_getRuntimeVersion: 0, state_getMetadata: 0,
+  state_getStorage: 1, state_getStorageHash: 1, state_getStorageSize: 1, state_getKeys: 1,
+  state_getKeysPaged: 3, state_call: 2, state_queryStorageAt: 1, system_dryRun: 1,
+  payment_queryInfo: 1, payment_queryFeeDetails: 1, childstate_getStorage: 2,
+  childstate_getKeysPaged: 4, childstate_getStorageHash: 2, childstate_getStorageSize: 2,
+};
+
 class RpcServer {
   constructor(name, handlers, devChain) {
     this.name = name;
@@ -26,6 +35,17 @@ class RpcServer {
   async fallback(method, params, manager) {
     const h = core.allHandlers[method];
     if (!h) throw new RpcError(-32601, `Method not found: ${method}`);
+    // A block hash the chain never produced must be answered as a node does (null header, or
+    // "unknown block"): chopsticks-core would ask its genesis provider for it, which answers
+    // with the genesis block, and then records that hash as block #0 — after which every
+    // transaction fails CheckGenesis (BadProof). A client that hashes a tampered header and asks
+    // about it (the tampering proxy's alter-header mode) triggered exactly that.
+    const at = AT_PARAM[method];
+    if (at !== undefined && typeof params[at] === 'string' && params[at] !== '' &&
+        this.dc.records && !this.dc.records.has(params[at].toLowerCase())) {
+      if (method === 'chain_getHeader' || method === 'chain_getBlock') return null;
+      throw new RpcError(-32000, `Unknown block ${params[at]}`);
+    }
     return h({ chain: this.dc.chain }, params, manager);
   }
 
