@@ -238,8 +238,14 @@ static ferry_err tx_client(struct relay *r, struct ferry_tx_client **out, struct
     opt.timeout_ms = 120000;
     struct ferry_reason w = {""};
     err = ferry_tx_client_open(rpc, &r->kp, &opt, &r->tx, &w);
-    if (err)
+    if (err) {
+        /* The client reads the version and metadata at the hash of the best header the node
+         * served; a node that refuses its own block (or serves garbage) is not usable for
+         * submissions: move to the next endpoint instead of retrying the same one forever. */
+        if (err == FERRY_E_RPC || err == FERRY_E_VERIFY || ferry_source_is_malformed(err))
+            ferry_source_penalise(tx_source(r), w.text);
         return ferry_reason_set(why, err, "opening the transaction client: %s", w.text);
+    }
     r->tx_rpc = rpc;
     *out = r->tx;
     return FERRY_OK;
@@ -1311,6 +1317,9 @@ static ferry_err step_egress(struct relay *r, enum ferry_fault_class *fault,
         return fail(r, fault, FERRY_FAULT_IO, err);
     if (err == FERRY_E_RPC && strstr(why->text, "Inability to pay"))
         return fail(r, fault, FERRY_FAULT_ACCOUNT, err);
+    /* a read the node could not prove, or an answer that does not parse: the next endpoint */
+    if (err == FERRY_E_VERIFY || err == FERRY_E_INCOMPLETE || ferry_source_is_malformed(err))
+        return node_fault(r, tx_source(r), err, fault, why);
     if (err)
         return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
     return FERRY_OK;
