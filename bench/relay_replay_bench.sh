@@ -10,14 +10,15 @@
 # Solo mode: a fresh ferry-worker (as bench/relay_bench.sh starts it), `ferry relay --no-register
 # --no-egress --until-block N` initialises it at genesis, forwards every relay header
 # (SyncHeader, batches ending at set changes) and dispatches every block (DispatchBlocks with
-# the read proofs, BENCH_DISPATCH [16] blocks per call) until the worker has block N.
+# the read proofs, --dispatch-batch B) until the worker has block N; once per B in BENCH_DISPATCH
+# ["16 256": the relay's default, and a batch 16 times larger], each with a fresh worker.
 #
 # Baseline in the same run: `ferry follow --until N` over the same server (the light-client-only
 # cost: the same headers and justifications verified, stored in SQLite, nothing forwarded).
 #
 # Reports: wall time, blocks/s (headers synced = blocks dispatched = N), where the time goes
-# (ferry_relay_seconds_total{part="node"|"verify"|"worker"} sampled from /metrics, the rest is
-# ferry's own encoding and bookkeeping), CPU of ferry relay, the worker and the replay server,
+# (ferry_relay_seconds_total{part="node"|"verify"|"worker"}, as totalled in the relay's last log
+# line; the rest is start-up, ferry's own encoding and bookkeeping), CPU of ferry relay, the worker and the replay server,
 # peak RSS of ferry relay and of the worker (and their peaks in each half of the run: flat memory
 # = the second half no bigger than the first), and the ratio relay wall / follow wall.
 # Checks: the relay exits 0, the worker reports header N and block N dispatched, on the server's
@@ -33,7 +34,7 @@ W=$(dirname "$F")/ferry-worker
 N=${BENCH_BLOCKS:-100000}
 K=${BENCH_SET_EVERY:-10000}
 V=${BENCH_AUTHORITIES:-4}
-D=${BENCH_DISPATCH:-16}
+D=${BENCH_DISPATCH:-16 256}
 LIMIT=${BENCH_TIMEOUT:-900}
 BASELINE=${BENCH_BASELINE:-1}
 command -v node >/dev/null || { echo "bench-relay-replay skipped: node not installed"; exit 77; }
@@ -55,6 +56,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+: >"$tmp/server.log"
 node "$root/bench/replay-server.js" --blocks "$N" --set-every "$K" --period 512 \
     --authorities "$V" --prove-finality substrate --state-root genesis --port 0 \
     >"$tmp/server.log" 2>&1 &
@@ -70,9 +72,9 @@ grep '^replay chain' "$tmp/server.log" | cut -c1-160
 "$F" key generate --out "$tmp/seal.key" >/dev/null 2>&1 || { echo "FAIL: ferry key generate"; exit 1; }
 
 python3 - "$F" "$W" "$url" "$N" "$D" "$LIMIT" "$BASELINE" "$SERVER_PID" "$tmp" <<'EOF'
-import json, os, socket, subprocess, sys, time, urllib.request
+import json, os, re, socket, subprocess, sys, time, urllib.request
 
-F, W, url, n, dispatch, limit, baseline, spid, tmp = sys.argv[1:10]
+F, W, url, n, dispatches, limit, baseline, spid, tmp = sys.argv[1:10]
 n, limit, spid = int(n), float(limit), int(spid)
 tick = os.sysconf('SC_CLK_TCK')
 
@@ -127,91 +129,100 @@ if baseline != '0':
                     '--log-level', 'warn'], f'{tmp}/follow.log')
     follow = dict(wall=wall, cpu=ru.ru_utime + ru.ru_stime, rss=ru.ru_maxrss, server=cpu(spid) - s0)
 
-# ---- the relay --------------------------------------------------------------------------------
-wport, mport = free_port(), free_port()
-wlog = open(f'{tmp}/worker.log', 'w')
-worker = subprocess.Popen([W, '--listen', f'127.0.0.1:{wport}', '--data-dir', f'{tmp}/w',
-                           '--seal-key-file', f'{tmp}/seal.key'], stdin=subprocess.DEVNULL,
-                          stdout=wlog, stderr=wlog)
-try:
-    end = time.monotonic() + 20
-    while 'listening' not in open(f'{tmp}/worker.log').read():
-        if time.monotonic() > end or worker.poll() is not None:
-            sys.exit('FAIL: ferry-worker did not start:\n' + open(f'{tmp}/worker.log').read())
-        time.sleep(0.05)
-    w0, s0 = cpu(worker.pid), cpu(spid)
-    metrics = {}
-    peaks = {'relay': [0, 0], 'worker': [0, 0]}  # VmRSS peak (kB) in the first / second half
-    last = [0.0]
-
-    def sample(rpid, t):
-        m = {}
-        if t - last[0] >= 0.1:
-            last[0] = t
-            try:
-                body = urllib.request.urlopen(f'http://127.0.0.1:{mport}/metrics', timeout=1).read()
-                for line in body.decode().splitlines():
-                    if line and not line.startswith('#'):
-                        k, v = line.rsplit(' ', 1)
-                        m[k] = float(v)
-                metrics.clear()
-                metrics.update(m)
-            except OSError:
-                pass
-        h = metrics.get('ferry_relay_worker_height{chain="relay"}', 0)
-        half = 0 if h < n / 2 else 1
-        for name, pid in (('relay', rpid), ('worker', worker.pid)):
-            peaks[name][half] = max(peaks[name][half], status(pid, 'VmRSS'))
-
-    wall, ru = run([F, 'relay', '--relay-url', url, '--worker-url', f'http://127.0.0.1:{wport}',
-                    '--no-register', '--no-egress', '--data-dir', f'{tmp}/relay',
-                    '--metrics-addr', f'127.0.0.1:{mport}', '--until-block', str(n),
-                    '--dispatch-batch', dispatch, '--log-level', 'info'], f'{tmp}/relay.log', sample)
-    wcpu, scpu = cpu(worker.pid) - w0, cpu(spid) - s0
-    whwm = status(worker.pid, 'VmHWM')
-    info = json.loads(subprocess.run([F, 'worker', 'info', '--url', f'http://127.0.0.1:{wport}'],
-                                     capture_output=True, text=True, check=True).stdout)
-finally:
-    worker.terminate()
+# ---- the relay ---------------------------------------------------------------------------------
+def relay_run(dispatch):
+    wport, mport = free_port(), free_port()
+    wlog = open(f'{tmp}/worker-{dispatch}.log', 'w')
+    worker = subprocess.Popen([W, '--listen', f'127.0.0.1:{wport}', '--data-dir', f'{tmp}/w-{dispatch}',
+                               '--seal-key-file', f'{tmp}/seal.key'], stdin=subprocess.DEVNULL,
+                              stdout=wlog, stderr=wlog)
     try:
-        worker.wait(10)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+        end = time.monotonic() + 20
+        while 'listening' not in open(f'{tmp}/worker-{dispatch}.log').read():
+            if time.monotonic() > end or worker.poll() is not None:
+                sys.exit('FAIL: ferry-worker did not start:\n' + open(f'{tmp}/worker-{dispatch}.log').read())
+            time.sleep(0.05)
+        w0, s0 = cpu(worker.pid), cpu(spid)
+        metrics = {}
+        peaks = {'relay': [0, 0], 'worker': [0, 0]}  # VmRSS peak (kB) in the first / second half
+        last = [0.0]
 
-genesis = json.loads(subprocess.run([F, 'rpc', '--url', url, 'chain_getBlockHash', '0'],
-                                    capture_output=True, text=True, check=True).stdout)
-ok = info.get('headernum') == n + 1 and info.get('blocknum') == n + 1 and \
-    info.get('genesis_hash') == genesis
-if not ok:
-    print(f'FAIL: the worker reports headernum {info.get("headernum")} blocknum '
-          f'{info.get("blocknum")} genesis {info.get("genesis_hash")}; want {n + 1}, {n + 1}, {genesis}')
-    sys.exit(1)
+        def sample(rpid, t):
+            m = {}
+            if t - last[0] >= 0.1:
+                last[0] = t
+                try:
+                    body = urllib.request.urlopen(f'http://127.0.0.1:{mport}/metrics', timeout=1).read()
+                    for line in body.decode().splitlines():
+                        if line and not line.startswith('#'):
+                            k, v = line.rsplit(' ', 1)
+                            m[k] = float(v)
+                    metrics.clear()
+                    metrics.update(m)
+                except OSError:
+                    pass
+            h = metrics.get('ferry_relay_worker_height{chain="relay"}', 0)
+            half = 0 if h < n / 2 else 1
+            for name, pid in (('relay', rpid), ('worker', worker.pid)):
+                peaks[name][half] = max(peaks[name][half], status(pid, 'VmRSS'))
 
-part = lambda p: metrics.get(f'ferry_relay_seconds_total{{part="{p}"}}', 0.0)
-node_s, verify_s, worker_s = part('node'), part('verify'), part('worker')
-other = max(wall - node_s - verify_s - worker_s, 0.0)
-steps = lambda k: int(metrics.get(f'ferry_relay_steps_total{{step="{k}"}}', 0))
-rcpu = ru.ru_utime + ru.ru_stime
-pct = lambda x: f'{100 * x / wall:.0f}%'
-print(f'relay catch-up (solo, replayed chain): {n} headers synced and {n} blocks dispatched '
-      f'from genesis in {wall:.1f} s = {n / wall:.0f} blocks/s')
-print(f'  worker: headernum {info["headernum"]} blocknum {info["blocknum"]} on genesis {genesis[:18]}…; '
-      f'{steps("headers")} SyncHeader calls, {steps("blocks")} DispatchBlocks calls '
-      f'({dispatch} blocks each), ~{int(metrics.get("ferry_relay_worker_calls_total", 0))} worker calls')
-print(f'  where the time goes (ferry_relay_seconds_total, sampled every 0.1 s): '
-      f'node requests {node_s:.1f} s ({pct(node_s)}), ferry verification {verify_s:.1f} s '
-      f'({pct(verify_s)}), worker calls {worker_s:.1f} s ({pct(worker_s)}), '
-      f'rest (encoding, bookkeeping) {other:.1f} s ({pct(other)})')
-print(f'  CPU: ferry relay {rcpu:.1f} s ({pct(rcpu)} of wall), ferry-worker {wcpu:.1f} s '
-      f'({pct(wcpu)}), replay server {scpu:.1f} s ({pct(scpu)})')
-print(f'  peak RSS: ferry relay {ru.ru_maxrss / 1024:.1f} MiB (halves {peaks["relay"][0] / 1024:.1f} / '
-      f'{peaks["relay"][1] / 1024:.1f} MiB), ferry-worker {whwm / 1024:.1f} MiB (halves '
-      f'{peaks["worker"][0] / 1024:.1f} / {peaks["worker"][1] / 1024:.1f} MiB)')
+        wall, ru = run([F, 'relay', '--relay-url', url, '--worker-url', f'http://127.0.0.1:{wport}',
+                        '--no-register', '--no-egress', '--data-dir', f'{tmp}/relay-{dispatch}',
+                        '--metrics-addr', f'127.0.0.1:{mport}', '--until-block', str(n),
+                        '--dispatch-batch', dispatch, '--log-level', 'info'], f'{tmp}/relay-{dispatch}.log', sample)
+        wcpu, scpu = cpu(worker.pid) - w0, cpu(spid) - s0
+        whwm = status(worker.pid, 'VmHWM')
+        info = json.loads(subprocess.run([F, 'worker', 'info', '--url', f'http://127.0.0.1:{wport}'],
+                                         capture_output=True, text=True, check=True).stdout)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+    genesis = json.loads(subprocess.run([F, 'rpc', '--url', url, 'chain_getBlockHash', '0'],
+                                        capture_output=True, text=True, check=True).stdout)
+    ok = info.get('headernum') == n + 1 and info.get('blocknum') == n + 1 and \
+        info.get('genesis_hash') == genesis
+    if not ok:
+        print(f'FAIL: the worker reports headernum {info.get("headernum")} blocknum '
+              f'{info.get("blocknum")} genesis {info.get("genesis_hash")}; want {n + 1}, {n + 1}, {genesis}')
+        sys.exit(1)
+
+    # the exact split from the relay's last log line (the same sums as ferry_relay_seconds_total)
+    split = re.search(r'time in node requests ([0-9.]+) s, verification ([0-9.]+) s, worker calls '
+                      r'([0-9.]+) s', open(f'{tmp}/relay-{dispatch}.log').read())
+    if not split:
+        sys.exit('FAIL: no time split in the relay log')
+    node_s, verify_s, worker_s = (float(x) for x in split.groups())
+    other = max(wall - node_s - verify_s - worker_s, 0.0)
+    steps = lambda k: int(metrics.get(f'ferry_relay_steps_total{{step="{k}"}}', 0))
+    rcpu = ru.ru_utime + ru.ru_stime
+    pct = lambda x: f'{100 * x / wall:.0f}%'
+    print(f'relay catch-up (solo, replayed chain, --dispatch-batch {dispatch}): {n} headers synced '
+          f'and {n} blocks dispatched from genesis in {wall:.1f} s = {n / wall:.0f} blocks/s')
+    print(f'  worker: headernum {info["headernum"]} blocknum {info["blocknum"]} on genesis {genesis[:18]}…; '
+          f'{steps("headers")} SyncHeader calls, {steps("blocks")} DispatchBlocks calls '
+          f'({dispatch} blocks each), ~{int(metrics.get("ferry_relay_worker_calls_total", 0))} worker calls')
+    print(f'  where the time goes: '
+          f'node requests {node_s:.1f} s ({pct(node_s)}), ferry verification {verify_s:.1f} s '
+          f'({pct(verify_s)}), worker calls {worker_s:.1f} s ({pct(worker_s)}), '
+          f'rest (encoding, bookkeeping) {other:.1f} s ({pct(other)})')
+    print(f'  CPU: ferry relay {rcpu:.1f} s ({pct(rcpu)} of wall), ferry-worker {wcpu:.1f} s '
+          f'({pct(wcpu)}), replay server {scpu:.1f} s ({pct(scpu)})')
+    print(f'  peak RSS: ferry relay {ru.ru_maxrss / 1024:.1f} MiB (halves {peaks["relay"][0] / 1024:.1f} / '
+          f'{peaks["relay"][1] / 1024:.1f} MiB), ferry-worker {whwm / 1024:.1f} MiB (halves '
+          f'{peaks["worker"][0] / 1024:.1f} / {peaks["worker"][1] / 1024:.1f} MiB)')
+    return wall, rcpu, ru.ru_maxrss
+
+runs = [(d, relay_run(d)) for d in dispatches.split()]
 if follow:
-    print(f'baseline ferry follow over the same chain: {follow["wall"]:.1f} s = '
-          f'{n / follow["wall"]:.0f} blocks/s, CPU {follow["cpu"]:.1f} s, peak RSS '
-          f'{follow["rss"] / 1024:.1f} MiB, replay server CPU {follow["server"]:.1f} s')
-    print(f'  ratio relay / follow: wall {wall / follow["wall"]:.1f}x, ferry CPU '
-          f'{rcpu / follow["cpu"]:.1f}x, peak RSS {ru.ru_maxrss / follow["rss"]:.1f}x')
+    print(f'baseline ferry follow over the same chain (light client only, SQLite store): '
+          f'{follow["wall"]:.1f} s = {n / follow["wall"]:.0f} blocks/s, CPU {follow["cpu"]:.1f} s, '
+          f'peak RSS {follow["rss"] / 1024:.1f} MiB, replay server CPU {follow["server"]:.1f} s')
+    for d, (wall, rcpu, rss) in runs:
+        print(f'  ratio relay (--dispatch-batch {d}) / follow: wall {wall / follow["wall"]:.1f}x, '
+              f'ferry CPU {rcpu / follow["cpu"]:.1f}x, peak RSS {rss / follow["rss"]:.1f}x')
 EOF

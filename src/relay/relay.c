@@ -1613,8 +1613,10 @@ ferry_err ferry_relay_run(const struct ferry_relay_config *cfg, volatile sig_ato
         publish(&r, at_tip ? "tip" : "sync");
         if (cfg->until_block && r.info.headernum && r.info.headernum - 1 >= cfg->until_block &&
             r.info.blocknum >= (r.parachain ? r.info.para_headernum : r.info.headernum)) {
-            ferry_log_info(LOG, "the worker has relay block #%u: stopping as asked",
-                           cfg->until_block);
+            ferry_log_info(LOG,
+                           "the worker has relay block #%u: stopping as asked (time in node "
+                           "requests %.3f s, verification %.3f s, worker calls %.3f s)",
+                           cfg->until_block, r.node_s, r.verify_s, r.wc.seconds);
             break;
         }
         if (at_tip)
