@@ -26,7 +26,7 @@
 #
 # Environment: FERRY_BIN [build/ferry] (ferry-worker next to it), BENCH_BLOCKS, BENCH_SET_EVERY,
 # BENCH_AUTHORITIES, BENCH_DISPATCH, BENCH_TIMEOUT [900 s per run], BENCH_BASELINE [1; 0 skips
-# the follow run].
+# the follow run], BENCH_TMPDIR [/tmp; where the worker seals its state and fsyncs it].
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 F=${FERRY_BIN:-$root/build/ferry}
@@ -43,7 +43,7 @@ command -v node >/dev/null || { echo "bench-relay-replay skipped: node not insta
 command -v python3 >/dev/null || { echo "bench-relay-replay skipped: python3 not installed"; exit 77; }
 [ -x "$F" ] && [ -x "$W" ] || { echo "no ferry / ferry-worker at $F (make, or set FERRY_BIN)"; exit 1; }
 
-tmp=$(mktemp -d /tmp/ferry-relay-replay.XXXXXX)
+tmp=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/ferry-relay-replay.XXXXXX")
 SERVER_PID=
 cleanup() {
     if [ -n "$SERVER_PID" ]; then
@@ -210,8 +210,10 @@ def relay_run(dispatch):
           f'node requests {node_s:.1f} s ({pct(node_s)}), ferry verification {verify_s:.1f} s '
           f'({pct(verify_s)}), worker calls {worker_s:.1f} s ({pct(worker_s)}), '
           f'rest (encoding, bookkeeping) {other:.1f} s ({pct(other)})')
-    print(f'  CPU: ferry relay {rcpu:.1f} s ({pct(rcpu)} of wall), ferry-worker {wcpu:.1f} s '
-          f'({pct(wcpu)}), replay server {scpu:.1f} s ({pct(scpu)})')
+    us = lambda x: f'{1e6 * x / n:.0f} µs/block'
+    print(f'  CPU: ferry relay {rcpu:.1f} s ({pct(rcpu)} of wall, {us(rcpu)}), ferry-worker '
+          f'{wcpu:.1f} s ({pct(wcpu)}, {us(wcpu)}), replay server {scpu:.1f} s ({pct(scpu)}, '
+          f'{us(scpu)}); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
     print(f'  peak RSS: ferry relay {ru.ru_maxrss / 1024:.1f} MiB (halves {peaks["relay"][0] / 1024:.1f} / '
           f'{peaks["relay"][1] / 1024:.1f} MiB), ferry-worker {whwm / 1024:.1f} MiB (halves '
           f'{peaks["worker"][0] / 1024:.1f} / {peaks["worker"][1] / 1024:.1f} MiB)')
