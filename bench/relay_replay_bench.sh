@@ -18,9 +18,10 @@
 #
 # Reports: wall time, blocks/s (headers synced = blocks dispatched = N), where the time goes
 # (ferry_relay_seconds_total{part="node"|"verify"|"worker"}, as totalled in the relay's last log
-# line; the rest is start-up, ferry's own encoding and bookkeeping), CPU of ferry relay, the worker and the replay server,
-# peak RSS of ferry relay and of the worker (and their peaks in each half of the run: flat memory
-# = the second half no bigger than the first), and the ratio relay wall / follow wall.
+# line; the rest is start-up, ferry's own encoding and bookkeeping), CPU of ferry relay, the
+# worker and the replay server, peak RSS of ferry relay and of the worker (and their peaks in
+# each half of the run: flat memory = the second half no bigger than the first), and the ratios
+# relay / follow of wall time, ferry CPU and peak RSS.
 # Checks: the relay exits 0, the worker reports header N and block N dispatched, on the server's
 # genesis. Exit 0 ok, 1 failed, 77 skipped (no node / no tests/devnet/node_modules).
 #
@@ -68,7 +69,7 @@ for _ in $(seq 1200); do   # generation takes seconds; at most 120 s
 done
 url=$(grep -o 'replay ready ws://[0-9.:]*' "$tmp/server.log" | cut -d' ' -f3)
 [ -n "$url" ] || { cat "$tmp/server.log"; echo "FAIL: replay server did not start"; exit 1; }
-grep '^replay chain' "$tmp/server.log" | cut -c1-160
+grep '^replay chain' "$tmp/server.log" | sed 's/ genesis=.*//'
 "$F" key generate --out "$tmp/seal.key" >/dev/null 2>&1 || { echo "FAIL: ferry key generate"; exit 1; }
 
 python3 - "$F" "$W" "$url" "$N" "$D" "$LIMIT" "$BASELINE" "$SERVER_PID" "$tmp" <<'EOF'
