@@ -62,7 +62,7 @@ UNIT        := $(BUILD)/unit-tests
 BENCHES     := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps test unit integration asan fuzz fuzz-smoke bench bench-follow format \
-        format-check check-arch devnet devnet-deps run run-follow e2e bench-relay clean
+        format-check check-arch devnet devnet-deps run run-follow e2e bench-relay bench-relay-replay clean
 
 all: $(FERRY) $(if $(WORKER_SRCS),$(BUILD)/ferry-worker)
 
@@ -180,6 +180,11 @@ bench-follow: $(FERRY) $(BUILD)/bench/follow_floor devnet-deps
 # Worker catch-up through ferry relay over dev-chain blocks produced up front; exit 77 = skipped.
 bench-relay: all devnet-deps
 	@FERRY_BIN=$(abspath $(FERRY)) bash bench/relay_bench.sh; rc=$$?; [ $$rc -eq 77 ] || exit $$rc
+
+# Worker catch-up through ferry relay over the 100 000 replayed headers of bench-follow (time
+# split node / ferry / worker, RSS, ratio to ferry follow); exit 77 = skipped.
+bench-relay-replay: all devnet-deps
+	@FERRY_BIN=$(abspath $(FERRY)) bash bench/relay_replay_bench.sh; rc=$$?; [ $$rc -eq 77 ] || exit $$rc
 
 # ---- dev chain -----------------------------------------------------------------------------------
 devnet-deps:

@@ -9,7 +9,9 @@
 //     Vec<(ed25519 id, u64 weight)>) of set 0; Grandpa::CurrentSetId is thereby proven absent (0);
 //   * header b (1..N): parent = blake2b-256 of header b-1, a BABE PreRuntime item (13 bytes, slot
 //     = b) and a 64-byte BABE Seal (fixed bytes; nobody checks it), so headers are ~190 bytes as
-//     on Polkadot; the state root of b > 0 is a placeholder (only genesis state is proven);
+//     on Polkadot; the state root of b > 0 is a placeholder (only genesis state is proven), or
+//     with --state-root genesis genesis's root (so any key can be proven at any block: present
+//     for Grandpa::Authorities, absent for all others — what `ferry relay` dispatches);
 //   * every --set-every K blocks (b = K, 2K, …) a FRNK Consensus ScheduledChange{set s+1, delay 0}
 //     before the seal: b is the last block of set s and is signed by set s;
 //   * justifications (Substrate SCALE: round, commit{target, precommits}, empty
@@ -22,7 +24,10 @@
 // (justifications as [["0x46524e4b","0x…"]]), grandpa_proveFinality, state_getReadProof (the one
 // trie node, at any block), chain_subscribeFinalizedHeads (sends the head once),
 // chain_unsubscribeFinalizedHeads, system_health, system_chain, system_name, system_version,
-// rpc_methods; anything else: -32601.
+// rpc_methods; for `ferry relay`'s pre-flight (bench/relay_replay_bench.sh) also state_getStorage
+// (the one entry, null for any other key), state_getRuntimeVersion (a synthetic one),
+// system_accountNextIndex (0), author_pendingExtrinsics ([]), and state_getMetadata /
+// author_submitExtrinsic, which answer errors (no runtime); anything else: -32601.
 //
 // grandpa_proveFinality(n) semantics (--prove-finality):
 //   substrate (default) as sc-consensus-grandpa's prove_finality: the justification of the last
@@ -31,7 +36,8 @@
 //   next      the justification of the first justified block ≥ n (batches of ≤ P headers).
 //
 // Usage: node replay-server.js [--blocks 100000] [--set-every 10000] [--period 512]
-//                              [--authorities 4] [--signers V] [--prove-finality substrate|next] [--port 0]
+//                              [--authorities 4] [--signers V] [--prove-finality substrate|next]
+//                              [--state-root placeholder|genesis] [--port 0]
 // Prints "replay chain …" (figures of the generated chain) and then
 // "replay ready ws://127.0.0.1:<port>". Binds 127.0.0.1 only. SIGTERM/SIGINT stop it; it also
 // prints "replay served …" (requests, bytes) on exit.
@@ -52,9 +58,13 @@ const NV = Number(args.authorities || 4);
 // than 2/3 of the weight, e.g. 200 of 297, 667 of 1000).
 const NS = Number(args.signers || NV);
 const MODE = args['prove-finality'] || 'substrate';
-if (!(N >= 1 && N < 2 ** 30) || !(K >= 0) || !(P >= 0) || !(NV >= 1) || !(NS >= 1 && NS <= NV) || !['substrate', 'next'].includes(MODE)) {
+// --state-root genesis: every block carries genesis's state root (the relay benchmark reads the
+// worker's keys at every block, proven absent from that one-entry trie); default placeholder.
+const ROOTS = args['state-root'] || 'placeholder';
+if (!(N >= 1 && N < 2 ** 30) || !(K >= 0) || !(P >= 0) || !(NV >= 1) || !(NS >= 1 && NS <= NV) || !['substrate', 'next'].includes(MODE) ||
+    !['placeholder', 'genesis'].includes(ROOTS)) {
   console.error('usage: replay-server.js [--blocks N] [--set-every K] [--period P] [--authorities V] ' +
-    '[--signers S] [--prove-finality substrate|next] [--port PORT]');
+    '[--signers S] [--prove-finality substrate|next] [--state-root placeholder|genesis] [--port PORT]');
   process.exit(2);
 }
 
@@ -109,7 +119,7 @@ const byHash = new Map(); // hex → number
 let headerBytes = 0;
 for (let b = 0; b <= N; b++) {
   const parts = [b === 0 ? Buffer.alloc(32) : hashes[b - 1], compact(b),
-    b === 0 ? STATE_ROOT : blake256(Buffer.concat([Buffer.from('state'), u32(b)])), EMPTY_ROOT];
+    b === 0 || ROOTS === 'genesis' ? STATE_ROOT : blake256(Buffer.concat([Buffer.from('state'), u32(b)])), EMPTY_ROOT];
   if (b === 0) {
     parts.push(compact(0));
   } else {
@@ -149,6 +159,7 @@ const t2 = process.hrtime.bigint();
 const ms = (a, z) => Number(z - a) / 1e6;
 console.log(`replay chain blocks=${N} header_bytes=${headerBytes} justifications=${justifications.size} ` +
   `signatures=${signatures} sets=${setOf(N) + 1} voters=${NV} signers=${NS} set_every=${K} period=${P} mode=${MODE} ` +
+  `state_roots=${ROOTS} ` +
   `genesis=${hex(hashes[0])} state_root=${hex(STATE_ROOT)} auth_key=${hex(AUTH_KEY)} ` +
   `gen_headers_ms=${ms(t0, t1).toFixed(0)} gen_justifications_ms=${ms(t1, t2).toFixed(0)}`);
 if (args['dump-leaf']) require('fs').writeFileSync(args['dump-leaf'], LEAF); // for `ferry verify proof`
@@ -246,6 +257,19 @@ function handle(ws, req) {
       if (b < 0) throw new RpcError(4003, 'Client error: UnknownBlock: header not found');
       return { at: hex(hashes[b]), proof: [hex(LEAF)] };
     }
+    // What `ferry relay` asks in solo mode besides the above (its pre-flight requires the
+    // transaction methods of the chain it would submit to); the replay chain has no runtime and
+    // no transaction pool, and says so.
+    case 'state_getStorage': {
+      if (p.length > 1 && numberAt(p[1]) < 0) throw new RpcError(4003, 'Client error: UnknownBlock: header not found');
+      return typeof p[0] === 'string' && p[0].toLowerCase() === hex(AUTH_KEY) ? hex(authValue) : null;
+    }
+    case 'state_getRuntimeVersion': return { specName: 'ferry-bench-replay', implName: 'ferry-bench-replay',
+      authoringVersion: 0, specVersion: 0, implVersion: 0, apis: [], transactionVersion: 0, stateVersion: 0 };
+    case 'state_getMetadata': throw new RpcError(-32000, 'replay chain: no runtime, no metadata');
+    case 'system_accountNextIndex': return 0;
+    case 'author_pendingExtrinsics': return [];
+    case 'author_submitExtrinsic': throw new RpcError(1010, 'Invalid Transaction: replay chain has no runtime');
     case 'chain_subscribeFinalizedHeads': {
       const id = String(nextSub++);
       setImmediate(() => send(ws, { jsonrpc: '2.0', method: 'chain_finalizedHead', params: { subscription: id, result: headerJson(N) } }));
@@ -258,7 +282,9 @@ function handle(ws, req) {
     case 'system_version': return '1.0.0';
     case 'rpc_methods': return { methods: ['chain_getBlockHash', 'chain_getHeader', 'chain_getFinalizedHead', 'chain_getBlock',
       'grandpa_proveFinality', 'state_getReadProof', 'chain_subscribeFinalizedHeads', 'chain_unsubscribeFinalizedHeads',
-      'system_health', 'system_chain', 'system_name', 'system_version', 'rpc_methods'] };
+      'system_health', 'system_chain', 'system_name', 'system_version', 'rpc_methods',
+      'state_getStorage', 'state_getRuntimeVersion', 'state_getMetadata', 'system_accountNextIndex',
+      'author_pendingExtrinsics', 'author_submitExtrinsic'] };
     default: throw new RpcError(-32601, 'Method not found');
   }
 }
