@@ -37,6 +37,7 @@ enum { RXH_START = 0, RXH_HEX, RXH_AFTER, RXH_TEXT, RXH_BROKEN };
 
 /* 0..15 for a lowercase hex digit, X (0xff) otherwise */
 #define X 0xff
+/* clang-format off */
 static const uint8_t hexval[256] = {
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
@@ -55,6 +56,7 @@ static const uint8_t hexval[256] = {
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
 };
+/* clang-format on */
 #undef X
 
 void rpc_rx_hex_reset(struct rpc_rx_hex *h)

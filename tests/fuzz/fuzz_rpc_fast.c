@@ -16,8 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_fast(const uint8_t *msg, size_t len, uint64_t id, const uint8_t *bytes,
-                       size_t n)
+static void check_fast(const uint8_t *msg, size_t len, uint64_t id, const uint8_t *bytes, size_t n)
 {
     cJSON *j = cJSON_ParseWithLength((const char *)msg, len);
     if (!cJSON_IsObject(j))
