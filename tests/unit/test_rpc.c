@@ -571,8 +571,21 @@ START_TEST(hex_answer_of_a_full_set_is_decoded_in_place_in_bounded_memory)
     ck_assert_uint_eq(out[0], 0xaa);
     ck_assert_uint_eq(out[n - 1], 0xaa);
     free(out);
-    /* server copy (25 MiB) + the bytes (12.5) + lws buffers; the cJSON path needs >= 62.5 */
-    ck_assert_msg(grown_mib < 45, "peak RSS grew by %ld MiB", grown_mib);
+    /* server copy (25 MiB) + the bytes (12.5) + lws buffers; the cJSON path needs >= 62.5.
+     * ASan's allocator copies on every realloc and keeps freed blocks in quarantine: there the
+     * figure says nothing about ferry, only a loose bound is checked. */
+#if defined(__SANITIZE_ADDRESS__)
+    long bound_mib = 160;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    long bound_mib = 160;
+#else
+    long bound_mib = 45;
+#endif
+#else
+    long bound_mib = 45;
+#endif
+    ck_assert_msg(grown_mib < bound_mib, "peak RSS grew by %ld MiB", grown_mib);
     /* the same answer over HTTP is taken the same way */
     struct fixture h;
     setup(&h, "http", 0);
