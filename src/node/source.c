@@ -1,7 +1,8 @@
 /* A node source (see source.h): the fetching half of a light client.
  *
- * Memory is bounded by one batch (at most MAX_BATCH headers). Nothing here is trusted by what
- * it returns to: lc.h verifies.
+ * Memory is bounded by one batch (at most MAX_BATCH headers); a streamed batch
+ * (ferry_source_relay_stream) by its proof bytes, given back as they are read. Nothing here is
+ * trusted by what it returns to: lc.h verifies.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
