@@ -60,6 +60,9 @@ struct rpc_slot {
     ferry_err err;
     cJSON *result;
     struct ferry_rpc_error error;
+    bool want_bytes; /* ferry_rpc_call_hex: a hex answer may come as bytes (fast.c) */
+    uint8_t *bytes;  /* the decoded result when it did (malloc'd), else result is set */
+    size_t bytes_len;
 };
 
 struct rpc_sub {
@@ -240,6 +243,48 @@ size_t rpc_json_node_bound(const char *text, size_t len);
  * an over-limit one (rpc_handle_too_large). */
 void rpc_dispatch_text(struct ferry_rpc *c, const char *text, size_t len,
                        struct ferry_rpc_pending *owner);
+
+/* ---- fast.c: hex answers decoded in place as they arrive ----------------------------------------
+ * A transport that assembles a message in a malloc'd buffer calls rpc_rx_hex_feed after each
+ * piece it appends (the buffer may shrink: *len is updated), counts the message's size against
+ * its limit with rpc_rx_hex_logical, and hands the complete message to rpc_dispatch_rx. The
+ * first RPC_OVERSIZE_HEAD and the last RPC_OVERSIZE_TAIL bytes of the buffer are always the
+ * message's text, as over-limit handling needs. Reset the state for each message. */
+struct rpc_rx_hex {
+    unsigned state;
+    unsigned keys;  /* members seen in the prefix */
+    uint64_t id;    /* the id, once matched */
+    size_t hex_at;  /* first hex digit of the result (after "0x") */
+    size_t dec_at;  /* decoded bytes start here (digits before stay text) */
+    size_t n_dec;   /* bytes decoded */
+    size_t pend;    /* first digit not decoded (dec_at + n_dec after a feed) */
+    size_t quote;   /* the closing quote, once seen */
+    size_t head_ok; /* digits in [hex_at, dec_at) checked */
+};
+enum rpc_rx_kind {
+    RPC_RX_PLAIN,   /* the buffer is the message's text: parse it */
+    RPC_RX_RESTORE, /* not a hex answer after all: rpc_rx_hex_restore gives the text */
+    RPC_RX_FAST,    /* a hex answer with id *id: rpc_rx_hex_bytes gives the result's bytes */
+};
+void rpc_rx_hex_reset(struct rpc_rx_hex *h);
+/* buf[0..*len) is the message so far (its last piece just appended). */
+void rpc_rx_hex_feed(struct rpc_rx_hex *h, unsigned char *buf, size_t *len);
+/* The bytes received so far when the buffer holds len. */
+size_t rpc_rx_hex_logical(const struct rpc_rx_hex *h, size_t len);
+/* The message is complete in buf[0..len): what it is. Does not modify buf. */
+enum rpc_rx_kind rpc_rx_hex_check(struct rpc_rx_hex *h, const unsigned char *buf, size_t len,
+                                  uint64_t *id);
+/* After RPC_RX_FAST: decode the rest in place; the result's bytes are buf[0..returned). */
+size_t rpc_rx_hex_bytes(struct rpc_rx_hex *h, unsigned char *buf, size_t len);
+/* The exact text received (malloc'd, NUL-terminated, *out_len bytes); NULL when out of memory. */
+char *rpc_rx_hex_restore(const struct rpc_rx_hex *h, const unsigned char *buf, size_t len,
+                         size_t *out_len);
+/* Dispatch a complete message assembled in the malloc'd buf[0..len) (capacity > len) with h
+ * fed as it came. Called with mu held. Returns: true when it kept buf (a hex answer handed to
+ * its request: the caller must forget buf, not free it); false when buf is still the caller's
+ * (its content is then unspecified). */
+bool rpc_dispatch_rx(struct ferry_rpc *c, struct rpc_rx_hex *h, unsigned char *buf, size_t len,
+                     struct ferry_rpc_pending *owner);
 
 /* ---- early.c (mu held) --------------------------------------------------------------------------
  */

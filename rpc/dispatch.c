@@ -341,3 +341,53 @@ void rpc_dispatch_text(struct ferry_rpc *c, const char *text, size_t len,
     }
     cJSON_Delete(msg);
 }
+
+bool rpc_dispatch_rx(struct ferry_rpc *c, struct rpc_rx_hex *h, unsigned char *buf, size_t len,
+                     struct ferry_rpc_pending *owner)
+{
+    uint64_t id = 0;
+    enum rpc_rx_kind kind = rpc_rx_hex_check(h, buf, len, &id);
+    if (kind == RPC_RX_FAST) {
+        struct ferry_rpc_pending *r = rpc_find_inflight(c, id);
+        struct rpc_slot *slot = r ? &r->slots[id - r->first_id] : NULL;
+        if (slot && !slot->done && slot->want_bytes) {
+            /* what dispatch_one + fill_slot would do with the parsed answer, minus the tree */
+            c->stats.messages_in++;
+            size_t n = rpc_rx_hex_bytes(h, buf, len);
+            unsigned char *shrunk = realloc(buf, n ? n : 1);
+            slot->done = true;
+            slot->err = FERRY_OK;
+            slot->bytes = shrunk ? shrunk : buf;
+            slot->bytes_len = n;
+            if (++r->n_done == r->n)
+                rpc_req_complete(c, r);
+            return true;
+        }
+        /* anyone else gets the answer as cJSON would parse it */
+        if (!h->n_dec) {
+            rpc_dispatch_text(c, (const char *)buf, len, owner);
+            return false;
+        }
+        kind = RPC_RX_RESTORE;
+    }
+    if (kind == RPC_RX_PLAIN) {
+        rpc_dispatch_text(c, (const char *)buf, len, owner);
+        return false;
+    }
+    size_t tl = 0;
+    char *text = rpc_rx_hex_restore(h, buf, len, &tl);
+    if (!text) {
+        /* cannot restore it to parse: fail what it answers, like a message over the limit */
+        c->stats.messages_in++;
+        char head[RPC_OVERSIZE_HEAD], tail[RPC_OVERSIZE_TAIL];
+        size_t hl = len < sizeof head ? len : sizeof head;
+        size_t tll = len < sizeof tail ? len : sizeof tail;
+        memcpy(head, buf, hl);
+        memcpy(tail, buf + len - tll, tll);
+        rpc_handle_too_large(c, head, hl, tail, tll);
+        return false;
+    }
+    rpc_dispatch_text(c, text, tl, owner);
+    free(text);
+    return false;
+}

@@ -168,7 +168,13 @@ static void http_perform(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint3
     pthread_mutex_lock(&c->mu);
     if (!err) {
         uint64_t before = c->stats.malformed;
-        rpc_dispatch_text(c, resp, resp_len, r->where == WHERE_INFLIGHT ? r : NULL);
+        /* a hex answer is decoded in place and handed to r without a copy (fast.c) */
+        struct rpc_rx_hex rxh;
+        rpc_rx_hex_reset(&rxh);
+        rpc_rx_hex_feed(&rxh, (unsigned char *)resp, &resp_len);
+        if (rpc_dispatch_rx(c, &rxh, (unsigned char *)resp, resp_len,
+                            r->where == WHERE_INFLIGHT ? r : NULL))
+            resp = NULL;
         if (!r->done)
             err = c->stats.malformed != before && status >= 200 && status < 300 ? FERRY_E_JSON
                   : status >= 500 || status == 429                              ? FERRY_E_RETRY

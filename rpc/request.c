@@ -71,6 +71,7 @@ void rpc_req_free(struct ferry_rpc_pending *r)
         return;
     for (size_t i = 0; i < r->n; i++) {
         cJSON_Delete(r->slots[i].result);
+        free(r->slots[i].bytes);
         ferry_rpc_error_clear(&r->slots[i].error);
     }
     free(r->slots);

@@ -54,6 +54,22 @@ static ferry_err call_p(struct ferry_rpc *c, const char *method, struct ferry_rp
     return err;
 }
 
+/* A call whose result is hex bytes (decoded in place for large answers: ferry_rpc_call_hex), with
+ * the params built in p (then freed). */
+static ferry_err call_hex_p(struct ferry_rpc *c, const char *method, struct ferry_rpc_params *p,
+                            uint8_t **out, size_t *len, struct ferry_rpc_error *e)
+{
+    const char *text = ferry_rpc_params_text(p);
+    struct ferry_rpc_error local;
+    ferry_err err = text ? ferry_rpc_call_hex(c, method, text, ferry_rpc_request_timeout(c), out,
+                                              len, e ? e : &local)
+                         : FERRY_E_NOMEM;
+    if (!e && text)
+        ferry_rpc_error_clear(&local);
+    ferry_rpc_params_free(p);
+    return err;
+}
+
 /* Params of a method whose arguments end with an optional block hash: nothing for NULL. */
 static void param_at(struct ferry_rpc_params *p, const uint8_t *at)
 {
@@ -264,17 +280,12 @@ ferry_err ferry_rpc_get_block(struct ferry_rpc *c, const uint8_t *at, struct fer
 ferry_err ferry_rpc_prove_finality(struct ferry_rpc *c, uint32_t number, uint8_t **proof,
                                    size_t *len, struct ferry_rpc_error *e)
 {
-    cJSON *r = NULL;
     *proof = NULL;
     *len = 0;
     struct ferry_rpc_params p;
     ferry_rpc_params_init(&p);
     ferry_rpc_params_u64(&p, number);
-    ferry_err err = call_p(c, "grandpa_proveFinality", &p, &r, e);
-    if (!err)
-        err = rpc_decode_hex(r, proof, len);
-    cJSON_Delete(r);
-    return err;
+    return call_hex_p(c, "grandpa_proveFinality", &p, proof, len, e);
 }
 
 ferry_err rpc_decode_read_proof(const cJSON *r, struct ferry_bytes_list *proof, uint8_t at_out[32])
@@ -322,12 +333,7 @@ ferry_err ferry_rpc_get_storage(struct ferry_rpc *c, const uint8_t *key, size_t 
     ferry_rpc_params_init(&p);
     ferry_rpc_params_hex(&p, key, key_len);
     param_at(&p, at);
-    cJSON *r = NULL;
-    ferry_err err = call_p(c, "state_getStorage", &p, &r, e);
-    if (!err)
-        err = rpc_decode_hex(r, value, len);
-    cJSON_Delete(r);
-    return err;
+    return call_hex_p(c, "state_getStorage", &p, value, len, e);
 }
 
 ferry_err ferry_rpc_get_keys_paged(struct ferry_rpc *c, const uint8_t *prefix, size_t prefix_len,
@@ -356,17 +362,12 @@ ferry_err ferry_rpc_get_keys_paged(struct ferry_rpc *c, const uint8_t *prefix, s
 ferry_err ferry_rpc_get_metadata(struct ferry_rpc *c, const uint8_t *at, uint8_t **metadata,
                                  size_t *len, struct ferry_rpc_error *e)
 {
-    cJSON *r = NULL;
     *metadata = NULL;
     *len = 0;
     struct ferry_rpc_params p;
     ferry_rpc_params_init(&p);
     param_at(&p, at);
-    ferry_err err = call_p(c, "state_getMetadata", &p, &r, e);
-    if (!err)
-        err = rpc_decode_hex(r, metadata, len);
-    cJSON_Delete(r);
-    return err;
+    return call_hex_p(c, "state_getMetadata", &p, metadata, len, e);
 }
 
 static ferry_err u32_field(const cJSON *o, const char *name, uint32_t *out)

@@ -51,6 +51,7 @@ struct ws_state {
     size_t rx_head_len;
     char rx_tail[RPC_OVERSIZE_TAIL];
     size_t rx_tail_len;
+    struct rpc_rx_hex rxh; /* mem16 hook: hex answers decoded in place as they come (fast.c) */
 };
 
 #define W(c) ((struct ws_state *)(c)->tp)
@@ -91,6 +92,7 @@ static void rx_reset(struct ferry_rpc *c)
         W(c)->rx_cap = 0;
     }
     W(c)->rx_len = 0;
+    rpc_rx_hex_reset(&W(c)->rxh); /* mem16 hook */
     W(c)->rx_discard = false;
     W(c)->rx_head_len = 0;
     W(c)->rx_tail_len = 0;
@@ -116,7 +118,8 @@ static void on_receive(struct ferry_rpc *c, struct lws *wsi, const char *in, siz
     size_t max = c->cfg.max_message_bytes;
     W(c)->last_rx_us = ferry_clock_us();
     c->stats.bytes_in += len;
-    if (!W(c)->rx_discard && W(c)->rx_len + len > max) {
+    /* mem16 hook: rx may hold decoded bytes; the limit counts the bytes received */
+    if (!W(c)->rx_discard && rpc_rx_hex_logical(&W(c)->rxh, W(c)->rx_len) + len > max) {
         /* Over the limit: keep the head to identify the message, drop the rest as it comes. */
         W(c)->rx_discard = true;
         W(c)->rx_head_len = W(c)->rx_len < RPC_OVERSIZE_HEAD ? W(c)->rx_len : RPC_OVERSIZE_HEAD;
@@ -164,6 +167,7 @@ static void on_receive(struct ferry_rpc *c, struct lws *wsi, const char *in, siz
         if (!W(c)->rx_discard) {
             memcpy(W(c)->rx + W(c)->rx_len, in, len);
             W(c)->rx_len += len;
+            rpc_rx_hex_feed(&W(c)->rxh, W(c)->rx, &W(c)->rx_len); /* mem16 hook */
         }
     }
     if (!lws_is_final_fragment(wsi))
@@ -171,8 +175,10 @@ static void on_receive(struct ferry_rpc *c, struct lws *wsi, const char *in, siz
     if (W(c)->rx_discard) {
         c->stats.messages_in++;
         rpc_handle_too_large(c, W(c)->rx_head, W(c)->rx_head_len, W(c)->rx_tail, W(c)->rx_tail_len);
-    } else {
-        rpc_dispatch_text(c, (const char *)W(c)->rx, W(c)->rx_len, NULL);
+    } else if (rpc_dispatch_rx(c, &W(c)->rxh, W(c)->rx, W(c)->rx_len, NULL)) {
+        /* mem16 hook: the answer's request took the buffer (a hex answer decoded in place) */
+        W(c)->rx = NULL;
+        W(c)->rx_cap = 0;
     }
     /* Time spent parsing a large message here is not silence of the peer. */
     W(c)->last_rx_us = ferry_clock_us();

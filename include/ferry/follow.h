@@ -58,7 +58,9 @@ struct ferry_follow_config {
     size_t max_message_bytes;    /* [64 MiB] */
     volatile sig_atomic_t *stop; /* set non-zero to stop at the next step */
 
-    /* Reports, called on the calling thread after the block was committed. */
+    /* Reports, called on the calling thread after the block was committed. A relay catch-up
+     * batch is streamed into the store rather than held in memory, so on_relay's header carries
+     * number, hash and parent_hash only (the rest zero; the full header is in the store). */
     void (*on_relay)(void *user, const struct ferry_header *h, uint64_t set_id);
     void (*on_para)(void *user, uint32_t para_id, const struct ferry_header *h);
     void (*on_progress)(void *user, const struct ferry_follow_progress *p);

@@ -149,6 +149,20 @@ FERRY_WARN_UNUSED ferry_err ferry_rpc_call(struct ferry_rpc *c, const char *meth
                                            const char *params_json, uint32_t timeout_ms,
                                            cJSON **result, struct ferry_rpc_error *rpc_error);
 
+/* As ferry_rpc_call for a method whose result is hex text ("0x…"), returning the decoded bytes.
+ * A large answer of the plain shape {"jsonrpc":"2.0","id":N,"result":"0x…"} (members in any
+ * order) is decoded in place in the receive buffer as it arrives and handed over without a JSON
+ * tree or a copy (WebSocket and HTTP), so it costs about half its size in memory; any other
+ * answer goes through cJSON and gives the same outcome.
+ * Out: *out (malloc'd, caller frees; non-NULL for zero bytes), *len on FERRY_OK, else NULL/0;
+ *      *rpc_error as ferry_rpc_call.
+ * Returns: as ferry_rpc_call; FERRY_E_NOT_FOUND (the result is null); FERRY_E_JSON (not a
+ *          string); FERRY_E_HEX (not hex, or an odd number of digits). */
+FERRY_WARN_UNUSED ferry_err ferry_rpc_call_hex(struct ferry_rpc *c, const char *method,
+                                               const char *params_json, uint32_t timeout_ms,
+                                               uint8_t **out, size_t *len,
+                                               struct ferry_rpc_error *rpc_error);
+
 /* A request sent but not yet collected (pipelining). */
 struct ferry_rpc_pending;
 

@@ -160,6 +160,48 @@ FERRY_WARN_UNUSED ferry_err ferry_source_relay_batch_after(struct ferry_source *
                                                            struct ferry_source_batch *b,
                                                            struct ferry_reason *why);
 
+/* ---- streamed relay batches ---------------------------------------------------------------
+ * The same batches as ferry_source_relay_batch(_after), handed out one header at a time so a
+ * driver never holds a whole batch: a grandpa_proveFinality answer is kept as its SCALE bytes
+ * (decoded in place by the RPC client, ferry_rpc_call_hex), headers are decoded from it as they
+ * are asked for, and the bytes already read are given back to the system. Only the batch's
+ * first block is fetched at open when the proof starts above it (Substrate's do); proofs in any
+ * other shape, and the fallback without proofs, are built in memory as before. A stream does
+ * not use the source after it was opened: it may be read while the source fetches the next one.
+ * Headers are checked to be the blocks after the last verified one, in order, ending at the
+ * justification's target with its hash; lc verifies the rest. */
+struct ferry_source_stream;
+
+/* As ferry_source_relay_batch / ferry_source_relay_batch_after, as a stream.
+ * Out: *out (free with ferry_source_stream_free); NULL on failure.
+ * Returns: as ferry_source_relay_batch / _after. */
+FERRY_WARN_UNUSED ferry_err ferry_source_relay_stream(struct ferry_source *s,
+                                                      const struct ferry_authority_set *set,
+                                                      struct ferry_source_stream **out,
+                                                      struct ferry_reason *why);
+FERRY_WARN_UNUSED ferry_err ferry_source_relay_stream_after(struct ferry_source *s, uint32_t number,
+                                                            const uint8_t hash[32],
+                                                            struct ferry_source_stream **out,
+                                                            struct ferry_reason *why);
+
+/* The next header of the batch, in order.
+ * Out: *h (free with ferry_header_free) on FERRY_OK, else zeroed.
+ * Returns: FERRY_OK; FERRY_E_NOT_FOUND after the last one (the justification's target);
+ *          FERRY_E_INVALID (a header that does not decode, is not the next block, or the target
+ *          with another hash; the headers end early) with *why; FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_source_stream_next(struct ferry_source_stream *st,
+                                                     struct ferry_header *h,
+                                                     struct ferry_reason *why);
+
+/* The batch's last block as the node claims it (the justification's target: unverified).
+ * Out: hash. Returns: its number. */
+uint32_t ferry_source_stream_top(const struct ferry_source_stream *st, uint8_t hash[32]);
+
+/* The encoded justification for the last block (unverified; owned by st). */
+const uint8_t *ferry_source_stream_justification(const struct ferry_source_stream *st, size_t *len);
+
+void ferry_source_stream_free(struct ferry_source_stream *st);
+
 /* ---- live
  * ----------------------------------------------------------------------------------------- */
 

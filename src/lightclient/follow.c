@@ -41,7 +41,7 @@ struct prefetch {
     struct ferry_source *src;
     uint32_t after; /* the batch must start at after + 1 and link to after_hash */
     uint8_t after_hash[32];
-    struct ferry_source_batch b;
+    struct ferry_source_stream *st;
     ferry_err err;
 };
 
@@ -276,33 +276,10 @@ static ferry_err load_state(struct follower *f, char *why, size_t whylen)
 /* ---- relay ------------------------------------------------------------------------------------
  */
 
-/* Commit verified headers and the set in force after them; signed_by is the set that signed. */
-static ferry_err store_relay(struct follower *f, const struct ferry_source_batch *b,
-                             uint64_t signed_by)
-{
-    struct ferry_scale_writer w;
-    ferry_scale_writer_init(&w);
-    ferry_authority_set_encode(ferry_lc_authority_set(f->lc), &w);
-    ferry_err err = ferry_scale_writer_error(&w);
-    if (!err)
-        err = ferry_store_begin(f->store);
-    for (size_t i = 0; !err && i < b->n; i++)
-        err = ferry_store_put_relay(f->store, b->headers[i].number, b->headers[i].hash,
-                                    b->headers[i].encoded, b->headers[i].encoded_len, signed_by);
-    if (!err)
-        err = ferry_store_put_authorities(f->store, w.buf, w.len);
-    if (!err)
-        err = ferry_store_commit(f->store);
-    ferry_scale_writer_free(&w);
-    if (err)
-        ferry_store_rollback(f->store);
-    return err;
-}
-
 static void *prefetch_main(void *arg)
 {
     struct prefetch *pf = arg;
-    pf->err = ferry_source_relay_batch_after(pf->src, pf->after, pf->after_hash, &pf->b, NULL);
+    pf->err = ferry_source_relay_stream_after(pf->src, pf->after, pf->after_hash, &pf->st, NULL);
     return NULL;
 }
 
@@ -320,7 +297,8 @@ static void prefetch_drop(struct follower *f)
 {
     prefetch_join(f);
     if (f->pf.ready && !f->pf.err)
-        ferry_source_batch_free(&f->pf.b);
+        ferry_source_stream_free(f->pf.st);
+    f->pf.st = NULL;
     f->pf.ready = false;
 }
 
@@ -329,22 +307,22 @@ static void prefetch_drop(struct follower *f)
  * and only after a batch of at most PREFETCH_MAX_BATCH headers, so that two batches in memory at
  * once stay small (a 10 000-header batch is ~4 MiB of JSON plus its decoded headers). */
 #define PREFETCH_MAX_BATCH 4096
-static void prefetch_start(struct follower *f, const struct ferry_header *last, size_t n)
+static void prefetch_start(struct follower *f, uint32_t last, const uint8_t last_hash[32], size_t n)
 {
-    if (f->para || n > PREFETCH_MAX_BATCH || last->number >= f->target ||
-        (f->cfg->has_until && last->number >= f->cfg->until))
+    if (f->para || n > PREFETCH_MAX_BATCH || last >= f->target ||
+        (f->cfg->has_until && last >= f->cfg->until))
         return;
     struct prefetch *pf = &f->pf;
     pf->src = f->relay;
-    pf->after = last->number;
-    memcpy(pf->after_hash, last->hash, 32);
+    pf->after = last;
+    memcpy(pf->after_hash, last_hash, 32);
     pf->ready = false;
-    memset(&pf->b, 0, sizeof pf->b);
+    pf->st = NULL;
     pf->running = pthread_create(&pf->thread, NULL, prefetch_main, pf) == 0;
 }
 
 /* The prefetched batch when it starts right after the last verified block. */
-static bool prefetch_take(struct follower *f, struct ferry_source_batch *b)
+static bool prefetch_take(struct follower *f, struct ferry_source_stream **out)
 {
     prefetch_join(f);
     struct ferry_lc_status st;
@@ -355,23 +333,96 @@ static bool prefetch_take(struct follower *f, struct ferry_source_batch *b)
         prefetch_drop(f);
         return false;
     }
-    *b = f->pf.b;
-    memset(&f->pf.b, 0, sizeof f->pf.b);
+    *out = f->pf.st;
+    f->pf.st = NULL;
     f->pf.ready = false;
     return true;
 }
 
+/* Verify a batch header by header as the stream hands them out (lc keeps only linkage data) and
+ * write each to the store inside one transaction, committed with the new authority set only
+ * once the justification verified and rolled back otherwise: the batch is never in memory as a
+ * whole, only its hashes for the reports. Out: hashes[i] the hash of block first + i.
+ * Returns: FERRY_OK; FERRY_E_VERIFY (why: the lie); FERRY_E_IO (the store); FERRY_E_NOMEM. */
+static ferry_err verify_and_store(struct follower *f, struct ferry_source_stream *st,
+                                  uint8_t (*hashes)[32], size_t cap, size_t *n, uint64_t signed_by,
+                                  struct ferry_lc_change *ch, char *why, size_t whylen)
+{
+    struct ferry_reason r = {{0}};
+    struct ferry_lc_batch *lb;
+    *n = 0;
+    ferry_err err = ferry_lc_batch_begin(f->lc, &lb, &r);
+    if (err) {
+        snprintf(why, whylen, "%s", r.text);
+        return err;
+    }
+    bool io = ferry_store_begin(f->store) != FERRY_OK;
+    while (!io) {
+        struct ferry_header h;
+        err = ferry_source_stream_next(st, &h, &r);
+        if (err == FERRY_E_NOT_FOUND) {
+            err = FERRY_OK;
+            break;
+        }
+        if (!err && *n >= cap)
+            err = ferry_reason_set(&r, FERRY_E_INVALID, "more headers than the batch holds");
+        if (!err)
+            err = ferry_lc_batch_add(lb, &h, &r);
+        if (!err) {
+            io = ferry_store_put_relay(f->store, h.number, h.hash, h.encoded, h.encoded_len,
+                                       signed_by) != FERRY_OK;
+            memcpy(hashes[(*n)++], h.hash, 32);
+        }
+        ferry_header_free(&h);
+        if (err)
+            break;
+    }
+    if (io || err) {
+        ferry_lc_batch_abort(lb);
+        ferry_store_rollback(f->store);
+        if (io) {
+            snprintf(why, whylen, "store %s: cannot write verified headers", f->cfg->db_path);
+            return FERRY_E_IO;
+        }
+        snprintf(why, whylen, "%s", r.text);
+        return err == FERRY_E_NOMEM ? err : FERRY_E_VERIFY;
+    }
+    size_t jl;
+    const uint8_t *just = ferry_source_stream_justification(st, &jl);
+    err = ferry_lc_batch_finish(lb, just, jl, ch, NULL, &r);
+    if (err) {
+        ferry_store_rollback(f->store);
+        snprintf(why, whylen, "%s", r.text);
+        return err == FERRY_E_NOMEM ? err : FERRY_E_VERIFY;
+    }
+    /* lc moved on: the set in force after the batch goes with its headers */
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_authority_set_encode(ferry_lc_authority_set(f->lc), &w);
+    err = ferry_scale_writer_error(&w);
+    if (!err)
+        err = ferry_store_put_authorities(f->store, w.buf, w.len);
+    if (!err)
+        err = ferry_store_commit(f->store);
+    ferry_scale_writer_free(&w);
+    if (err) {
+        ferry_store_rollback(f->store);
+        snprintf(why, whylen, "store %s: cannot commit verified headers", f->cfg->db_path);
+        return FERRY_E_IO;
+    }
+    return FERRY_OK;
+}
+
 /* One relay step: fetch one batch (or take the one prefetched), start fetching the next, have
- * lc verify this one, commit and report it. */
+ * lc verify this one while it is written to the store, commit and report it. */
 static ferry_err relay_step(struct follower *f, char *why, size_t whylen)
 {
-    struct ferry_source_batch b;
+    struct ferry_source_stream *st = NULL;
     struct ferry_reason r = {{0}};
     ferry_err err = FERRY_OK;
-    if (!prefetch_take(f, &b))
-        err = ferry_source_relay_batch(f->relay, ferry_lc_authority_set(f->lc), &b, &r);
-    if (!err && b.n)
-        prefetch_start(f, &b.headers[b.n - 1], b.n);
+    uint32_t first = verified(f) + 1;
+    if (!prefetch_take(f, &st))
+        err = ferry_source_relay_stream(f->relay, ferry_lc_authority_set(f->lc), &st, &r);
     if (err) {
         /* what the source says about a lie is the reason; network trouble is logged by the
          * loop with the error alone, as before */
@@ -379,41 +430,49 @@ static ferry_err relay_step(struct follower *f, char *why, size_t whylen)
             snprintf(why, whylen, "%s", r.text);
         return err;
     }
+    uint8_t top_hash[32];
+    uint32_t top = ferry_source_stream_top(st, top_hash);
+    size_t cap = top >= first ? (size_t)(top - first) + 1 : 0;
+    prefetch_start(f, top, top_hash, cap);
+    uint8_t(*hashes)[32] = malloc((cap ? cap : 1) * sizeof *hashes);
+    if (!hashes) {
+        ferry_source_stream_free(st);
+        return FERRY_E_NOMEM;
+    }
     uint64_t signed_by = ferry_lc_authority_set(f->lc)->set_id;
-    struct ferry_lc_batch *lb;
-    err = ferry_lc_batch_begin(f->lc, &lb, &r);
-    for (size_t i = 0; !err && i < b.n; i++) {
-        err = ferry_lc_batch_add(lb, &b.headers[i], &r);
-        if (err)
-            ferry_lc_batch_abort(lb);
-    }
+    struct ferry_lc_status before;
+    status(f, &before);
+    uint8_t parent[32];
+    memcpy(parent, before.hash, 32);
     struct ferry_lc_change ch = {0};
-    if (!err)
-        err = ferry_lc_batch_finish(lb, b.justification, b.justification_len, &ch, NULL, &r);
+    size_t n = 0;
+    err = verify_and_store(f, st, hashes, cap, &n, signed_by, &ch, why, whylen);
+    ferry_source_stream_free(st);
     if (err) {
-        snprintf(why, whylen, "%s", r.text);
-        ferry_source_batch_free(&b);
-        return err == FERRY_E_NOMEM ? err : FERRY_E_VERIFY;
+        free(hashes);
+        return err;
     }
+    uint32_t last = first + (uint32_t)n - 1;
     if (ch.set_enacted) {
         const struct ferry_authority_set *set = ferry_lc_authority_set(f->lc);
         ferry_log_info(LOG, "authority set %llu enacted at #%u (%zu authorities)",
-                       (unsigned long long)set->set_id, b.headers[b.n - 1].number,
-                       set->n_authorities);
+                       (unsigned long long)set->set_id, last, set->n_authorities);
     }
-    if (store_relay(f, &b, signed_by)) {
-        snprintf(why, whylen, "store %s: cannot commit verified headers", f->cfg->db_path);
-        ferry_source_batch_free(&b);
-        return FERRY_E_IO;
-    }
-    uint32_t last = b.headers[b.n - 1].number;
     if (f->cfg->keep_headers && last > f->cfg->keep_headers &&
         ferry_store_prune_relay(f->store, last - f->cfg->keep_headers + 1))
         ferry_log_warn(LOG, "store %s: cannot prune old headers", f->cfg->db_path);
-    if (f->cfg->on_relay)
-        for (size_t i = 0; i < b.n; i++)
-            f->cfg->on_relay(f->cfg->user, &b.headers[i], signed_by);
-    ferry_source_batch_free(&b);
+    if (f->cfg->on_relay) {
+        /* the batch is in the store, not in memory: reports carry number, hash and parent */
+        struct ferry_header h;
+        memset(&h, 0, sizeof h);
+        for (size_t i = 0; i < n; i++) {
+            h.number = first + (uint32_t)i;
+            memcpy(h.parent_hash, i ? hashes[i - 1] : parent, 32);
+            memcpy(h.hash, hashes[i], 32);
+            f->cfg->on_relay(f->cfg->user, &h, signed_by);
+        }
+    }
+    free(hashes);
     return FERRY_OK;
 }
 

@@ -1,13 +1,16 @@
 /* A node source (see source.h): the fetching half of a light client.
  *
- * Memory is bounded by one batch (at most MAX_BATCH headers). Nothing here is trusted by what
- * it returns to: lc.h verifies.
+ * Memory is bounded by one batch (at most MAX_BATCH headers); a streamed batch
+ * (ferry_source_relay_stream) by its proof bytes, given back as they are read. Nothing here is
+ * trusted by what it returns to: lc.h verifies.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ferry/clock.h"
 #include "ferry/hex.h"
@@ -396,36 +399,37 @@ static ferry_err collect_back(struct ferry_source *s, uint32_t verified,
     return memcmp(want, verified_hash, 32) == 0 ? FERRY_OK : FERRY_E_INVALID;
 }
 
-/* Batch from grandpa_proveFinality(verified + 1). FERRY_E_UNSUPPORTED: use the fallback. */
-static ferry_err batch_from_prove_finality(struct ferry_source *s,
-                                           const struct ferry_authority_set *set,
-                                           struct ferry_source_batch *b)
+/* What a grandpa_proveFinality(verified + 1) call that returned err means: FERRY_E_UNSUPPORTED
+ * when the node does not serve it (for this block, or at all: then it is not asked again). */
+static ferry_err prove_finality_outcome(struct ferry_source *s, uint32_t verified, ferry_err err,
+                                        struct ferry_rpc_error *re)
 {
-    uint8_t *raw;
-    size_t len;
-    struct ferry_rpc_error re = {0};
-    ferry_err err = ferry_rpc_prove_finality(s->rpc, set->number + 1, &raw, &len, &re);
-    if (err == FERRY_E_RPC && re.code == -32601) {
+    if (err == FERRY_E_RPC && re->code == -32601) {
         /* Method not found: this node never serves it; stop asking. */
         ferry_log_warn(s->log,
                        "node does not serve grandpa_proveFinality (%s (code %lld)); falling back "
                        "to chain_getBlock justifications",
-                       re.message ? re.message : "", (long long)re.code);
+                       re->message ? re->message : "", (long long)re->code);
         s->no_prove_finality = true;
     } else if (err == FERRY_E_RPC) {
         /* e.g. "not covered by authority set changes": blocks of the current set that no set
          * change covers yet; the stored justification of a later block serves instead. */
         ferry_log_debug(s->log, "grandpa_proveFinality(%u): %s (code %lld); using chain_getBlock",
-                        set->number + 1, re.message ? re.message : "", (long long)re.code);
+                        verified + 1, re->message ? re->message : "", (long long)re->code);
     }
-    ferry_rpc_error_clear(&re);
+    ferry_rpc_error_clear(re);
     if (err == FERRY_E_RPC || err == FERRY_E_NOT_FOUND)
         return FERRY_E_UNSUPPORTED;
-    if (err)
-        return err;
+    return err;
+}
+
+/* The batch after set->number from the FinalityProof raw[len] (not taken), held in memory. */
+static ferry_err batch_from_proof_bytes(struct ferry_source *s,
+                                        const struct ferry_authority_set *set, const uint8_t *raw,
+                                        size_t len, struct ferry_source_batch *b)
+{
     struct ferry_grandpa_finality_proof fp;
-    err = ferry_grandpa_finality_proof_decode(&fp, raw, len, NULL);
-    free(raw);
+    ferry_err err = ferry_grandpa_finality_proof_decode(&fp, raw, len, NULL);
     if (err)
         return FERRY_E_INVALID;
     struct ferry_grandpa_justification j;
@@ -443,6 +447,243 @@ static ferry_err batch_from_prove_finality(struct ferry_source *s,
         fp.justification = NULL;
     }
     ferry_grandpa_finality_proof_free(&fp);
+    return err;
+}
+
+/* Batch from grandpa_proveFinality(verified + 1). FERRY_E_UNSUPPORTED: use the fallback. */
+static ferry_err batch_from_prove_finality(struct ferry_source *s,
+                                           const struct ferry_authority_set *set,
+                                           struct ferry_source_batch *b)
+{
+    uint8_t *raw;
+    size_t len;
+    struct ferry_rpc_error re = {0};
+    ferry_err err = ferry_rpc_prove_finality(s->rpc, set->number + 1, &raw, &len, &re);
+    err = prove_finality_outcome(s, set->number, err, &re);
+    if (err)
+        return err;
+    err = batch_from_proof_bytes(s, set, raw, len, b);
+    free(raw);
+    return err;
+}
+
+/* ---- streamed relay batches ---------------------------------------------------------------- */
+
+#define MIN_HEADER_SIZE (32 + 1 + 32 + 32 + 1)
+/* stream_from_proof: not Substrate's shape, build the batch in memory (never returned out) */
+#define SHAPE_AGAIN FERRY_E__COUNT
+/* Consumed proof bytes are given back to the system in steps of at least this much. */
+#define RELEASE_STEP ((size_t)1 << 20)
+
+struct ferry_source_stream {
+    /* a batch held in memory (the fallback, or a proof not in Substrate's shape) */
+    struct ferry_source_batch mem;
+    size_t mem_next;
+    bool in_mem;
+    /* else: the FinalityProof, its headers read one at a time */
+    uint8_t *raw;
+    size_t raw_len;
+    struct ferry_scale_reader r; /* at the next unknown header */
+    size_t left;                 /* unknown headers not read yet */
+    size_t released;             /* raw[0..released) given back to the system */
+    struct ferry_header first;   /* the batch's first block, fetched at open when the proof */
+    bool has_first;              /* starts one above it (Substrate's proofs do) */
+    uint8_t *just;
+    size_t just_len;
+    uint32_t next_number; /* the number the next header must have */
+    uint32_t top_number;  /* the justification's target: the batch ends there */
+    uint8_t top_hash[32];
+};
+
+void ferry_source_stream_free(struct ferry_source_stream *st)
+{
+    if (!st)
+        return;
+    ferry_source_batch_free(&st->mem);
+    free(st->raw);
+    ferry_header_free(&st->first);
+    free(st->just);
+    free(st);
+}
+
+uint32_t ferry_source_stream_top(const struct ferry_source_stream *st, uint8_t hash[32])
+{
+    memcpy(hash, st->top_hash, 32);
+    return st->top_number;
+}
+
+const uint8_t *ferry_source_stream_justification(const struct ferry_source_stream *st, size_t *len)
+{
+    *len = st->just_len;
+    return st->just;
+}
+
+/* Give the pages of raw already read back to the system: the batch never holds a header twice
+ * (once as proof bytes, once in the store). Whole pages strictly inside the allocation only, so
+ * the allocator's own bookkeeping around it is untouched; they read as zeros if touched again,
+ * and they are not: the reader only moves forward. */
+static void release_consumed(struct ferry_source_stream *st)
+{
+#ifdef MADV_DONTNEED
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps <= 0)
+        return;
+    uintptr_t page = (uintptr_t)ps;
+    uintptr_t base = (uintptr_t)st->raw;
+    uintptr_t from = (base + st->released + page - 1) / page * page;
+    uintptr_t to = (base + st->r.pos) / page * page;
+    if (to <= from || to - from < RELEASE_STEP)
+        return;
+    if (madvise((void *)from, to - from, MADV_DONTNEED) == 0)
+        st->released = to - base;
+#else
+    (void)st;
+#endif
+}
+
+/* The batch from the FinalityProof raw[len] (taken) for the block after (verified,
+ * verified_hash). Returns: FERRY_OK; FERRY_E_INVALID (malformed, or not linking); SHAPE_AGAIN
+ * when the proof is not in Substrate's shape (the caller builds the batch in memory); an RPC
+ * error fetching the first header; FERRY_E_NOMEM. */
+static ferry_err stream_from_proof(struct ferry_source *s, struct ferry_source_stream *st,
+                                   uint32_t verified, const uint8_t verified_hash[32])
+{
+    struct ferry_scale_reader *r = &st->r;
+    const uint8_t *just;
+    uint8_t block[32];
+    size_t count = 0;
+    ferry_scale_reader_init(r, st->raw, st->raw_len);
+    (void)ferry_scale_copy(r, block, 32);
+    if (!ferry_scale_byte_vec(r, &just, &st->just_len)) {
+        st->just = malloc(st->just_len ? st->just_len : 1);
+        if (!st->just)
+            return FERRY_E_NOMEM;
+        memcpy(st->just, just, st->just_len);
+    }
+    if (!r->err)
+        (void)ferry_scale_vec_len(r, MIN_HEADER_SIZE, &count);
+    if (r->err)
+        return r->err == FERRY_E_NOMEM ? FERRY_E_NOMEM : FERRY_E_INVALID;
+    struct ferry_grandpa_justification j;
+    if (ferry_grandpa_justification_decode(&j, st->just, st->just_len, NULL))
+        return FERRY_E_INVALID;
+    st->top_number = j.target_number;
+    memcpy(st->top_hash, j.target_hash, 32);
+    ferry_grandpa_justification_free(&j);
+    if (st->top_number <= verified || st->top_number - verified > MAX_BATCH)
+        return FERRY_E_INVALID;
+    st->left = count;
+    st->next_number = verified + 1;
+    /* Substrate's unknown_headers: ascending, from the block above the one asked for (so from
+     * verified + 2) up to the target. The first block comes from the node (or the pushed tip). */
+    uint8_t want[32];
+    if (count) {
+        struct ferry_scale_reader peek = *r;
+        struct ferry_header h0;
+        if (ferry_header_read(&peek, &h0))
+            return FERRY_E_INVALID;
+        uint32_t n0 = h0.number;
+        memcpy(want, h0.parent_hash, 32);
+        ferry_header_free(&h0);
+        if (n0 == verified + 1)
+            return FERRY_OK;
+        if (n0 != verified + 2)
+            return SHAPE_AGAIN;
+    } else if (st->top_number == verified + 1) {
+        memcpy(want, st->top_hash, 32);
+    } else {
+        return SHAPE_AGAIN; /* headers to walk back for: the in-memory batch does that */
+    }
+    if (s->has_tip && memcmp(s->tip.hash, want, 32) == 0) {
+        if (ferry_header_copy(&st->first, &s->tip))
+            return FERRY_E_NOMEM;
+    } else {
+        struct ferry_rpc_error re = {0};
+        ferry_err err = ferry_rpc_get_header(s->rpc, want, &st->first, &re);
+        ferry_rpc_error_clear(&re);
+        if (err)
+            return err == FERRY_E_NOT_FOUND ? FERRY_E_INVALID : err;
+        if (memcmp(st->first.hash, want, 32) != 0) {
+            ferry_header_free(&st->first);
+            return FERRY_E_INVALID; /* the node answered with another header */
+        }
+    }
+    st->has_first = true;
+    if (st->first.number != verified + 1 || memcmp(st->first.parent_hash, verified_hash, 32) != 0)
+        return FERRY_E_INVALID;
+    return FERRY_OK;
+}
+
+ferry_err ferry_source_stream_next(struct ferry_source_stream *st, struct ferry_header *h,
+                                   struct ferry_reason *why)
+{
+    memset(h, 0, sizeof *h);
+    if (st->in_mem) {
+        if (st->mem_next >= st->mem.n)
+            return FERRY_E_NOT_FOUND;
+        *h = st->mem.headers[st->mem_next];
+        memset(&st->mem.headers[st->mem_next++], 0, sizeof *h);
+        return FERRY_OK;
+    }
+    if (st->next_number > st->top_number || st->next_number == 0)
+        return FERRY_E_NOT_FOUND;
+    if (st->has_first) {
+        *h = st->first;
+        memset(&st->first, 0, sizeof st->first);
+        st->has_first = false;
+    } else {
+        if (!st->left)
+            return ferry_reason_set(why, FERRY_E_INVALID,
+                                    "the finality proof's headers end at #%u, below its target #%u",
+                                    st->next_number - 1, st->top_number);
+        st->left--;
+        ferry_err err = ferry_header_read(&st->r, h);
+        if (err)
+            return ferry_reason_set(why, err == FERRY_E_NOMEM ? err : FERRY_E_INVALID,
+                                    "header #%u of the finality proof is malformed",
+                                    st->next_number);
+        release_consumed(st);
+    }
+    if (h->number != st->next_number ||
+        (h->number == st->top_number && memcmp(h->hash, st->top_hash, 32) != 0)) {
+        uint32_t got = h->number;
+        ferry_header_free(h);
+        return ferry_reason_set(why, FERRY_E_INVALID,
+                                "the finality proof's headers are not #%u..#%u in order (#%u)",
+                                st->next_number - (st->next_number > 0), st->top_number, got);
+    }
+    st->next_number++;
+    return FERRY_OK;
+}
+
+/* Open a stream for the batch after (number, hash): from the proof when the node serves it for
+ * that block; FERRY_E_UNSUPPORTED when it does not (set as for batch_from_prove_finality). */
+static ferry_err stream_open(struct ferry_source *s, const struct ferry_authority_set *set,
+                             struct ferry_source_stream *st)
+{
+    struct ferry_rpc_error re = {0};
+    ferry_err err = ferry_rpc_prove_finality(s->rpc, set->number + 1, &st->raw, &st->raw_len, &re);
+    err = prove_finality_outcome(s, set->number, err, &re);
+    if (err)
+        return err;
+    err = stream_from_proof(s, st, set->number, set->hash);
+    if (err != SHAPE_AGAIN)
+        return err;
+    /* not Substrate's shape: the whole batch in memory, as ferry_source_relay_batch builds it */
+    err = batch_from_proof_bytes(s, set, st->raw, st->raw_len, &st->mem);
+    free(st->raw);
+    st->raw = NULL;
+    st->in_mem = !err;
+    if (!err)
+        st->top_number = st->mem.headers[st->mem.n - 1].number;
+    if (!err)
+        memcpy(st->top_hash, st->mem.headers[st->mem.n - 1].hash, 32);
+    if (!err) {
+        free(st->just);
+        st->just = st->mem.justification;
+        st->just_len = st->mem.justification_len;
+        st->mem.justification = NULL;
+    }
     return err;
 }
 
@@ -745,4 +986,89 @@ ferry_err ferry_source_relay_batch(struct ferry_source *s, const struct ferry_au
         err = batch_from_blocks(s, set, b);
     }
     return batch_reason(set->number, err, b, why);
+}
+
+/* A stream over an in-memory batch (the fallback without proofs). */
+static void stream_take_batch(struct ferry_source_stream *st, struct ferry_source_batch *b)
+{
+    st->mem = *b;
+    memset(b, 0, sizeof *b);
+    st->in_mem = true;
+    if (st->mem.n) {
+        st->top_number = st->mem.headers[st->mem.n - 1].number;
+        memcpy(st->top_hash, st->mem.headers[st->mem.n - 1].hash, 32);
+    }
+    st->just = st->mem.justification;
+    st->just_len = st->mem.justification_len;
+    st->mem.justification = NULL;
+}
+
+ferry_err ferry_source_relay_stream(struct ferry_source *s, const struct ferry_authority_set *set,
+                                    struct ferry_source_stream **out, struct ferry_reason *why)
+{
+    *out = NULL;
+    struct ferry_source_stream *st = calloc(1, sizeof *st);
+    if (!st)
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+    s->verified = set->number;
+    ferry_err err = connect_rpc(s, why);
+    if (err) {
+        free(st);
+        return err;
+    }
+    err = FERRY_E_UNSUPPORTED;
+    if (!s->no_prove_finality)
+        err = stream_open(s, set, st);
+    struct ferry_source_batch b = {0};
+    if (err == FERRY_E_UNSUPPORTED) {
+        ferry_source_stream_free(st);
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+        if (s->no_prove_finality) {
+            subscribe_live(s);
+            poll_events(s, set->number, s->just_subscribed ? 3000 : 0, true);
+        }
+        err = batch_from_blocks(s, set, &b);
+        if (!err)
+            stream_take_batch(st, &b);
+    }
+    err = batch_reason(set->number, err, &b, why);
+    if (err) {
+        ferry_source_stream_free(st);
+        return err;
+    }
+    *out = st;
+    return FERRY_OK;
+}
+
+ferry_err ferry_source_relay_stream_after(struct ferry_source *s, uint32_t number,
+                                          const uint8_t hash[32], struct ferry_source_stream **out,
+                                          struct ferry_reason *why)
+{
+    *out = NULL;
+    if (s->no_prove_finality)
+        return ferry_reason_set(why, FERRY_E_UNSUPPORTED, "grandpa_proveFinality not served");
+    ferry_err err = connect_rpc(s, why);
+    if (err)
+        return err;
+    struct ferry_source_stream *st = calloc(1, sizeof *st);
+    if (!st)
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+    struct ferry_authority_set at = {0};
+    at.number = number;
+    memcpy(at.hash, hash, 32);
+    err = stream_open(s, &at, st);
+    if (err == FERRY_E_UNSUPPORTED) {
+        ferry_source_stream_free(st);
+        return ferry_reason_set(why, err, "grandpa_proveFinality(%u) not served", number + 1);
+    }
+    struct ferry_source_batch none = {0};
+    err = batch_reason(number, err, &none, why);
+    if (err) {
+        ferry_source_stream_free(st);
+        return err;
+    }
+    *out = st;
+    return FERRY_OK;
 }

@@ -28,7 +28,8 @@
  *   unsub [id]            true when the subscription existed
  *   Substrate methods with fixed answers: chain_getBlockHash, chain_getHeader, chain_getBlock,
  *   chain_getFinalizedHead, chain_subscribeFinalizedHeads (+unsubscribe; a header every 50 ms
- *   with rising numbers), grandpa_proveFinality (null for 0), state_getReadProof,
+ *   with rising numbers), grandpa_proveFinality (null for 0; tu_rpcserver_set_proof's answer
+ *   when set), state_getReadProof,
  *   state_getStorage (null for key 0x00), state_getKeysPaged, state_getMetadata,
  *   state_getRuntimeVersion, system_chain, system_properties, system_accountNextIndex,
  *   author_submitExtrinsic.
@@ -65,6 +66,10 @@ unsigned tu_rpcserver_requests(const struct tu_rpcserver *s);
 
 /* Stop and free everything. NULL is ignored. */
 void tu_rpcserver_stop(struct tu_rpcserver *s);
+
+/* From now on grandpa_proveFinality (for blocks > 0) answers the string hex ("0x…"); NULL goes
+ * back to the fixed answer. Call it while no such request is in flight. */
+void tu_rpcserver_set_proof(struct tu_rpcserver *s, const char *hex);
 
 /* The fixed header chain_getHeader answers with (number 42) and its JSON. */
 extern const char tu_rpcserver_header_json[];

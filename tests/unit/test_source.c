@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ferry/hex.h"
 #include "ferry/source.h"
 #include "rpcserver.h"
 
@@ -131,6 +132,158 @@ START_TEST(queries_refuse_other_answers)
 }
 END_TEST
 
+/* A header #number whose parent is parent (decoded: its hash is that of its encoding). */
+static void make_header(struct ferry_header *h, uint32_t number, const uint8_t parent[32])
+{
+    char ph[67], json[512];
+    ferry_hex_encode(parent, 32, ph);
+    snprintf(json, sizeof json,
+             "{\"parentHash\":\"%s\",\"number\":\"0x%x\",\"stateRoot\":\"0x%064x\","
+             "\"extrinsicsRoot\":\"0x%064x\",\"digest\":{\"logs\":[]}}",
+             ph, number, number, 0);
+    uint8_t *b;
+    size_t n;
+    ck_assert_int_eq(ferry_header_json_to_scale(json, &b, &n, NULL), FERRY_OK);
+    ck_assert_int_eq(ferry_header_decode(h, b, n, NULL), FERRY_OK);
+    free(b);
+}
+
+/* Have the server answer grandpa_proveFinality with a proof of hs[n] for target (number, hash),
+ * a justification without precommits (the source does not verify it: lc does). */
+static void serve_proof(struct tu_rpcserver *srv, const struct ferry_header *hs, size_t n,
+                        uint32_t target, const uint8_t target_hash[32])
+{
+    struct ferry_grandpa_justification j = {0};
+    j.round = 1;
+    j.target_number = target;
+    memcpy(j.target_hash, target_hash, 32);
+    struct ferry_scale_writer jw, w;
+    ferry_scale_writer_init(&jw);
+    ferry_grandpa_justification_encode(&j, &jw);
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_bytes(&w, target_hash, 32);
+    ferry_scale_put_compact(&w, jw.len);
+    ferry_scale_put_bytes(&w, jw.buf, jw.len);
+    ferry_scale_put_compact(&w, n);
+    for (size_t i = 0; i < n; i++)
+        ferry_scale_put_bytes(&w, hs[i].encoded, hs[i].encoded_len);
+    ck_assert_int_eq(ferry_scale_writer_error(&w), FERRY_OK);
+    char *hex = malloc(2 * w.len + 3);
+    ck_assert_ptr_nonnull(hex);
+    ferry_hex_encode(w.buf, w.len, hex);
+    tu_rpcserver_set_proof(srv, hex);
+    free(hex);
+    ferry_scale_writer_free(&w);
+    ferry_scale_writer_free(&jw);
+}
+
+/* Read a whole stream; returns the error that ended it (FERRY_E_NOT_FOUND: the end) and the
+ * numbers handed out in got[], *n_got. */
+static ferry_err drain(struct ferry_source_stream *st, uint32_t *got, size_t *n_got,
+                       struct ferry_reason *why)
+{
+    *n_got = 0;
+    for (;;) {
+        struct ferry_header h;
+        ferry_err err = ferry_source_stream_next(st, &h, why);
+        if (err) {
+            ck_assert_ptr_null(h.encoded);
+            return err;
+        }
+        ck_assert_uint_lt(*n_got, 8);
+        got[(*n_got)++] = h.number;
+        ferry_header_free(&h);
+    }
+}
+
+START_TEST(streamed_batches_are_the_blocks_after_in_order_up_to_the_target)
+{
+    struct fixture f;
+    setup(&f, NULL);
+    struct ferry_header fixed, hs[4];
+    fixed_header(&fixed); /* #42, the last verified block */
+    make_header(&hs[0], 43, fixed.hash);
+    make_header(&hs[1], 44, hs[0].hash);
+    make_header(&hs[2], 45, hs[1].hash);
+    make_header(&hs[3], 46, hs[2].hash);
+    struct ferry_authority a = {{1}, 1};
+    struct ferry_authority_set set;
+    ck_assert_int_eq(ferry_authority_set_init(&set, 0, &a, 1, 42, fixed.hash), FERRY_OK);
+    struct ferry_reason why;
+    struct ferry_source_stream *st;
+    uint32_t got[8];
+    size_t n;
+    uint8_t top[32];
+
+    /* #43..#45 for a justification of #45 (and a header past it, ignored) */
+    serve_proof(f.srv, hs, 4, 45, hs[2].hash);
+    ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_OK);
+    ck_assert_uint_eq(ferry_source_stream_top(st, top), 45);
+    ck_assert_int_eq(memcmp(top, hs[2].hash, 32), 0);
+    size_t jl;
+    ck_assert_ptr_nonnull(ferry_source_stream_justification(st, &jl));
+    ck_assert_uint_gt(jl, 0);
+    ck_assert_int_eq(drain(st, got, &n, &why), FERRY_E_NOT_FOUND);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(got[0], 43);
+    ck_assert_uint_eq(got[2], 45);
+    ferry_source_stream_free(st);
+    /* the same proof as a whole batch (ferry relay's API) */
+    struct ferry_source_batch b;
+    ck_assert_int_eq(ferry_source_relay_batch(f.s, &set, &b, &why), FERRY_OK);
+    ck_assert_uint_eq(b.n, 3);
+    ck_assert_uint_eq(b.headers[2].number, 45);
+    ferry_source_batch_free(&b);
+    /* after (number, hash), as the prefetch asks */
+    ck_assert_int_eq(ferry_source_relay_stream_after(f.s, 42, fixed.hash, &st, &why), FERRY_OK);
+    ck_assert_int_eq(drain(st, got, &n, &why), FERRY_E_NOT_FOUND);
+    ck_assert_uint_eq(n, 3);
+    ferry_source_stream_free(st);
+
+    /* a block skipped: refused where it happens */
+    struct ferry_header gap[2] = {hs[0], hs[2]};
+    serve_proof(f.srv, gap, 2, 45, hs[2].hash);
+    ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_OK);
+    ck_assert_int_eq(drain(st, got, &n, &why), FERRY_E_INVALID);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_ptr_nonnull(strstr(why.text, "in order"));
+    ferry_source_stream_free(st);
+
+    /* the target's header is another block than the justification's */
+    uint8_t other[32] = {9};
+    serve_proof(f.srv, hs, 3, 45, other);
+    ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_OK);
+    ck_assert_int_eq(drain(st, got, &n, &why), FERRY_E_INVALID);
+    ck_assert_uint_eq(n, 2);
+    ferry_source_stream_free(st);
+
+    /* the headers end below the target */
+    serve_proof(f.srv, hs, 2, 45, hs[2].hash);
+    ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_OK);
+    ck_assert_int_eq(drain(st, got, &n, &why), FERRY_E_INVALID);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_ptr_nonnull(strstr(why.text, "end at"));
+    ferry_source_stream_free(st);
+
+    /* Substrate's shape (from #44): #43 is fetched by hash, and this server answers #42 */
+    serve_proof(f.srv, hs + 1, 2, 45, hs[2].hash);
+    ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_E_VERIFY);
+    ck_assert_ptr_null(st);
+
+    /* a target at or below the verified block, or too far */
+    serve_proof(f.srv, hs, 3, 42, fixed.hash);
+    ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_E_VERIFY);
+    serve_proof(f.srv, hs, 3, 42 + 65537, hs[2].hash);
+    ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_E_VERIFY);
+
+    for (size_t i = 0; i < 4; i++)
+        ferry_header_free(&hs[i]);
+    ferry_authority_set_free(&set);
+    ferry_header_free(&fixed);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(rotation_and_backoff)
 {
     const char *urls[3] = {"ws://127.0.0.1:1", "ws://127.0.0.1:2", "ws://127.0.0.1:3"};
@@ -183,6 +336,7 @@ Suite *source_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, open_needs_a_url);
     tcase_add_test(tc, queries_refuse_other_answers);
+    tcase_add_test(tc, streamed_batches_are_the_blocks_after_in_order_up_to_the_target);
     tcase_add_test(tc, rotation_and_backoff);
     tcase_add_test(tc, malformed_classes);
     suite_add_tcase(s, tc);
