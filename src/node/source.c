@@ -17,8 +17,11 @@
 #include "ferry/log.h"
 #include "ferry/source.h"
 
-/* Walking back from a justified block never holds more headers than this at once. */
-#define MAX_BATCH      65536
+/* The most headers one batch may span: Substrate's grandpa_proveFinality serves up to
+ * MAX_UNKNOWN_HEADERS = 100 000 unknown headers (sc-consensus-grandpa finality_proof.rs), so an
+ * honest node's answer must fit; more is refused as a lie. Walking back by parent hash (no
+ * proveFinality) never holds more than this at once either. */
+#define MAX_BATCH      100000
 #define BACKOFF_MAX_MS 30000
 #define MAX_URLS       64
 
