@@ -72,8 +72,8 @@ void rpc_rx_append(struct ferry_rpc *c, struct rpc_rx *rx, const char *in, size_
         go_discard(rx); /* over the limit: keep the head to identify it, drop the rest */
     if (rx->discard) {
         if (rx->head_len < RPC_OVERSIZE_HEAD) {
-            size_t take = RPC_OVERSIZE_HEAD - rx->head_len < len ? RPC_OVERSIZE_HEAD - rx->head_len
-                                                                 : len;
+            size_t take =
+                RPC_OVERSIZE_HEAD - rx->head_len < len ? RPC_OVERSIZE_HEAD - rx->head_len : len;
             memcpy(rx->head + rx->head_len, in, take);
             rx->head_len += take;
         }
@@ -274,7 +274,6 @@ int rpc_ws_parse_url(const char *url, struct rpc_ws_url *u)
     u->host = h;
     return 0;
 }
-
 
 const struct rpc_transport *rpc_ws_transport(const struct ferry_rpc_config *cfg)
 {

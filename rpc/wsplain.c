@@ -60,7 +60,7 @@ struct wp_state {
     int64_t next_attempt_us, attempt_started_us, established_us, last_rx_us, last_ping_us;
     uint8_t *in; /* IN_BUF_SIZE: read without mu */
     size_t in_len;
-    char *hs;    /* the handshake response as it arrives */
+    char *hs; /* the handshake response as it arrives */
     size_t hs_len;
     struct ws_rx dec;
     struct rpc_rx rx;
@@ -147,8 +147,8 @@ static bool try_next_address(struct ferry_rpc *c)
     w->fd = -1;
     for (; w->ai_next; w->ai_next = w->ai_next->ai_next) {
         struct addrinfo *a = w->ai_next;
-        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        a->ai_protocol);
+        int fd =
+            socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0)
             continue;
         int one = 1;
@@ -279,7 +279,8 @@ static void on_established(struct ferry_rpc *c)
     rpc_ws_established(c);
 }
 
-/* ---- receiving (service thread, mu held) ------------------------------------------------------ */
+/* ---- receiving (service thread, mu held) ------------------------------------------------------
+ */
 
 static int rx_data(void *user, const uint8_t *p, size_t n, uint64_t frame_left)
 {
@@ -383,7 +384,8 @@ static void on_bytes(struct ferry_rpc *c)
     }
 }
 
-/* ---- sending (service thread, mu held) -------------------------------------------------------- */
+/* ---- sending (service thread, mu held) --------------------------------------------------------
+ */
 
 /* Put the next frame in the output if there is none: a pong, a ping, then queued requests. */
 static bool next_frame(struct ferry_rpc *c)
@@ -453,7 +455,8 @@ static bool flush_out(struct ferry_rpc *c)
     return true;
 }
 
-/* ---- the service thread ----------------------------------------------------------------------- */
+/* ---- the service thread -----------------------------------------------------------------------
+ */
 
 static void timers(struct ferry_rpc *c, int64_t now)
 {
@@ -557,7 +560,8 @@ static void *service_main(void *arg)
         /* Read without the lock: the socket and w->in are this thread's alone. */
         ssize_t got = 0;
         int rerr = 0;
-        if (pn > 0 && fd >= 0 && ph >= PH_HANDSHAKE && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (pn > 0 && fd >= 0 && ph >= PH_HANDSHAKE &&
+            (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             got = recv(fd, w->in, IN_BUF_SIZE, MSG_DONTWAIT);
             rerr = got < 0 ? errno : 0;
         }
