@@ -15,6 +15,7 @@
 
 #include "ferry/hex.h"
 #include "rpc/client.h"
+#include "rpc/wsconn.h"
 
 /* A caller thread enters/leaves a section that may wait or touch c after dropping mu. Called with
  * mu held. ferry_rpc_close frees c only once users is back to 0. */
@@ -214,7 +215,7 @@ ferry_err ferry_rpc_open(const struct ferry_rpc_config *cfg, struct ferry_rpc **
     if (!k->max_queued_events)
         k->max_queued_events = DEFAULT_MAX_EVENTS;
     k->urls = NULL;
-    c->tr = ws ? &rpc_transport_ws : &rpc_transport_http;
+    c->tr = ws ? rpc_ws_transport(cfg) : &rpc_transport_http;
     c->next_id = 1;
     c->next_sub = 1;
     ferry_cond_init_monotonic(&c->cv);

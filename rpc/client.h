@@ -7,7 +7,9 @@
  *               subscriptions, events to the queue or to callbacks
  *   early.c     notifications that arrive before the answer naming their subscription id
  *   oversize.c  what is left of a message over max_message_bytes: find whom it was for
- *   ws.c        the WebSocket transport (libwebsockets): connection lifecycle, service thread
+ *   ws.c        the WebSocket transport on libwebsockets (wss://, or ws:// with FERRY_WS=lws)
+ *   wsplain.c   the WebSocket transport for ws:// on ferry's own framing (wsframe.c)
+ *   wsconn.c    what both WebSocket transports share: message reassembly, connection effects
  *   http.c      the HTTP transport (libcurl): one POST per call
  *
  * A transport is a table of functions (struct rpc_transport) chosen by the URL scheme at open,

@@ -17,13 +17,10 @@
 
 #include "ferry/log.h"
 #include "rpc/client.h"
+#include "rpc/wsconn.h"
 
-/* A connection that lived this long resets the backoff exponent when it is lost. */
-#define STABLE_CONNECTION_US (5 * 1000000LL)
 /* After asking lws to kill a connection, give it this long before abandoning it ourselves. */
 #define KILL_GRACE_US (1000000LL)
-/* Receive buffers above this are freed after each message instead of kept for the next. */
-#define RX_KEEP_CAP ((size_t)1 << 20)
 
 _Static_assert(RPC_FRAME_HEADROOM >= LWS_PRE, "frames need LWS_PRE bytes of headroom");
 
@@ -44,14 +41,7 @@ struct ws_state {
     bool ping_due;
     bool kill_requested;
     unsigned rng;
-    unsigned char *rx;
-    size_t rx_len, rx_cap;
-    bool rx_discard;
-    char rx_head[RPC_OVERSIZE_HEAD];
-    size_t rx_head_len;
-    char rx_tail[RPC_OVERSIZE_TAIL];
-    size_t rx_tail_len;
-    struct rpc_rx_hex rxh; /* mem16 hook: hex answers decoded in place as they come (fast.c) */
+    struct rpc_rx rx;
 };
 
 #define W(c) ((struct ws_state *)(c)->tp)
@@ -73,238 +63,45 @@ static void init_logging(void)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 }
 
-static unsigned next_rand(struct ferry_rpc *c)
-{
-    /* xorshift32: only for jitter, never for anything secret. */
-    unsigned x = W(c)->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    W(c)->rng = x ? x : 0x9e3779b9u;
-    return W(c)->rng;
-}
-
-static void rx_reset(struct ferry_rpc *c)
-{
-    if (W(c)->rx_cap > RX_KEEP_CAP) {
-        free(W(c)->rx);
-        W(c)->rx = NULL;
-        W(c)->rx_cap = 0;
-    }
-    W(c)->rx_len = 0;
-    rpc_rx_hex_reset(&W(c)->rxh); /* mem16 hook */
-    W(c)->rx_discard = false;
-    W(c)->rx_head_len = 0;
-    W(c)->rx_tail_len = 0;
-}
-
-static void rx_keep_tail(struct ferry_rpc *c, const char *in, size_t len)
-{
-    if (len >= RPC_OVERSIZE_TAIL) {
-        memcpy(W(c)->rx_tail, in + len - RPC_OVERSIZE_TAIL, RPC_OVERSIZE_TAIL);
-        W(c)->rx_tail_len = RPC_OVERSIZE_TAIL;
-        return;
-    }
-    size_t keep =
-        W(c)->rx_tail_len + len > RPC_OVERSIZE_TAIL ? RPC_OVERSIZE_TAIL - len : W(c)->rx_tail_len;
-    memmove(W(c)->rx_tail, W(c)->rx_tail + W(c)->rx_tail_len - keep, keep);
-    memcpy(W(c)->rx_tail + keep, in, len);
-    W(c)->rx_tail_len = keep + len;
-}
-
 /* One received piece of a WebSocket message. Called with mu held. */
 static void on_receive(struct ferry_rpc *c, struct lws *wsi, const char *in, size_t len)
 {
-    size_t max = c->cfg.max_message_bytes;
     W(c)->last_rx_us = ferry_clock_us();
-    c->stats.bytes_in += len;
-    /* mem16 hook: rx may hold decoded bytes; the limit counts the bytes received */
-    if (!W(c)->rx_discard && rpc_rx_hex_logical(&W(c)->rxh, W(c)->rx_len) + len > max) {
-        /* Over the limit: keep the head to identify the message, drop the rest as it comes. */
-        W(c)->rx_discard = true;
-        W(c)->rx_head_len = W(c)->rx_len < RPC_OVERSIZE_HEAD ? W(c)->rx_len : RPC_OVERSIZE_HEAD;
-        memcpy(W(c)->rx_head, W(c)->rx, W(c)->rx_head_len);
-        W(c)->rx_tail_len = 0;
-        rx_keep_tail(c,
-                     (const char *)W(c)->rx + W(c)->rx_len -
-                         (W(c)->rx_len < RPC_OVERSIZE_TAIL ? W(c)->rx_len : RPC_OVERSIZE_TAIL),
-                     W(c)->rx_len < RPC_OVERSIZE_TAIL ? W(c)->rx_len : RPC_OVERSIZE_TAIL);
-        free(W(c)->rx);
-        W(c)->rx = NULL;
-        W(c)->rx_cap = 0;
-        W(c)->rx_len = 0;
-    }
-    if (W(c)->rx_discard) {
-        if (W(c)->rx_head_len < RPC_OVERSIZE_HEAD) {
-            size_t take = RPC_OVERSIZE_HEAD - W(c)->rx_head_len < len
-                              ? RPC_OVERSIZE_HEAD - W(c)->rx_head_len
-                              : len;
-            memcpy(W(c)->rx_head + W(c)->rx_head_len, in, take);
-            W(c)->rx_head_len += take;
-        }
-        rx_keep_tail(c, in, len);
-    } else {
-        size_t need = W(c)->rx_len + len + 1;
-        if (need > W(c)->rx_cap) {
-            /* Grow geometrically, but reserve the rest of the current frame at once. */
-            size_t want = W(c)->rx_cap ? W(c)->rx_cap * 2 : 65536;
-            size_t hint = W(c)->rx_len + len + lws_remaining_packet_payload(wsi) + 1;
-            if (want < hint)
-                want = hint;
-            if (want < need)
-                want = need;
-            if (want > max + 1)
-                want = max + 1;
-            unsigned char *nb = realloc(W(c)->rx, want);
-            if (!nb) {
-                W(c)->rx_discard = true; /* treat as over-limit: fail its request, keep going */
-                W(c)->rx_head_len = 0;
-            } else {
-                W(c)->rx = nb;
-                W(c)->rx_cap = want;
-            }
-        }
-        if (!W(c)->rx_discard) {
-            memcpy(W(c)->rx + W(c)->rx_len, in, len);
-            W(c)->rx_len += len;
-            rpc_rx_hex_feed(&W(c)->rxh, W(c)->rx, &W(c)->rx_len); /* mem16 hook */
-        }
-    }
+    rpc_rx_append(c, &W(c)->rx, in, len, lws_remaining_packet_payload(wsi));
     if (!lws_is_final_fragment(wsi))
         return;
-    if (W(c)->rx_discard) {
-        c->stats.messages_in++;
-        rpc_handle_too_large(c, W(c)->rx_head, W(c)->rx_head_len, W(c)->rx_tail, W(c)->rx_tail_len);
-    } else if (rpc_dispatch_rx(c, &W(c)->rxh, W(c)->rx, W(c)->rx_len, NULL)) {
-        /* mem16 hook: the answer's request took the buffer (a hex answer decoded in place) */
-        W(c)->rx = NULL;
-        W(c)->rx_cap = 0;
-    }
+    rpc_rx_finish(c, &W(c)->rx);
     /* Time spent parsing a large message here is not silence of the peer. */
     W(c)->last_rx_us = ferry_clock_us();
-    rx_reset(c);
 }
 
 /* ---- connection lifecycle (service thread, mu held) ------------------------------------------ */
-
-static int64_t backoff_us(struct ferry_rpc *c)
-{
-    uint64_t base = c->cfg.backoff_initial_ms;
-    for (unsigned i = 0; i < W(c)->attempt && base < c->cfg.backoff_max_ms; i++)
-        base *= 2;
-    if (base > c->cfg.backoff_max_ms)
-        base = c->cfg.backoff_max_ms;
-    if (W(c)->attempt < 32)
-        W(c)->attempt++;
-    /* "Equal jitter": half fixed, half random, so delays still grow but never synchronise. */
-    uint64_t half = base / 2;
-    uint64_t delay = half + (half ? next_rand(c) % (half + 1) : 0);
-    return (int64_t)delay * 1000;
-}
 
 static void conn_lost(struct ferry_rpc *c, ferry_err why)
 {
     if (c->conn == CONN_WAIT)
         return;
-    int64_t now = ferry_clock_us();
     bool was_open = c->conn == CONN_OPEN;
-    c->conn = CONN_WAIT;
     W(c)->wsi = NULL;
     W(c)->ping_due = false;
     W(c)->kill_requested = false;
-    rx_reset(c);
-    if (W(c)->rx_cap) {
-        free(W(c)->rx);
-        W(c)->rx = NULL;
-        W(c)->rx_cap = 0;
-    }
-    if (was_open) {
-        if (!c->closing)
-            ferry_log_warn("rpc", "connection to %s lost: %s; reconnecting",
-                           rpc_url(c, c->url_index),
-                           c->last_error[0] ? c->last_error : ferry_strerror(why));
-        c->stats.disconnects++;
-        if (now - W(c)->established_us >= STABLE_CONNECTION_US)
-            W(c)->attempt = 0;
-        rpc_conn_event(c, FERRY_RPC_EV_DISCONNECTED, why);
-    } else {
-        c->stats.failed_connects++;
-        c->fail_streak++; /* only failed attempts count, not the loss of a working connection */
-    }
-    /* Early notifications belonged to this connection's subscription ids. */
-    rpc_early_clear(c, true);
-    /* Requests already sent may or may not have been executed: the caller decides (RETRY). */
-    while (c->in_head) {
-        struct ferry_rpc_pending *r = c->in_head;
-        rpc_list_unlink(c, r);
-        if (r->kind == REQ_RESUB) {
-            rpc_req_free(r);
-            continue;
-        }
-        rpc_req_fail(r, FERRY_E_RETRY);
-    }
-    /* Internal re-subscriptions not yet sent are rebuilt on the next connection. */
-    for (struct ferry_rpc_pending *r = c->q_head, *next; r; r = next) {
-        next = r->next;
-        if (r->kind == REQ_RESUB) {
-            rpc_list_unlink(c, r);
-            rpc_req_free(r);
-        } else if (c->fail_streak >= c->n_urls) {
-            rpc_list_unlink(c, r);
-            rpc_req_fail(r, FERRY_E_NET);
-        }
-    }
-    for (struct rpc_sub *s = c->subs; s; s = s->next) {
-        if (s->state != SUB_ACTIVE && s->state != SUB_RESUBSCRIBING)
-            continue;
-        free(s->remote_id);
-        s->remote_id = NULL;
-        if (s->flags & FERRY_RPC_SUB_NO_RESUBSCRIBE) {
-            s->state = SUB_DEAD;
-            struct ferry_rpc_event ev = {.kind = FERRY_RPC_EV_SUB_ENDED, .err = FERRY_E_RETRY};
-            rpc_emit(c, s, &ev);
-        } else {
-            s->state = SUB_NEED_RESUB;
-        }
-    }
-    c->url_index = (c->url_index + 1) % c->n_urls;
-    W(c)->next_attempt_us = now + backoff_us(c);
+    rpc_rx_free(&W(c)->rx);
+    if (rpc_ws_lost(c, why, was_open, W(c)->established_us))
+        W(c)->attempt = 0;
+    int64_t now = ferry_clock_us();
+    W(c)->next_attempt_us = now + rpc_ws_backoff_us(c, &W(c)->attempt, &W(c)->rng);
     ferry_log_debug("rpc", "next attempt %s in %lld ms", rpc_url(c, c->url_index),
                     (long long)(W(c)->next_attempt_us - now) / 1000);
-    pthread_cond_broadcast(&c->cv);
 }
 
 static void on_established(struct ferry_rpc *c)
 {
     int64_t now = ferry_clock_us();
-    c->conn = CONN_OPEN;
-    c->stats.connects++;
-    c->fail_streak = 0;
     W(c)->established_us = W(c)->last_rx_us = W(c)->last_ping_us = now;
     W(c)->kill_requested = false;
-    ferry_log(c->stats.connects > 1 ? FERRY_LOG_INFO : FERRY_LOG_DEBUG, "rpc", "connected to %s",
-              rpc_url(c, c->url_index));
-    rpc_conn_event(c, FERRY_RPC_EV_CONNECTED, FERRY_OK);
-    for (struct rpc_sub *s = c->subs; s; s = s->next) {
-        if (s->state != SUB_NEED_RESUB)
-            continue;
-        struct ferry_rpc_pending *r = rpc_req_new(c, REQ_RESUB, 1);
-        if (!r)
-            continue;
-        const char *m[1] = {s->method};
-        const char *p[1] = {s->params};
-        if (rpc_req_build_locked(c, r, m, p, false) != FERRY_OK) {
-            rpc_req_free(r);
-            continue;
-        }
-        r->sub = s;
-        r->deadline_us = now + (int64_t)c->cfg.request_timeout_ms * 1000;
-        s->state = SUB_RESUBSCRIBING;
-        rpc_queue_push_front(c, r);
-    }
+    rpc_ws_established(c);
     if (c->q_head)
         lws_callback_on_writable(W(c)->wsi);
-    pthread_cond_broadcast(&c->cv);
 }
 
 static int on_writable(struct ferry_rpc *c, struct lws *wsi)
@@ -338,75 +135,15 @@ static int on_writable(struct ferry_rpc *c, struct lws *wsi)
     return 0;
 }
 
-struct url_parts {
-    char buf[512];
-    const char *host;
-    int port;
-    const char *path;
-    bool tls;
-};
-
-/* Split ws[s]://host[:port][/path]; IPv6 literals in brackets. Returns: 0 on success. */
-static int parse_ws_url(const char *url, struct url_parts *u)
-{
-    const char *rest;
-    if (strncmp(url, "ws://", 5) == 0) {
-        rest = url + 5;
-        u->tls = false;
-        u->port = 80;
-    } else if (strncmp(url, "wss://", 6) == 0) {
-        rest = url + 6;
-        u->tls = true;
-        u->port = 443;
-    } else {
-        return -1;
-    }
-    size_t n = strlen(rest);
-    if (n + 2 >= sizeof u->buf / 2)
-        return -1;
-    /* buf holds "host\0" then "/path\0" */
-    const char *slash = strchr(rest, '/');
-    size_t hostport = slash ? (size_t)(slash - rest) : n;
-    char *h = u->buf;
-    memcpy(h, rest, hostport);
-    h[hostport] = 0;
-    char *path = u->buf + hostport + 1;
-    snprintf(path, sizeof u->buf - hostport - 1, "%s", slash ? slash : "/");
-    u->path = path;
-    char *colon;
-    if (h[0] == '[') {
-        char *close = strchr(h, ']');
-        if (!close)
-            return -1;
-        *close = 0;
-        colon = close[1] == ':' ? close + 1 : NULL;
-        h++;
-    } else {
-        colon = strrchr(h, ':');
-    }
-    if (colon) {
-        char *end;
-        long p = strtol(colon + 1, &end, 10);
-        if (*end || p <= 0 || p > 65535)
-            return -1;
-        u->port = (int)p;
-        *colon = 0;
-    }
-    if (!h[0])
-        return -1;
-    u->host = h;
-    return 0;
-}
-
 static void start_connect(struct ferry_rpc *c)
 {
-    struct url_parts u;
+    struct rpc_ws_url u;
     const char *url = rpc_url(c, c->url_index);
     W(c)->gen++;
     c->conn = CONN_CONNECTING;
     W(c)->attempt_started_us = ferry_clock_us();
     W(c)->kill_requested = false;
-    if (parse_ws_url(url, &u) != 0) { /* validated at open; defensive */
+    if (rpc_ws_parse_url(url, &u) != 0) { /* validated at open; defensive */
         rpc_set_last_error(c, "%s: malformed URL", url);
         conn_lost(c, FERRY_E_ARG);
         return;
@@ -691,15 +428,15 @@ static void ws_close(struct ferry_rpc *c)
     if (w->ctx)
         lws_context_destroy(w->ctx); /* closes the socket; callbacks run on this thread */
     w->ctx = NULL;
-    free(w->rx);
+    rpc_rx_free(&w->rx);
     free(w);
     c->tp = NULL;
 }
 
 static bool ws_url_ok(const char *url)
 {
-    struct url_parts u;
-    return parse_ws_url(url, &u) == 0;
+    struct rpc_ws_url u;
+    return rpc_ws_parse_url(url, &u) == 0;
 }
 
 const struct rpc_transport rpc_transport_ws = {

@@ -273,7 +273,7 @@ START_TEST(streamed_batches_are_the_blocks_after_in_order_up_to_the_target)
     /* a target at or below the verified block, or too far */
     serve_proof(f.srv, hs, 3, 42, fixed.hash);
     ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_E_VERIFY);
-    serve_proof(f.srv, hs, 3, 42 + 65537, hs[2].hash);
+    serve_proof(f.srv, hs, 3, 42 + 100001, hs[2].hash); /* past MAX_BATCH */
     ck_assert_int_eq(ferry_source_relay_stream(f.s, &set, &st, &why), FERRY_E_VERIFY);
 
     for (size_t i = 0; i < 4; i++)
