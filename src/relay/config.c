@@ -42,7 +42,8 @@ static const struct setting settings[] = {
     {"expect_para_genesis", K_STR, S(expect_para_genesis), NULL, 0, 0, false,
      "0x genesis hash the parachain must have"},
     {"checkpoint", K_STR, S(checkpoint), NULL, 0, 0, false,
-     "trust root file (ferry checkpoint export) instead of the chain's genesis"},
+     "trust root file (ferry checkpoint export): an uninitialised worker and ferry's own light "
+     "client start there instead of at genesis; a checkpoint of another chain exits 4"},
     {"attestation", K_STR, S(attestation), "none", 0, 0, false,
      "attestation provider asked of the worker: none, ias or dcap"},
     {"pccs_url", K_STR, S(pccs_url), "https://pccs.phala.network/sgx/certification/v4/", 0, 0,

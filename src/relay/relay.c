@@ -10,6 +10,7 @@
 #include "ferry/chain_view.h"
 #include "ferry/dyncodec.h"
 #include "ferry/egress.h"
+#include "ferry/follow.h"
 #include "ferry/extrinsic.h"
 #include "ferry/hash.h"
 #include "ferry/header.h"
@@ -66,6 +67,14 @@ struct relay {
     double rate_t0;
     uint32_t rate_n0;
     struct ferry_backoff bo;
+    /* the trust root given by --checkpoint (have_cp), its file's genesis hash */
+    bool have_cp;
+    uint8_t cp_genesis[32];
+    struct ferry_header cp_header;
+    struct ferry_authority_set cp_set;
+    /* lc.state in the data directory (relaystate.c) */
+    bool lc_dirty;
+    double lc_saved_at;
 };
 
 /* The chain that carries the Phala pallets (para in parachain mode, else the solo chain). */
@@ -433,17 +442,43 @@ static ferry_err check_worker(struct relay *r, enum ferry_fault_class *fault,
                          r->parachain ? "parachain" : "solo", r->para_id);
         return fail(r, fault, FERRY_FAULT_WORKER, FERRY_E_STATE);
     }
-    if (i->has_genesis && memcmp(i->genesis, r->genesis, 32)) {
+    bool ours = !i->has_genesis || !memcmp(i->genesis, r->genesis, 32) ||
+                (r->have_cp && !memcmp(i->genesis, r->cp_header.hash, 32));
+    if (!ours && r->ob) {
+        /* initialised by this relayer from a checkpoint in an earlier run */
+        uint8_t *v = NULL;
+        size_t vl = 0;
+        if (ferry_outbox_kv_get(r->ob, "worker_root", &v, &vl, NULL) == FERRY_OK && vl == 32 &&
+            !memcmp(v, i->genesis, 32))
+            ours = true;
+        free(v);
+    }
+    if (!ours) {
         char a[67], b[67];
         ferry_hex_encode(i->genesis, 32, a);
         ferry_hex_encode(r->genesis, 32, b);
         ferry_reason_set(why, FERRY_E_STATE,
-                         "the worker at %s serves the chain starting at %s, not %s (ferry relay "
-                         "initialises workers at genesis)",
+                         "the worker at %s was initialised at block %s, which is neither the "
+                         "genesis %s of this chain nor the configured checkpoint",
                          r->cfg->worker_url, a, b);
         return fail(r, fault, FERRY_FAULT_WORKER, FERRY_E_STATE);
     }
     return FERRY_OK;
+}
+
+/* The --checkpoint must be of the chain the node serves (after pre-flight: r->genesis known). */
+static ferry_err check_checkpoint(struct relay *r, enum ferry_fault_class *fault,
+                                  struct ferry_reason *why)
+{
+    if (!r->have_cp || !memcmp(r->cp_genesis, r->genesis, 32))
+        return FERRY_OK;
+    char a[67], b[67];
+    ferry_hex_encode(r->cp_genesis, 32, a);
+    ferry_hex_encode(r->genesis, 32, b);
+    ferry_reason_set(why, FERRY_E_VERIFY,
+                     "checkpoint %s is for another chain: its genesis is %s, %s serves %s",
+                     r->cfg->checkpoint, a, ferry_source_url(r->rs), b);
+    return fail(r, fault, FERRY_FAULT_CHAIN, FERRY_E_VERIFY);
 }
 
 /* ---- the light client ----------------------------------------------------------------------- */
@@ -493,23 +528,48 @@ static ferry_err read_proof(struct ferry_source *s, const struct ferry_bytes *ke
     return err;
 }
 
-/* Genesis header, authority set proof → lc; and the GenesisBlockInfo for InitRuntime. */
-static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *gi_len,
-                               struct ferry_reason *why)
+/* Whether the --checkpoint trust root applies: to initialise a worker (init), or to verify again
+ * for an initialised worker whose next expected header is past it (a worker initialised at or
+ * after the checkpoint, or at genesis and already beyond it). */
+static bool checkpoint_applies(const struct relay *r, bool init)
+{
+    if (!r->have_cp)
+        return false;
+    if (init)
+        return true;
+    return r->info.initialized && r->cp_header.number < r->info.headernum;
+}
+
+/* The trust root → a fresh lc (replacing r->lc); with genesis_info, also the GenesisBlockInfo for
+ * InitRuntime. The root is the --checkpoint when it applies (checkpoint_applies), else the
+ * chain's genesis: its header, and the authority set read from a proof against its state root.
+ * Out: *from_cp (when non-NULL) whether the checkpoint was used. */
+static ferry_err trust_root(struct relay *r, uint8_t **genesis_info, size_t *gi_len, bool *from_cp,
+                            struct ferry_reason *why)
 {
     if (genesis_info)
         *genesis_info = NULL;
+    bool cp = checkpoint_applies(r, genesis_info != NULL);
+    if (from_cp)
+        *from_cp = cp;
     struct ferry_header g;
-    ferry_err err = ferry_source_header(r->rs, r->genesis, &g, why);
+    ferry_err err;
+    if (cp)
+        err = ferry_header_copy(&g, &r->cp_header);
+    else
+        err = ferry_source_header(r->rs, r->genesis, &g, why);
     if (err)
         return err;
     uint8_t k0[32], k2[32];
     authority_keys(k0, k2);
     static const char legacy[] = ":grandpa_authorities";
     struct ferry_bytes keys[3] = {{k0, 32}, {(uint8_t *)legacy, sizeof legacy - 1}, {k2, 32}};
-    struct ferry_bytes_list nodes;
-    struct ferry_trie_proof *proof;
-    err = read_proof(r->rs, keys, 3, r->genesis, &nodes, &proof, why);
+    struct ferry_bytes_list nodes = {0};
+    struct ferry_trie_proof *proof = NULL;
+    /* a checkpoint needs no proof for ferry's own lc (the operator trusts it); the worker gets
+     * one, which it checks against the checkpoint header's state root */
+    if (!cp || genesis_info)
+        err = read_proof(r->rs, keys, 3, g.hash, &nodes, &proof, why);
     if (err) {
         ferry_header_free(&g);
         return err;
@@ -518,7 +578,35 @@ static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *
     lcc.parachain = r->parachain;
     lcc.para_id = r->para_id;
     struct ferry_lc *lc = NULL;
-    err = ferry_lc_new_genesis(&lc, &lcc, &g, proof, why);
+    struct ferry_authority_set proven = {0};
+    if (!cp) {
+        err = ferry_lc_new_genesis(&lc, &lcc, &g, proof, why);
+    } else {
+        err = ferry_lc_new_checkpoint(&lc, &lcc, r->genesis, &g, &r->cp_set, why);
+        if (err)
+            ferry_reason_prefix(why, err, "checkpoint %s: ", r->cfg->checkpoint);
+    }
+    if (!err && cp && genesis_info) {
+        /* what the worker will derive from the proof must be the checkpoint's set */
+        struct ferry_reason pw = {""};
+        err = ferry_authority_set_from_proof(&proven, proof, g.state_root, g.number, g.hash, &pw);
+        bool same = !err && proven.set_id == r->cp_set.set_id &&
+                    proven.n_authorities == r->cp_set.n_authorities;
+        for (size_t i = 0; same && i < proven.n_authorities; i++)
+            same = !memcmp(proven.authorities[i].id, r->cp_set.authorities[i].id, 32) &&
+                   proven.authorities[i].weight == r->cp_set.authorities[i].weight;
+        if (err)
+            ferry_reason_set(why, err,
+                             "the authority set proof at checkpoint #%u from %s does not "
+                             "verify: %s",
+                             g.number, ferry_source_url(r->rs), pw.text);
+        else if (!same)
+            err = ferry_reason_set(why, FERRY_E_STATE,
+                                   "the authority set proven at checkpoint #%u (id %llu) is not "
+                                   "the checkpoint's (id %llu)",
+                                   g.number, (unsigned long long)proven.set_id,
+                                   (unsigned long long)r->cp_set.set_id);
+    }
     ferry_trie_proof_free(proof);
     if (!err && genesis_info) {
         /* GenesisBlockInfo = Header ‖ AuthoritySet{Vec<(id, u64)>, u64 id} ‖ Vec<Vec<u8>> */
@@ -539,6 +627,7 @@ static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *
         if (!*genesis_info)
             err = FERRY_E_NOMEM;
     }
+    ferry_authority_set_free(&proven);
     ferry_bytes_list_free(&nodes);
     ferry_header_free(&g);
     if (err) {
@@ -551,6 +640,84 @@ static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *
     }
     ferry_lc_free(r->lc);
     r->lc = lc;
+    r->lc_dirty = true;
+    return FERRY_OK;
+}
+
+/* The trust root for an lc without a worker to initialise (see trust_root). */
+static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *gi_len,
+                               struct ferry_reason *why)
+{
+    return trust_root(r, genesis_info, gi_len, NULL, why);
+}
+
+/* Save ferry's lc to the data directory when it changed: at most about once a second while
+ * catching up (force: at the tip, and when stopping). A failure is logged, not fatal: the next
+ * start verifies again from the trust root or from the last state saved. */
+static void save_state(struct relay *r, bool force)
+{
+    if (!r->lc || !r->lc_dirty || !r->cfg->data_dir)
+        return;
+    struct ferry_lc_status st;
+    ferry_lc_status(r->lc, &st);
+    if (r->info.initialized && st.number >= r->info.headernum)
+        return; /* ahead of the worker (a SyncHeader not accepted yet): not a state to resume */
+    double t = ferry_clock_s();
+    if (!force && t - r->lc_saved_at < 1.0)
+        return;
+    struct ferry_reason w = {""};
+    if (ferry_relay_state_save(r->cfg->data_dir, r->lc, &w)) {
+        ferry_log_warn(LOG, "saving the light-client state: %s", w.text);
+        r->lc_saved_at = t; /* do not retry at every step */
+        return;
+    }
+    r->lc_dirty = false;
+    r->lc_saved_at = t;
+}
+
+/* Resume ferry's lc from the data directory. A missing, corrupt or foreign file, or one made
+ * for another mode or para id, is logged and ignored (the lc starts again from the trust root);
+ * a valid state of another chain is a permanent error, as the outbox's. */
+static ferry_err load_state(struct relay *r, enum ferry_fault_class *fault,
+                            struct ferry_reason *why)
+{
+    struct ferry_lc *lc = NULL;
+    struct ferry_reason w = {""};
+    ferry_err err = ferry_relay_state_load(r->cfg->data_dir, r->genesis, &lc, &w);
+    if (err == FERRY_E_NOT_FOUND)
+        return FERRY_OK;
+    if (err == FERRY_E_STATE) {
+        ferry_reason_set(why, err, "%s", w.text);
+        return fail(r, fault, FERRY_FAULT_CHAIN, err);
+    }
+    if (err == FERRY_E_NOMEM)
+        return fail(r, fault, FERRY_FAULT_INTERNAL, err);
+    if (err) {
+        ferry_log_warn(LOG,
+                       "ignoring the saved light-client state: %s; verifying again from "
+                       "the trust root",
+                       w.text);
+        return FERRY_OK;
+    }
+    struct ferry_lc_status st;
+    ferry_lc_status(lc, &st);
+    if (st.parachain != r->parachain || (r->parachain && st.para_id != r->para_id)) {
+        ferry_log_warn(LOG,
+                       "ignoring the saved light-client state: it follows %s mode (para id %u), "
+                       "ferry relay is configured for %s mode (para id %u)",
+                       st.parachain ? "parachain" : "solo", st.para_id,
+                       r->parachain ? "parachain" : "solo", r->para_id);
+        ferry_lc_free(lc);
+        return FERRY_OK;
+    }
+    ferry_lc_free(r->lc);
+    r->lc = lc;
+    r->lc_saved_at = ferry_clock_s();
+    if (st.has_para)
+        ferry_log_info(LOG, "resuming from the saved light-client state: relay #%u, para #%u",
+                       st.number, st.para_number);
+    else
+        ferry_log_info(LOG, "resuming from the saved light-client state: relay #%u", st.number);
     return FERRY_OK;
 }
 
@@ -561,9 +728,20 @@ static ferry_err step_init(struct relay *r, enum ferry_fault_class *fault, struc
 {
     uint8_t *gi;
     size_t gi_len;
-    ferry_err err = trust_genesis(r, &gi, &gi_len, why);
+    bool from_cp = false;
+    ferry_err err = trust_root(r, &gi, &gi_len, &from_cp, why);
+    if (err && from_cp && (err == FERRY_E_STATE || err == FERRY_E_INVALID))
+        return fail(r, fault, FERRY_FAULT_CHAIN, err); /* the checkpoint is not of this chain */
     if (err)
         return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
+    if (from_cp) {
+        /* the worker will name the checkpoint block as its genesis: remember it is ours */
+        err = ferry_outbox_kv_put(r->ob, "worker_root", r->cp_header.hash, 32, why);
+        if (err) {
+            free(gi);
+            return fail(r, fault, FERRY_FAULT_IO, err);
+        }
+    }
     int provider = -1;
     if (!strcmp(r->cfg->attestation, "ias"))
         provider = 1;
@@ -577,7 +755,12 @@ static ferry_err step_init(struct relay *r, enum ferry_fault_class *fault, struc
         return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_WORKER, err), err);
     char hex[67];
     ferry_hex_encode(pk, 32, hex);
-    ferry_log_info(LOG, "worker initialised at genesis; its identity key is %s", hex);
+    if (from_cp)
+        ferry_log_info(LOG, "worker initialised at checkpoint #%u; its identity key is %s",
+                       r->cp_header.number, hex);
+    else
+        ferry_log_info(LOG, "worker initialised at genesis; its identity key is %s", hex);
+    save_state(r, true);
     return FERRY_OK;
 }
 
@@ -617,11 +800,13 @@ static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
     struct ferry_lc_status ls;
     ferry_lc_status(r->lc, &ls);
     if (ls.number + 1 > next) {
-        /* the worker went back (restored an older state): verify again from the trust root */
+        /* the worker went back (restored an older state), or ferry's saved lc is ahead of it:
+         * verify again from the trust root (the checkpoint when the worker is past it) */
         ferry_log_warn(LOG,
                        "worker expects header #%u but ferry verified up to #%u; verifying "
-                       "again from genesis",
-                       next, ls.number);
+                       "again from %s",
+                       next, ls.number,
+                       checkpoint_applies(r, false) ? "the checkpoint" : "genesis");
         ferry_err err = trust_genesis(r, NULL, NULL, why);
         if (err)
             return node_fault(r, r->rs, err, fault, why);
@@ -644,11 +829,13 @@ static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
     uint32_t first = b.headers[0].number, last = b.headers[b.n - 1].number;
     if (last > r->finalized)
         r->finalized = last;
+    r->lc_dirty = true;
     if (ch.set_enacted)
         ferry_log_info(LOG, "authority set %llu enacted at #%u", (unsigned long long)ch.new_set_id,
                        last);
     if (last < next) { /* catching up to the worker: nothing to forward */
         ferry_source_batch_free(&b);
+        save_state(r, false);
         return FERRY_OK;
     }
     /* Vec<HeaderToSync> from the worker's next header; only the last carries the justification */
@@ -676,6 +863,11 @@ static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
     if (err)
         return worker_fault(r, err, fault, why);
     ferry_log_debug(LOG, "worker synced relay headers #%u..#%u", next, to);
+    /* saved once the worker has them: a saved lc ahead of the worker would have to verify
+     * again from the trust root at the next start (above) */
+    if (to + 1 > r->info.headernum)
+        r->info.headernum = to + 1;
+    save_state(r, last >= r->finalized); /* throttled while catching up, always at the tip */
     ferry_metrics_add(r->m, "ferry_relay_steps_total", "step=\"headers\"", 1);
     return FERRY_OK;
 }
@@ -798,6 +990,8 @@ static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *f
             ferry_bytes_list_free(&nodes);
             return node_fault(r, r->ps, err, fault, why);
         }
+        r->lc_dirty = true;
+        save_state(r, false);
     }
     if (worker_behind) {
         size_t skip = worker_next - from;
@@ -1411,10 +1605,29 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
         return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_ARG);
     }
     if (c->checkpoint) {
-        ferry_reason_set(why, FERRY_E_UNSUPPORTED,
-                         "checkpoint: ferry relay initialises workers "
-                         "at genesis only in this version");
-        return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_UNSUPPORTED);
+        /* decoded here; its genesis is checked against the chain's after pre-flight
+         * (check_checkpoint), header and set together by the lc when it is trusted */
+        struct ferry_reason cw = {""};
+        ferry_err err = ferry_follow_read_checkpoint(c->checkpoint, r->cp_genesis, &r->cp_header,
+                                                     &r->cp_set, &cw);
+        if (err) {
+            ferry_reason_set(why, err, "%s", cw.text);
+            return fail(r, fault,
+                        err == FERRY_E_IO      ? FERRY_FAULT_IO
+                        : err == FERRY_E_NOMEM ? FERRY_FAULT_INTERNAL
+                                               : FERRY_FAULT_USAGE,
+                        err);
+        }
+        r->have_cp = true;
+        if (r->cp_set.has_scheduled || r->cp_set.has_forced) {
+            /* a worker initialised there proves the set from storage and would not know the
+             * pending change: it would refuse the justifications after its enactment */
+            ferry_reason_set(why, FERRY_E_INVALID,
+                             "checkpoint %s (#%u) has an authority-set change pending: export one "
+                             "at another block",
+                             c->checkpoint, r->cp_header.number);
+            return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_INVALID);
+        }
     }
     if (r->parachain && !r->para_id) {
         ferry_reason_set(why, FERRY_E_ARG,
@@ -1447,6 +1660,9 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
 
 static void teardown(struct relay *r)
 {
+    save_state(r, true);
+    ferry_header_free(&r->cp_header);
+    ferry_authority_set_free(&r->cp_set);
     ferry_tx_client_close(r->tx);
     ferry_source_close(r->rs);
     ferry_source_close(r->ps);
@@ -1519,6 +1735,8 @@ ferry_err ferry_relay_preflight(const struct ferry_relay_config *cfg, volatile s
     ferry_err err = setup(&r, fault, why);
     if (!err)
         err = preflight_nodes(&r, fault, why);
+    if (!err)
+        err = check_checkpoint(&r, fault, why);
     if (!err) {
         err = ferry_wc_get_info(&r.wc, &r.info, why);
         if (err)
@@ -1568,6 +1786,10 @@ ferry_err ferry_relay_run(const struct ferry_relay_config *cfg, volatile sig_ato
         err = FERRY_E_STATE;
         fail(&r, fault, FERRY_FAULT_CHAIN, err);
     }
+    if (!err)
+        err = check_checkpoint(&r, fault, why);
+    if (!err)
+        err = load_state(&r, fault, why);
     if (err)
         goto out;
     ferry_log_info(LOG, "pre-flight passed: %s mode, worker at %s",
