@@ -116,9 +116,8 @@ ferry_err ferry_relay_state_load(const char *dir, const uint8_t genesis[32], str
     if (!S_ISREG(sb.st_mode) || (size_t)sb.st_size < STATE_HEAD ||
         (uint64_t)sb.st_size > STATE_MAX) {
         close(fd);
-        return ferry_reason_set(why, FERRY_E_INVALID,
-                                "%s is not a ferry relay state (%lld bytes)", path,
-                                (long long)sb.st_size);
+        return ferry_reason_set(why, FERRY_E_INVALID, "%s is not a ferry relay state (%lld bytes)",
+                                path, (long long)sb.st_size);
     }
     size_t len = (size_t)sb.st_size;
     uint8_t *buf = malloc(len);
