@@ -791,6 +791,150 @@ static ferry_err worker_fault(struct relay *r, ferry_err err, enum ferry_fault_c
     return fail(r, fault, c, err);
 }
 
+/* SyncHeader with b->headers[i..k], the last carrying just[len]; on success r->info.headernum
+ * follows the worker. */
+static ferry_err sync_chunk(struct relay *r, const struct ferry_source_batch *b, size_t i, size_t k,
+                            const uint8_t *just, size_t just_len, enum ferry_fault_class *fault,
+                            struct ferry_reason *why)
+{
+    /* Vec<HeaderToSync>: only the last carries the justification */
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_compact(&w, k - i + 1);
+    for (size_t j = i; j <= k; j++) {
+        ferry_header_encode(&b->headers[j], &w);
+        if (j == k) {
+            ferry_scale_put_u8(&w, 1);
+            ferry_scale_put_byte_vec(&w, just, just_len);
+        } else {
+            ferry_scale_put_u8(&w, 0);
+        }
+    }
+    size_t len;
+    uint8_t *enc = ferry_scale_writer_take(&w, &len);
+    if (!enc)
+        return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
+    uint32_t to = 0;
+    ferry_err err = ferry_wc_sync_header(&r->wc, enc, len, &to, why);
+    free(enc);
+    if (err)
+        return worker_fault(r, err, fault, why);
+    ferry_log_debug(LOG, "worker synced relay headers #%u..#%u", b->headers[i].number, to);
+    /* save_state saves only what the worker has: a saved lc ahead of the worker would have to
+     * verify again from the trust root at the next start */
+    if (to + 1 > r->info.headernum)
+        r->info.headernum = to + 1;
+    return FERRY_OK;
+}
+
+/* Looking for a stored justification to end a chunk, at most this many blocks are asked (from
+ * the highest allowed down): Substrate stores one at least every justification_period (512 by
+ * default) blocks besides set changes. */
+#define CHUNK_SCAN_MAX 1024
+
+/* The highest header k in b->headers[lo..hi] whose stored GRANDPA justification (chain_getBlock)
+ * verifies for it with the set `pre` in force. Out: *k, *just (malloc'd), *just_len.
+ * Returns: FERRY_OK; FERRY_E_NOT_FOUND (none in the scanned range); an RPC error. */
+static ferry_err find_justified(struct relay *r, const struct ferry_source_batch *b,
+                                const struct ferry_authority_set *pre, size_t lo, size_t hi,
+                                size_t *k, uint8_t **just, size_t *just_len,
+                                struct ferry_reason *why)
+{
+    *just = NULL;
+    struct ferry_voter_set vs = {0};
+    ferry_err err = ferry_voter_set_init(&vs, pre->authorities, pre->n_authorities);
+    if (err)
+        return ferry_reason_set(why, err, "the authority set in force is not a voter set");
+    struct ferry_rpc *rpc;
+    err = ferry_source_rpc(r->rs, &rpc, why);
+    size_t scanned = 0;
+    for (size_t j = hi + 1; !err && j-- > lo && scanned < CHUNK_SCAN_MAX; scanned++) {
+        struct ferry_block blk;
+        struct ferry_rpc_error e = {0};
+        err = ferry_rpc_get_block(rpc, b->headers[j].hash, &blk, &e);
+        if (err) {
+            ferry_reason_set(why, err, "chain_getBlock #%u at %s: %s", b->headers[j].number,
+                             ferry_source_url(r->rs), e.message ? e.message : ferry_strerror(err));
+            ferry_rpc_error_clear(&e);
+            break;
+        }
+        for (size_t x = 0; x < blk.n_justifications && !*just; x++) {
+            const struct ferry_block_justification *bj = &blk.justifications[x];
+            if (memcmp(bj->engine, "FRNK", 4))
+                continue;
+            struct ferry_grandpa_verify_opts o = {0};
+            o.flags = FERRY_GRANDPA_CHECK_TARGET;
+            memcpy(o.expected_hash, b->headers[j].hash, 32);
+            o.expected_number = b->headers[j].number;
+            struct ferry_grandpa_verdict v;
+            if (ferry_grandpa_verify_encoded(bj->data.p, bj->data.len, &vs, pre->set_id, &o, &v,
+                                             NULL, NULL) == FERRY_OK) {
+                *just = malloc(bj->data.len ? bj->data.len : 1);
+                if (!*just) {
+                    err = FERRY_E_NOMEM;
+                    break;
+                }
+                memcpy(*just, bj->data.p, bj->data.len);
+                *just_len = bj->data.len;
+                *k = j;
+            } else {
+                ferry_log_warn(LOG, "the justification stored with #%u at %s does not verify: %s",
+                               b->headers[j].number, ferry_source_url(r->rs), v.detail);
+            }
+        }
+        ferry_block_free(&blk);
+        if (*just)
+            break;
+    }
+    ferry_voter_set_free(&vs);
+    if (err)
+        return err;
+    return *just ? FERRY_OK : FERRY_E_NOT_FOUND;
+}
+
+/* Forward the verified batch b from index `from` (the worker's next header) to the worker in
+ * SyncHeader calls of at most header_batch_max headers. The worker, like ferry's lc, accepts a
+ * batch only when its last header carries a justification, so a chunk can only end at a header
+ * that has one: the node's stored justifications (chain_getBlock) are searched for the highest
+ * one within the limit, and verified by ferry (set `pre`, in force before the batch) before
+ * anything is forwarded. Where the node stores none within the limit (header_batch_max below its
+ * justification spacing), the rest goes in one call, with a warning: the limit is the node's to
+ * keep then. */
+static ferry_err forward_chunks(struct relay *r, const struct ferry_source_batch *b,
+                                const struct ferry_authority_set *pre, size_t from,
+                                enum ferry_fault_class *fault, struct ferry_reason *why)
+{
+    size_t max = r->cfg->header_batch_max ? r->cfg->header_batch_max : b->n;
+    size_t i = from;
+    while (b->n - i > max) {
+        size_t k = 0;
+        uint8_t *just = NULL;
+        size_t just_len = 0;
+        ferry_err err = find_justified(r, b, pre, i, i + max - 1, &k, &just, &just_len, why);
+        if (err == FERRY_E_NOT_FOUND) {
+            ferry_log_warn(LOG,
+                           "no stored justification among relay blocks #%u..#%u at %s: "
+                           "forwarding #%u..#%u (%zu headers, above header_batch_max %zu) in "
+                           "one call",
+                           b->headers[i].number, b->headers[i + max - 1].number,
+                           ferry_source_url(r->rs), b->headers[i].number,
+                           b->headers[b->n - 1].number, b->n - i, max);
+            break;
+        }
+        if (err == FERRY_E_NOMEM)
+            return fail(r, fault, FERRY_FAULT_INTERNAL, err);
+        if (err)
+            return node_fault(r, r->rs, err, fault, why);
+        err = sync_chunk(r, b, i, k, just, just_len, fault, why);
+        free(just);
+        if (err)
+            return err;
+        ferry_metrics_add(r->m, "ferry_relay_steps_total", "step=\"headers\"", 1);
+        i = k + 1;
+    }
+    return sync_chunk(r, b, i, b->n - 1, b->justification, b->justification_len, fault, why);
+}
+
 /* Relay headers: fetch the next batch after the lc, verify it, forward what the worker lacks.
  * Returns FERRY_E_RETRY when there is nothing new (at the tip). */
 static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
@@ -818,12 +962,20 @@ static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
         return FERRY_E_RETRY;
     if (err)
         return node_fault(r, r->rs, err, fault, why);
+    /* the set in force before the batch: it finalizes every header of it but the last (a
+     * change is enacted at a batch's last header at the earliest) */
+    struct ferry_authority_set pre = {0};
+    if (ferry_authority_set_copy(&pre, ferry_lc_authority_set(r->lc))) {
+        ferry_source_batch_free(&b);
+        return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
+    }
     struct ferry_lc_change ch;
     err = ferry_lc_import_relay(r->lc, b.headers, b.n, b.justification, b.justification_len, &ch,
                                 why);
     if (err) {
         ferry_reason_prefix(why, err, "batch from %s rejected: ", ferry_source_url(r->rs));
         ferry_source_batch_free(&b);
+        ferry_authority_set_free(&pre);
         return node_fault(r, r->rs, err, fault, why);
     }
     uint32_t first = b.headers[0].number, last = b.headers[b.n - 1].number;
@@ -835,38 +987,16 @@ static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
                        last);
     if (last < next) { /* catching up to the worker: nothing to forward */
         ferry_source_batch_free(&b);
+        ferry_authority_set_free(&pre);
         save_state(r, false);
         return FERRY_OK;
     }
-    /* Vec<HeaderToSync> from the worker's next header; only the last carries the justification */
-    size_t from = next - first;
-    struct ferry_scale_writer w;
-    ferry_scale_writer_init(&w);
-    ferry_scale_put_compact(&w, b.n - from);
-    for (size_t i = from; i < b.n; i++) {
-        ferry_header_encode(&b.headers[i], &w);
-        if (i + 1 == b.n) {
-            ferry_scale_put_u8(&w, 1);
-            ferry_scale_put_byte_vec(&w, b.justification, b.justification_len);
-        } else {
-            ferry_scale_put_u8(&w, 0);
-        }
-    }
+    /* from the worker's next header, in chunks of at most header_batch_max (forward_chunks) */
+    err = forward_chunks(r, &b, &pre, next - first, fault, why);
     ferry_source_batch_free(&b);
-    size_t len;
-    uint8_t *enc = ferry_scale_writer_take(&w, &len);
-    if (!enc)
-        return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
-    uint32_t to = 0;
-    err = ferry_wc_sync_header(&r->wc, enc, len, &to, why);
-    free(enc);
+    ferry_authority_set_free(&pre);
     if (err)
-        return worker_fault(r, err, fault, why);
-    ferry_log_debug(LOG, "worker synced relay headers #%u..#%u", next, to);
-    /* saved once the worker has them: a saved lc ahead of the worker would have to verify
-     * again from the trust root at the next start (above) */
-    if (to + 1 > r->info.headernum)
-        r->info.headernum = to + 1;
+        return err;
     save_state(r, last >= r->finalized); /* throttled while catching up, always at the tip */
     ferry_metrics_add(r->m, "ferry_relay_steps_total", "step=\"headers\"", 1);
     return FERRY_OK;
@@ -995,6 +1125,12 @@ static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *f
     }
     if (worker_behind) {
         size_t skip = worker_next - from;
+        if (n - skip > r->cfg->para_batch_max)
+            ferry_log_warn(LOG,
+                           "forwarding %zu para headers, above para_batch_max %u: a "
+                           "SyncParaHeader must end at the head proven at the worker's last "
+                           "relay header and cannot be cut (a smaller header_batch_max bounds it)",
+                           n - skip, r->cfg->para_batch_max);
         struct ferry_scale_writer w;
         ferry_scale_writer_init(&w);
         ferry_scale_put_compact(&w, n - skip);

@@ -5,13 +5,14 @@
 # --data-dir/lc.state instead of verifying from the trust root again; a worker restored to an older
 # sealed state (behind the saved light client) is caught up again from the checkpoint; a corrupt
 # lc.state is ignored with a warning; a checkpoint of another chain stops with exit 4 before the
-# worker is touched, a malformed one with exit 2.
+# worker is touched, a malformed one with exit 2; --header-batch-max holds (chunks end at the
+# node's stored justifications, one every 4 blocks here).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/devnet.sh"
 F=$FERRY_BIN
 W=$(dirname "$FERRY_BIN")/ferry-worker
 [ -x "$W" ] || skip "no ferry-worker next to $FERRY_BIN"
-devnet_start DEVNET_SET_CHANGE_EVERY=10 DEVNET_BLOCK_MS=0
+devnet_start DEVNET_SET_CHANGE_EVERY=10 DEVNET_BLOCK_MS=0 DEVNET_JUSTIFICATION_PERIOD=4
 T=$FERRY_TMP
 fail() {
     echo "FAIL: $*"
@@ -116,4 +117,20 @@ grep -q "is for another chain" "$T/relay.log" || fail "no reason for the refused
 printf '{"genesis_hash": 7}' >"$T/bad.json"
 relay 2 "$t5" --checkpoint "$T/bad.json"
 grep -q "not a ferry checkpoint" "$T/relay.log" || fail "no reason for the malformed checkpoint"
-echo "ok: checkpoint start, resume from lc.state, worker restored behind it, corrupt state, foreign checkpoint"
+stop_worker
+
+# 6. --header-batch-max 5: every SyncHeader carries at most 5 headers
+start_worker "$T/w3"
+DATA=$T/relay3 relay 0 "$t5" --header-batch-max 5 --log-level debug
+grep "worker synced relay headers" "$T/relay.log" >"$T/synced" || fail "no SyncHeader logged"
+python3 - "$T/synced" <<'PY' || fail "a SyncHeader above --header-batch-max"
+import re, sys
+n = 0
+for line in open(sys.argv[1]):
+    a, b = map(int, re.search(r"#(\d+)\.\.#(\d+)", line).groups())
+    assert b - a + 1 <= 5, line
+    n += 1
+assert n >= 10, n
+PY
+[ "$(json_get "$(winfo)" "['headernum']")" -gt "$t5" ] || fail "worker not at #$t5 with chunks"
+echo "ok: checkpoint start, resume from lc.state, worker restored behind it, corrupt state, foreign checkpoint, header batch limit"
