@@ -75,6 +75,10 @@ struct relay {
     /* lc.state in the data directory (relaystate.c) */
     bool lc_dirty;
     double lc_saved_at;
+    /* parachain mode: ParachainInfo::ParachainId read from the para chain (para_id_read), and
+     * whether it was checked against a para state root ferry's lc verified */
+    bool para_id_read;
+    bool para_id_checked;
 };
 
 /* The chain that carries the Phala pallets (para in parachain mode, else the solo chain). */
@@ -354,6 +358,114 @@ static ferry_err check_runtime(struct relay *r, struct ferry_reason *why,
     return FERRY_OK;
 }
 
+static ferry_err read_proof(struct ferry_source *s, const struct ferry_bytes *keys, size_t n,
+                            const uint8_t at[32], struct ferry_bytes_list *nodes,
+                            struct ferry_trie_proof **proof, struct ferry_reason *why);
+
+static ferry_err node_fault(struct relay *r, struct ferry_source *s, ferry_err err,
+                            enum ferry_fault_class *fault, struct ferry_reason *why);
+
+static uint32_t u32_le(const uint8_t *v)
+{
+    return (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+}
+
+/* Parachain mode: the para id, from the parachain itself.
+ *
+ * Trust argument. Paras::Heads(para_id) is what ties the parachain to the verified relay chain,
+ * so the id cannot come from a proof that needs it. It is read here as ParachainInfo::ParachainId
+ * with a read proof at the para node's genesis block, checked against the state root of the
+ * genesis header (which must hash to the genesis hash the node names, pinned by
+ * expect_para_genesis when set). That binds the id to the parachain's genesis, not to the relay
+ * chain's finality; then, once ferry's lc has verified a para head (through Paras::Heads(id)
+ * proven on the verified relay chain and the para headers linking to it),
+ * check_para_id_verified reads ParachainId again, proven against that verified para state root,
+ * and stops (exit 4) on a difference. So a para node that lies about the id can at most point
+ * ferry at another parachain registered on the same relay chain whose own verified state holds
+ * that id, i.e. it must serve that other parachain: the same trust as choosing the para node
+ * (and expect_para_genesis removes it). --para-id remains an override that must match. A node
+ * that cannot prove its genesis state (pruned) is asked at its finalized head instead; the
+ * check against the verified para head then carries the whole argument. */
+static ferry_err para_id_from_chain(struct relay *r, enum ferry_fault_class *fault,
+                                    struct ferry_reason *why)
+{
+    uint8_t pg[32];
+    ferry_err err = ferry_source_genesis(r->ps, pg, why);
+    if (err)
+        return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
+    uint8_t key[32];
+    ferry_storage_prefix(key, "ParachainInfo", "ParachainId");
+    struct ferry_bytes k = {key, 32};
+    const char *where = "genesis";
+    uint8_t at[32];
+    memcpy(at, pg, 32);
+    struct ferry_header h;
+    err = ferry_source_header(r->ps, at, &h, why);
+    struct ferry_bytes_list nodes = {0};
+    struct ferry_trie_proof *proof = NULL;
+    if (!err) {
+        err = read_proof(r->ps, &k, 1, at, &nodes, &proof, why);
+        if (err == FERRY_E_RPC) { /* genesis state pruned: the finalized head instead */
+            ferry_header_free(&h);
+            uint32_t n;
+            where = "its finalized head";
+            err = ferry_source_finalized(r->ps, &n, at, why);
+            if (!err)
+                err = ferry_source_header(r->ps, at, &h, why);
+            if (!err)
+                err = read_proof(r->ps, &k, 1, at, &nodes, &proof, why);
+        }
+        if (err)
+            ferry_header_free(&h);
+    }
+    if (err)
+        return node_fault(r, r->ps, err, fault, why);
+    const uint8_t *v = NULL;
+    size_t vl = 0;
+    struct ferry_reason lw = {""};
+    err = ferry_trie_proof_lookup(proof, h.state_root, key, 32, &v, &vl, &lw);
+    uint32_t id = 0;
+    if (!err && vl == 4)
+        id = u32_le(v);
+    else if (!err)
+        err = FERRY_E_INVALID;
+    uint32_t number = h.number;
+    ferry_trie_proof_free(proof);
+    ferry_bytes_list_free(&nodes);
+    ferry_header_free(&h);
+    if (err == FERRY_E_NOT_FOUND && r->cfg->para_id) {
+        ferry_log_warn(LOG, "the parachain has no ParachainInfo::ParachainId: using --para-id %u",
+                       r->cfg->para_id);
+        r->para_id = r->cfg->para_id;
+        return FERRY_OK;
+    }
+    if (err == FERRY_E_NOT_FOUND) {
+        ferry_reason_set(why, err,
+                         "the parachain at %s has no ParachainInfo::ParachainId (at %s): give "
+                         "--para-id",
+                         ferry_source_url(r->ps), where);
+        return fail(r, fault, FERRY_FAULT_CHAIN, err);
+    }
+    if (err) {
+        ferry_reason_set(why, err, "ParachainInfo::ParachainId at #%u from %s: %s", number,
+                         ferry_source_url(r->ps), err == FERRY_E_INVALID ? "not a u32" : lw.text);
+        return node_fault(r, r->ps, err, fault, why);
+    }
+    if (r->cfg->para_id && r->cfg->para_id != id) {
+        ferry_reason_set(why, FERRY_E_VERIFY,
+                         "--para-id %u, but the parachain at %s holds ParachainInfo::ParachainId "
+                         "%u",
+                         r->cfg->para_id, ferry_source_url(r->ps), id);
+        return fail(r, fault, FERRY_FAULT_CHAIN, FERRY_E_VERIFY);
+    }
+    if (!r->para_id_read)
+        ferry_log_info(LOG, "para id %u (ParachainInfo::ParachainId at the parachain's %s #%u)", id,
+                       where, number);
+    r->para_id = id;
+    r->para_id_read = true;
+    return FERRY_OK;
+}
+
 static ferry_err preflight_nodes(struct relay *r, enum ferry_fault_class *fault,
                                  struct ferry_reason *why)
 {
@@ -403,6 +515,8 @@ static ferry_err preflight_nodes(struct relay *r, enum ferry_fault_class *fault,
     /* the Phala pallets are needed to register and to carry messages, not to sync a worker */
     if (r->have_key && (r->cfg->do_register || r->cfg->egress))
         err = check_runtime(r, why, fault);
+    if (!err && r->parachain)
+        err = para_id_from_chain(r, fault, why);
     if (err || r->parachain || r->para_id)
         return err;
     /* solo mode: the registration info carries the runtime's ParachainInfo::ParachainId (the
@@ -1057,6 +1171,47 @@ static void free_headers(struct ferry_header *v, size_t n)
     free(v);
 }
 
+/* The para id read from the parachain (para_id_from_chain), checked once against the state root
+ * of the para head ferry's lc verified. */
+static ferry_err check_para_id_verified(struct relay *r, enum ferry_fault_class *fault,
+                                        struct ferry_reason *why)
+{
+    struct ferry_lc_status ls;
+    ferry_lc_status(r->lc, &ls);
+    if (r->para_id_checked || !ls.has_para)
+        return FERRY_OK;
+    uint8_t key[32];
+    ferry_storage_prefix(key, "ParachainInfo", "ParachainId");
+    struct ferry_bytes k = {key, 32};
+    struct ferry_bytes_list nodes;
+    struct ferry_trie_proof *proof;
+    ferry_err err = read_proof(r->ps, &k, 1, ls.para_hash, &nodes, &proof, why);
+    if (err)
+        return node_fault(r, r->ps, err, fault, why);
+    const uint8_t *v = NULL;
+    size_t vl = 0;
+    err = ferry_lc_read(r->lc, FERRY_LC_PARA, ls.para_number, proof, key, 32, &v, &vl, why);
+    uint32_t id = !err && vl == 4 ? u32_le(v) : 0;
+    ferry_trie_proof_free(proof);
+    ferry_bytes_list_free(&nodes);
+    if (err == FERRY_E_NOT_FOUND && !r->para_id_read) {
+        r->para_id_checked = true; /* --para-id given for a runtime without ParachainInfo */
+        return FERRY_OK;
+    }
+    if (err)
+        return node_fault(r, r->ps, err, fault, why);
+    if (vl != 4 || id != r->para_id) {
+        ferry_reason_set(why, FERRY_E_VERIFY,
+                         "the verified para head #%u holds ParachainInfo::ParachainId %u, not the "
+                         "para id %u ferry follows",
+                         ls.para_number, id, r->para_id);
+        return fail(r, fault, FERRY_FAULT_CHAIN, FERRY_E_VERIFY);
+    }
+    r->para_id_checked = true;
+    ferry_log_debug(LOG, "para id %u proven at the verified para head #%u", id, ls.para_number);
+    return FERRY_OK;
+}
+
 /* Parachain headers. want_from: the lowest para block ferry's lc needs (roots for dispatch).
  * send: forward to the worker the part it lacks. Returns FERRY_E_RETRY when nothing is new. */
 static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *fault,
@@ -1122,6 +1277,12 @@ static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *f
         }
         r->lc_dirty = true;
         save_state(r, false);
+        err = check_para_id_verified(r, fault, why);
+        if (err) {
+            free_headers(hs, n);
+            ferry_bytes_list_free(&nodes);
+            return err;
+        }
     }
     if (worker_behind) {
         size_t skip = worker_next - from;
@@ -1764,12 +1925,6 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
                              c->checkpoint, r->cp_header.number);
             return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_INVALID);
         }
-    }
-    if (r->parachain && !r->para_id) {
-        ferry_reason_set(why, FERRY_E_ARG,
-                         "para_id: reading ParachainInfo::ParachainId is not "
-                         "wired yet; give --para-id");
-        return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_ARG);
     }
     if (c->key_file && (c->do_register || c->egress)) {
         enum ferry_scheme scheme;
