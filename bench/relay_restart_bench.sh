@@ -5,6 +5,8 @@
 # directory and worker, and the time until the worker has the new tip is reported. Before ferry
 # relay saved its light-client state (lc.state) that restart re-verified every header from genesis
 # first; now it resumes from the saved state.
+# FERRY_BASE_BIN=path/to/older/ferry runs the same on a second worker with that build, on the
+# same chain, for a before/after figure.
 # Exit 0 ok, 1 failed, 77 skipped (no node / no tests/devnet/node_modules).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,24 +44,38 @@ finalized() {
 echo "producing $N blocks ..." >&2
 produce "$N"
 "$F" key generate --out "$tmp/seal.key" >/dev/null 2>&1
-"$W" --listen "127.0.0.1:$wport" --data-dir "$tmp/w" --seal-key-file "$tmp/seal.key" \
-    >"$tmp/worker.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q listening "$tmp/worker.log" && break; sleep 0.1; done
-relay() { # relay TARGET — run until the worker has TARGET; prints the wall time
+# one worker, data directory and log per binary: ferry (a) and, with FERRY_BASE_BIN, another
+# build to compare with (b), both on the same chain
+bins=(a)
+[ -n "${FERRY_BASE_BIN:-}" ] && bins+=(b)
+bin() { [ "$1" = a ] && echo "$F" || echo "$FERRY_BASE_BIN"; }
+declare -A wport
+for x in "${bins[@]}"; do
+    wport[$x]=$(port)
+    "$W" --listen "127.0.0.1:${wport[$x]}" --data-dir "$tmp/w-$x" --seal-key-file "$tmp/seal.key" \
+        >"$tmp/worker-$x.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do grep -q listening "$tmp/worker-$x.log" && break; sleep 0.1; done
+done
+relay() { # relay X TARGET — run binary X until its worker has TARGET; prints the wall time
     local s e
     s=$(date +%s.%N)
-    "$F" relay --relay-url "$url" --worker-url "http://127.0.0.1:$wport" --no-register \
-        --no-egress --data-dir "$tmp/relay" --metrics-addr off --until-block "$1" \
-        --log-level info >>"$tmp/relay.log" 2>&1 || { tail -20 "$tmp/relay.log" >&2; exit 1; }
+    "$(bin "$1")" relay --relay-url "$url" --worker-url "http://127.0.0.1:${wport[$1]}" \
+        --no-register --no-egress --data-dir "$tmp/relay-$1" --metrics-addr off \
+        --until-block "$2" --log-level info >>"$tmp/relay-$1.log" 2>&1 ||
+        { tail -20 "$tmp/relay-$1.log" >&2; exit 1; }
     e=$(date +%s.%N)
     python3 -c "print(f'{$e - $s:.2f}')"
 }
 t1=$(finalized)
-first=$(relay "$t1")
+declare -A first second
+for x in "${bins[@]}"; do first[$x]=$(relay "$x" "$t1"); done
 produce "$M"
 t2=$(finalized)
-second=$(relay "$t2")
-resumed=$(grep -c "resuming from the saved light-client state" "$tmp/relay.log")
-echo "first run: worker from genesis to #$t1 in $first s"
-echo "restart: worker from #$t1 to #$t2 in $second s (resumed from saved state: $resumed)"
+for x in "${bins[@]}"; do second[$x]=$(relay "$x" "$t2"); done
+for x in "${bins[@]}"; do
+    resumed=$(grep -c "resuming from the saved light-client state" "$tmp/relay-$x.log")
+    echo "$(bin "$x"):"
+    echo "  first run: worker from genesis to #$t1 in ${first[$x]} s"
+    echo "  restart: worker from #$t1 to #$t2 in ${second[$x]} s (resumed from saved state: $resumed)"
+done
