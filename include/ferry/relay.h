@@ -29,6 +29,7 @@
 
 #include "ferry/backoff.h"
 #include "ferry/error.h"
+#include "ferry/lc.h"
 #include "ferry/relayconf.h"
 
 /* What the progress line shows (a snapshot after each step). */
@@ -92,5 +93,27 @@ FERRY_WARN_UNUSED ferry_err ferry_relay_dcap_complete(const uint8_t *report, siz
                                                       const char *pccs_url, long timeout_ms,
                                                       uint8_t **out, size_t *out_len,
                                                       struct ferry_reason *why);
+
+/* ---- persisted light-client state ------------------------------------------------------------
+ *
+ * ferry relay keeps its own light client (lc.h) in `<data_dir>/lc.state` so that a restart
+ * resumes from the last verified header instead of re-verifying the chain from genesis. The file
+ * is "FRLC", a format version byte, the genesis hash it belongs to, then ferry_lc_encode's bytes
+ * (which end in their own digest). It is replaced atomically (temporary file, fsync, rename,
+ * fsync of the directory): a crash leaves the old file or the new one, never a mix. */
+
+/* Write lc to dir/lc.state atomically.
+ * Returns: FERRY_OK; FERRY_E_IO (*why names the file and the system error); FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_relay_state_save(const char *dir, const struct ferry_lc *lc,
+                                                   struct ferry_reason *why);
+
+/* Load dir/lc.state for the chain with genesis hash `genesis`.
+ * Out: *out (free with ferry_lc_free), NULL on failure.
+ * Returns: FERRY_OK; FERRY_E_NOT_FOUND (no file); FERRY_E_INVALID (not a ferry relay state, a
+ *          format this version does not know, truncated or altered: the caller starts again from
+ *          its trust root); FERRY_E_STATE (a valid state of another chain: *why says which);
+ *          FERRY_E_IO (unreadable); FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_relay_state_load(const char *dir, const uint8_t genesis[32],
+                                                   struct ferry_lc **out, struct ferry_reason *why);
 
 #endif

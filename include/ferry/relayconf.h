@@ -49,8 +49,8 @@ struct ferry_relay_config {
     bool do_register; /* JSON `register` [true] */
     bool egress;      /* submit the worker's egress messages [true] */
     /* batching and transactions */
-    uint32_t header_batch_max;     /* [10000]; not enforced yet (docs/operating.md) */
-    uint32_t para_batch_max;       /* [1000]; not enforced yet (docs/operating.md) */
+    uint32_t header_batch_max;     /* [10000]; chunks end at stored justifications */
+    uint32_t para_batch_max;       /* [1000]; only warned about (docs/operating.md) */
     uint32_t dispatch_batch;       /* blocks per DispatchBlocks [16] */
     uint32_t egress_max_per_round; /* messages submitted per tip round at most [200] */
     uint32_t mortality;            /* mortal era period in blocks, 0 = immortal [64] */

@@ -42,7 +42,8 @@ static const struct setting settings[] = {
     {"expect_para_genesis", K_STR, S(expect_para_genesis), NULL, 0, 0, false,
      "0x genesis hash the parachain must have"},
     {"checkpoint", K_STR, S(checkpoint), NULL, 0, 0, false,
-     "trust root file (ferry checkpoint export) instead of the chain's genesis"},
+     "trust root file (ferry checkpoint export): an uninitialised worker and ferry's own light "
+     "client start there instead of at genesis; a checkpoint of another chain exits 4"},
     {"attestation", K_STR, S(attestation), "none", 0, 0, false,
      "attestation provider asked of the worker: none, ias or dcap"},
     {"pccs_url", K_STR, S(pccs_url), "https://pccs.phala.network/sgx/certification/v4/", 0, 0,
@@ -54,10 +55,13 @@ static const struct setting settings[] = {
     {"egress", K_BOOL, S(egress), "true", 0, 0, false,
      "submit the worker's egress messages (PhalaMq.sync_offchain_message)"},
     {"header_batch_max", K_U32, S(header_batch_max), "10000", 1, 1000000, false,
-     "relay headers per SyncHeader call (not enforced yet: a batch is as long as the node's "
-     "finality proof)"},
+     "relay headers per SyncHeader call at most: a longer batch is cut at blocks with a stored "
+     "justification (verified first); where the node stores none within the limit it goes whole, "
+     "with a warning"},
     {"para_batch_max", K_U32, S(para_batch_max), "1000", 1, 1000000, false,
-     "para headers per SyncParaHeader call (not enforced yet: a batch reaches the proven head)"},
+     "para headers per SyncParaHeader call: not enforceable (a batch must end at the para head "
+     "proven at the worker's last relay header); exceeding it is logged. Bounded in practice by "
+     "header_batch_max (about one para block per relay block)"},
     {"dispatch_batch", K_U32, S(dispatch_batch), "16", 1, 10000, false,
      "blocks per DispatchBlocks call"},
     {"egress_max_per_round", K_U32, S(egress_max_per_round), "200", 1, 100000, false,

@@ -10,6 +10,7 @@
 #include "ferry/chain_view.h"
 #include "ferry/dyncodec.h"
 #include "ferry/egress.h"
+#include "ferry/follow.h"
 #include "ferry/extrinsic.h"
 #include "ferry/hash.h"
 #include "ferry/header.h"
@@ -67,6 +68,18 @@ struct relay {
     uint32_t rate_n0;
     struct ferry_backoff bo;
     double node_s, verify_s; /* time split (ferry_relay_seconds_total; worker: wc.seconds) */
+    /* the trust root given by --checkpoint (have_cp), its file's genesis hash */
+    bool have_cp;
+    uint8_t cp_genesis[32];
+    struct ferry_header cp_header;
+    struct ferry_authority_set cp_set;
+    /* lc.state in the data directory (relaystate.c) */
+    bool lc_dirty;
+    double lc_saved_at;
+    /* parachain mode: ParachainInfo::ParachainId read from the para chain (para_id_read), and
+     * whether it was checked against a para state root ferry's lc verified */
+    bool para_id_read;
+    bool para_id_checked;
 };
 
 /* Adds the time since t0 to one part of the time split. */
@@ -361,6 +374,114 @@ static ferry_err check_runtime(struct relay *r, struct ferry_reason *why,
     return FERRY_OK;
 }
 
+static ferry_err read_proof(struct ferry_source *s, const struct ferry_bytes *keys, size_t n,
+                            const uint8_t at[32], struct ferry_bytes_list *nodes,
+                            struct ferry_trie_proof **proof, struct ferry_reason *why);
+
+static ferry_err node_fault(struct relay *r, struct ferry_source *s, ferry_err err,
+                            enum ferry_fault_class *fault, struct ferry_reason *why);
+
+static uint32_t u32_le(const uint8_t *v)
+{
+    return (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+}
+
+/* Parachain mode: the para id, from the parachain itself.
+ *
+ * Trust argument. Paras::Heads(para_id) is what ties the parachain to the verified relay chain,
+ * so the id cannot come from a proof that needs it. It is read here as ParachainInfo::ParachainId
+ * with a read proof at the para node's genesis block, checked against the state root of the
+ * genesis header (which must hash to the genesis hash the node names, pinned by
+ * expect_para_genesis when set). That binds the id to the parachain's genesis, not to the relay
+ * chain's finality; then, once ferry's lc has verified a para head (through Paras::Heads(id)
+ * proven on the verified relay chain and the para headers linking to it),
+ * check_para_id_verified reads ParachainId again, proven against that verified para state root,
+ * and stops (exit 4) on a difference. So a para node that lies about the id can at most point
+ * ferry at another parachain registered on the same relay chain whose own verified state holds
+ * that id, i.e. it must serve that other parachain: the same trust as choosing the para node
+ * (and expect_para_genesis removes it). --para-id remains an override that must match. A node
+ * that cannot prove its genesis state (pruned) is asked at its finalized head instead; the
+ * check against the verified para head then carries the whole argument. */
+static ferry_err para_id_from_chain(struct relay *r, enum ferry_fault_class *fault,
+                                    struct ferry_reason *why)
+{
+    uint8_t pg[32];
+    ferry_err err = ferry_source_genesis(r->ps, pg, why);
+    if (err)
+        return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
+    uint8_t key[32];
+    ferry_storage_prefix(key, "ParachainInfo", "ParachainId");
+    struct ferry_bytes k = {key, 32};
+    const char *where = "genesis";
+    uint8_t at[32];
+    memcpy(at, pg, 32);
+    struct ferry_header h;
+    err = ferry_source_header(r->ps, at, &h, why);
+    struct ferry_bytes_list nodes = {0};
+    struct ferry_trie_proof *proof = NULL;
+    if (!err) {
+        err = read_proof(r->ps, &k, 1, at, &nodes, &proof, why);
+        if (err == FERRY_E_RPC) { /* genesis state pruned: the finalized head instead */
+            ferry_header_free(&h);
+            uint32_t n;
+            where = "its finalized head";
+            err = ferry_source_finalized(r->ps, &n, at, why);
+            if (!err)
+                err = ferry_source_header(r->ps, at, &h, why);
+            if (!err)
+                err = read_proof(r->ps, &k, 1, at, &nodes, &proof, why);
+        }
+        if (err)
+            ferry_header_free(&h);
+    }
+    if (err)
+        return node_fault(r, r->ps, err, fault, why);
+    const uint8_t *v = NULL;
+    size_t vl = 0;
+    struct ferry_reason lw = {""};
+    err = ferry_trie_proof_lookup(proof, h.state_root, key, 32, &v, &vl, &lw);
+    uint32_t id = 0;
+    if (!err && vl == 4)
+        id = u32_le(v);
+    else if (!err)
+        err = FERRY_E_INVALID;
+    uint32_t number = h.number;
+    ferry_trie_proof_free(proof);
+    ferry_bytes_list_free(&nodes);
+    ferry_header_free(&h);
+    if (err == FERRY_E_NOT_FOUND && r->cfg->para_id) {
+        ferry_log_warn(LOG, "the parachain has no ParachainInfo::ParachainId: using --para-id %u",
+                       r->cfg->para_id);
+        r->para_id = r->cfg->para_id;
+        return FERRY_OK;
+    }
+    if (err == FERRY_E_NOT_FOUND) {
+        ferry_reason_set(why, err,
+                         "the parachain at %s has no ParachainInfo::ParachainId (at %s): give "
+                         "--para-id",
+                         ferry_source_url(r->ps), where);
+        return fail(r, fault, FERRY_FAULT_CHAIN, err);
+    }
+    if (err) {
+        ferry_reason_set(why, err, "ParachainInfo::ParachainId at #%u from %s: %s", number,
+                         ferry_source_url(r->ps), err == FERRY_E_INVALID ? "not a u32" : lw.text);
+        return node_fault(r, r->ps, err, fault, why);
+    }
+    if (r->cfg->para_id && r->cfg->para_id != id) {
+        ferry_reason_set(why, FERRY_E_VERIFY,
+                         "--para-id %u, but the parachain at %s holds ParachainInfo::ParachainId "
+                         "%u",
+                         r->cfg->para_id, ferry_source_url(r->ps), id);
+        return fail(r, fault, FERRY_FAULT_CHAIN, FERRY_E_VERIFY);
+    }
+    if (!r->para_id_read)
+        ferry_log_info(LOG, "para id %u (ParachainInfo::ParachainId at the parachain's %s #%u)", id,
+                       where, number);
+    r->para_id = id;
+    r->para_id_read = true;
+    return FERRY_OK;
+}
+
 static ferry_err preflight_nodes(struct relay *r, enum ferry_fault_class *fault,
                                  struct ferry_reason *why)
 {
@@ -410,6 +531,8 @@ static ferry_err preflight_nodes(struct relay *r, enum ferry_fault_class *fault,
     /* the Phala pallets are needed to register and to carry messages, not to sync a worker */
     if (r->have_key && (r->cfg->do_register || r->cfg->egress))
         err = check_runtime(r, why, fault);
+    if (!err && r->parachain)
+        err = para_id_from_chain(r, fault, why);
     if (err || r->parachain || r->para_id)
         return err;
     /* solo mode: the registration info carries the runtime's ParachainInfo::ParachainId (the
@@ -449,17 +572,43 @@ static ferry_err check_worker(struct relay *r, enum ferry_fault_class *fault,
                          r->parachain ? "parachain" : "solo", r->para_id);
         return fail(r, fault, FERRY_FAULT_WORKER, FERRY_E_STATE);
     }
-    if (i->has_genesis && memcmp(i->genesis, r->genesis, 32)) {
+    bool ours = !i->has_genesis || !memcmp(i->genesis, r->genesis, 32) ||
+                (r->have_cp && !memcmp(i->genesis, r->cp_header.hash, 32));
+    if (!ours && r->ob) {
+        /* initialised by this relayer from a checkpoint in an earlier run */
+        uint8_t *v = NULL;
+        size_t vl = 0;
+        if (ferry_outbox_kv_get(r->ob, "worker_root", &v, &vl, NULL) == FERRY_OK && vl == 32 &&
+            !memcmp(v, i->genesis, 32))
+            ours = true;
+        free(v);
+    }
+    if (!ours) {
         char a[67], b[67];
         ferry_hex_encode(i->genesis, 32, a);
         ferry_hex_encode(r->genesis, 32, b);
         ferry_reason_set(why, FERRY_E_STATE,
-                         "the worker at %s serves the chain starting at %s, not %s (ferry relay "
-                         "initialises workers at genesis)",
+                         "the worker at %s was initialised at block %s, which is neither the "
+                         "genesis %s of this chain nor the configured checkpoint",
                          r->cfg->worker_url, a, b);
         return fail(r, fault, FERRY_FAULT_WORKER, FERRY_E_STATE);
     }
     return FERRY_OK;
+}
+
+/* The --checkpoint must be of the chain the node serves (after pre-flight: r->genesis known). */
+static ferry_err check_checkpoint(struct relay *r, enum ferry_fault_class *fault,
+                                  struct ferry_reason *why)
+{
+    if (!r->have_cp || !memcmp(r->cp_genesis, r->genesis, 32))
+        return FERRY_OK;
+    char a[67], b[67];
+    ferry_hex_encode(r->cp_genesis, 32, a);
+    ferry_hex_encode(r->genesis, 32, b);
+    ferry_reason_set(why, FERRY_E_VERIFY,
+                     "checkpoint %s is for another chain: its genesis is %s, %s serves %s",
+                     r->cfg->checkpoint, a, ferry_source_url(r->rs), b);
+    return fail(r, fault, FERRY_FAULT_CHAIN, FERRY_E_VERIFY);
 }
 
 /* ---- the light client ----------------------------------------------------------------------- */
@@ -509,23 +658,48 @@ static ferry_err read_proof(struct ferry_source *s, const struct ferry_bytes *ke
     return err;
 }
 
-/* Genesis header, authority set proof → lc; and the GenesisBlockInfo for InitRuntime. */
-static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *gi_len,
-                               struct ferry_reason *why)
+/* Whether the --checkpoint trust root applies: to initialise a worker (init), or to verify again
+ * for an initialised worker whose next expected header is past it (a worker initialised at or
+ * after the checkpoint, or at genesis and already beyond it). */
+static bool checkpoint_applies(const struct relay *r, bool init)
+{
+    if (!r->have_cp)
+        return false;
+    if (init)
+        return true;
+    return r->info.initialized && r->cp_header.number < r->info.headernum;
+}
+
+/* The trust root → a fresh lc (replacing r->lc); with genesis_info, also the GenesisBlockInfo for
+ * InitRuntime. The root is the --checkpoint when it applies (checkpoint_applies), else the
+ * chain's genesis: its header, and the authority set read from a proof against its state root.
+ * Out: *from_cp (when non-NULL) whether the checkpoint was used. */
+static ferry_err trust_root(struct relay *r, uint8_t **genesis_info, size_t *gi_len, bool *from_cp,
+                            struct ferry_reason *why)
 {
     if (genesis_info)
         *genesis_info = NULL;
+    bool cp = checkpoint_applies(r, genesis_info != NULL);
+    if (from_cp)
+        *from_cp = cp;
     struct ferry_header g;
-    ferry_err err = ferry_source_header(r->rs, r->genesis, &g, why);
+    ferry_err err;
+    if (cp)
+        err = ferry_header_copy(&g, &r->cp_header);
+    else
+        err = ferry_source_header(r->rs, r->genesis, &g, why);
     if (err)
         return err;
     uint8_t k0[32], k2[32];
     authority_keys(k0, k2);
     static const char legacy[] = ":grandpa_authorities";
     struct ferry_bytes keys[3] = {{k0, 32}, {(uint8_t *)legacy, sizeof legacy - 1}, {k2, 32}};
-    struct ferry_bytes_list nodes;
-    struct ferry_trie_proof *proof;
-    err = read_proof(r->rs, keys, 3, r->genesis, &nodes, &proof, why);
+    struct ferry_bytes_list nodes = {0};
+    struct ferry_trie_proof *proof = NULL;
+    /* a checkpoint needs no proof for ferry's own lc (the operator trusts it); the worker gets
+     * one, which it checks against the checkpoint header's state root */
+    if (!cp || genesis_info)
+        err = read_proof(r->rs, keys, 3, g.hash, &nodes, &proof, why);
     if (err) {
         ferry_header_free(&g);
         return err;
@@ -534,7 +708,35 @@ static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *
     lcc.parachain = r->parachain;
     lcc.para_id = r->para_id;
     struct ferry_lc *lc = NULL;
-    err = ferry_lc_new_genesis(&lc, &lcc, &g, proof, why);
+    struct ferry_authority_set proven = {0};
+    if (!cp) {
+        err = ferry_lc_new_genesis(&lc, &lcc, &g, proof, why);
+    } else {
+        err = ferry_lc_new_checkpoint(&lc, &lcc, r->genesis, &g, &r->cp_set, why);
+        if (err)
+            ferry_reason_prefix(why, err, "checkpoint %s: ", r->cfg->checkpoint);
+    }
+    if (!err && cp && genesis_info) {
+        /* what the worker will derive from the proof must be the checkpoint's set */
+        struct ferry_reason pw = {""};
+        err = ferry_authority_set_from_proof(&proven, proof, g.state_root, g.number, g.hash, &pw);
+        bool same = !err && proven.set_id == r->cp_set.set_id &&
+                    proven.n_authorities == r->cp_set.n_authorities;
+        for (size_t i = 0; same && i < proven.n_authorities; i++)
+            same = !memcmp(proven.authorities[i].id, r->cp_set.authorities[i].id, 32) &&
+                   proven.authorities[i].weight == r->cp_set.authorities[i].weight;
+        if (err)
+            ferry_reason_set(why, err,
+                             "the authority set proof at checkpoint #%u from %s does not "
+                             "verify: %s",
+                             g.number, ferry_source_url(r->rs), pw.text);
+        else if (!same)
+            err = ferry_reason_set(why, FERRY_E_STATE,
+                                   "the authority set proven at checkpoint #%u (id %llu) is not "
+                                   "the checkpoint's (id %llu)",
+                                   g.number, (unsigned long long)proven.set_id,
+                                   (unsigned long long)r->cp_set.set_id);
+    }
     ferry_trie_proof_free(proof);
     if (!err && genesis_info) {
         /* GenesisBlockInfo = Header ‖ AuthoritySet{Vec<(id, u64)>, u64 id} ‖ Vec<Vec<u8>> */
@@ -555,6 +757,7 @@ static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *
         if (!*genesis_info)
             err = FERRY_E_NOMEM;
     }
+    ferry_authority_set_free(&proven);
     ferry_bytes_list_free(&nodes);
     ferry_header_free(&g);
     if (err) {
@@ -567,6 +770,84 @@ static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *
     }
     ferry_lc_free(r->lc);
     r->lc = lc;
+    r->lc_dirty = true;
+    return FERRY_OK;
+}
+
+/* The trust root for an lc without a worker to initialise (see trust_root). */
+static ferry_err trust_genesis(struct relay *r, uint8_t **genesis_info, size_t *gi_len,
+                               struct ferry_reason *why)
+{
+    return trust_root(r, genesis_info, gi_len, NULL, why);
+}
+
+/* Save ferry's lc to the data directory when it changed: at most about once a second while
+ * catching up (force: at the tip, and when stopping). A failure is logged, not fatal: the next
+ * start verifies again from the trust root or from the last state saved. */
+static void save_state(struct relay *r, bool force)
+{
+    if (!r->lc || !r->lc_dirty || !r->cfg->data_dir)
+        return;
+    struct ferry_lc_status st;
+    ferry_lc_status(r->lc, &st);
+    if (r->info.initialized && st.number >= r->info.headernum)
+        return; /* ahead of the worker (a SyncHeader not accepted yet): not a state to resume */
+    double t = ferry_clock_s();
+    if (!force && t - r->lc_saved_at < 1.0)
+        return;
+    struct ferry_reason w = {""};
+    if (ferry_relay_state_save(r->cfg->data_dir, r->lc, &w)) {
+        ferry_log_warn(LOG, "saving the light-client state: %s", w.text);
+        r->lc_saved_at = t; /* do not retry at every step */
+        return;
+    }
+    r->lc_dirty = false;
+    r->lc_saved_at = t;
+}
+
+/* Resume ferry's lc from the data directory. A missing, corrupt or foreign file, or one made
+ * for another mode or para id, is logged and ignored (the lc starts again from the trust root);
+ * a valid state of another chain is a permanent error, as the outbox's. */
+static ferry_err load_state(struct relay *r, enum ferry_fault_class *fault,
+                            struct ferry_reason *why)
+{
+    struct ferry_lc *lc = NULL;
+    struct ferry_reason w = {""};
+    ferry_err err = ferry_relay_state_load(r->cfg->data_dir, r->genesis, &lc, &w);
+    if (err == FERRY_E_NOT_FOUND)
+        return FERRY_OK;
+    if (err == FERRY_E_STATE) {
+        ferry_reason_set(why, err, "%s", w.text);
+        return fail(r, fault, FERRY_FAULT_CHAIN, err);
+    }
+    if (err == FERRY_E_NOMEM)
+        return fail(r, fault, FERRY_FAULT_INTERNAL, err);
+    if (err) {
+        ferry_log_warn(LOG,
+                       "ignoring the saved light-client state: %s; verifying again from "
+                       "the trust root",
+                       w.text);
+        return FERRY_OK;
+    }
+    struct ferry_lc_status st;
+    ferry_lc_status(lc, &st);
+    if (st.parachain != r->parachain || (r->parachain && st.para_id != r->para_id)) {
+        ferry_log_warn(LOG,
+                       "ignoring the saved light-client state: it follows %s mode (para id %u), "
+                       "ferry relay is configured for %s mode (para id %u)",
+                       st.parachain ? "parachain" : "solo", st.para_id,
+                       r->parachain ? "parachain" : "solo", r->para_id);
+        ferry_lc_free(lc);
+        return FERRY_OK;
+    }
+    ferry_lc_free(r->lc);
+    r->lc = lc;
+    r->lc_saved_at = ferry_clock_s();
+    if (st.has_para)
+        ferry_log_info(LOG, "resuming from the saved light-client state: relay #%u, para #%u",
+                       st.number, st.para_number);
+    else
+        ferry_log_info(LOG, "resuming from the saved light-client state: relay #%u", st.number);
     return FERRY_OK;
 }
 
@@ -577,9 +858,20 @@ static ferry_err step_init(struct relay *r, enum ferry_fault_class *fault, struc
 {
     uint8_t *gi;
     size_t gi_len;
-    ferry_err err = trust_genesis(r, &gi, &gi_len, why);
+    bool from_cp = false;
+    ferry_err err = trust_root(r, &gi, &gi_len, &from_cp, why);
+    if (err && from_cp && (err == FERRY_E_STATE || err == FERRY_E_INVALID))
+        return fail(r, fault, FERRY_FAULT_CHAIN, err); /* the checkpoint is not of this chain */
     if (err)
         return fail(r, fault, FERRY_FAULT_TRANSIENT, err);
+    if (from_cp) {
+        /* the worker will name the checkpoint block as its genesis: remember it is ours */
+        err = ferry_outbox_kv_put(r->ob, "worker_root", r->cp_header.hash, 32, why);
+        if (err) {
+            free(gi);
+            return fail(r, fault, FERRY_FAULT_IO, err);
+        }
+    }
     int provider = -1;
     if (!strcmp(r->cfg->attestation, "ias"))
         provider = 1;
@@ -593,7 +885,12 @@ static ferry_err step_init(struct relay *r, enum ferry_fault_class *fault, struc
         return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_WORKER, err), err);
     char hex[67];
     ferry_hex_encode(pk, 32, hex);
-    ferry_log_info(LOG, "worker initialised at genesis; its identity key is %s", hex);
+    if (from_cp)
+        ferry_log_info(LOG, "worker initialised at checkpoint #%u; its identity key is %s",
+                       r->cp_header.number, hex);
+    else
+        ferry_log_info(LOG, "worker initialised at genesis; its identity key is %s", hex);
+    save_state(r, true);
     return FERRY_OK;
 }
 
@@ -624,6 +921,150 @@ static ferry_err worker_fault(struct relay *r, ferry_err err, enum ferry_fault_c
     return fail(r, fault, c, err);
 }
 
+/* SyncHeader with b->headers[i..k], the last carrying just[len]; on success r->info.headernum
+ * follows the worker. */
+static ferry_err sync_chunk(struct relay *r, const struct ferry_source_batch *b, size_t i, size_t k,
+                            const uint8_t *just, size_t just_len, enum ferry_fault_class *fault,
+                            struct ferry_reason *why)
+{
+    /* Vec<HeaderToSync>: only the last carries the justification */
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_compact(&w, k - i + 1);
+    for (size_t j = i; j <= k; j++) {
+        ferry_header_encode(&b->headers[j], &w);
+        if (j == k) {
+            ferry_scale_put_u8(&w, 1);
+            ferry_scale_put_byte_vec(&w, just, just_len);
+        } else {
+            ferry_scale_put_u8(&w, 0);
+        }
+    }
+    size_t len;
+    uint8_t *enc = ferry_scale_writer_take(&w, &len);
+    if (!enc)
+        return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
+    uint32_t to = 0;
+    ferry_err err = ferry_wc_sync_header(&r->wc, enc, len, &to, why);
+    free(enc);
+    if (err)
+        return worker_fault(r, err, fault, why);
+    ferry_log_debug(LOG, "worker synced relay headers #%u..#%u", b->headers[i].number, to);
+    /* save_state saves only what the worker has: a saved lc ahead of the worker would have to
+     * verify again from the trust root at the next start */
+    if (to + 1 > r->info.headernum)
+        r->info.headernum = to + 1;
+    return FERRY_OK;
+}
+
+/* Looking for a stored justification to end a chunk, at most this many blocks are asked (from
+ * the highest allowed down): Substrate stores one at least every justification_period (512 by
+ * default) blocks besides set changes. */
+#define CHUNK_SCAN_MAX 1024
+
+/* The highest header k in b->headers[lo..hi] whose stored GRANDPA justification (chain_getBlock)
+ * verifies for it with the set `pre` in force. Out: *k, *just (malloc'd), *just_len.
+ * Returns: FERRY_OK; FERRY_E_NOT_FOUND (none in the scanned range); an RPC error. */
+static ferry_err find_justified(struct relay *r, const struct ferry_source_batch *b,
+                                const struct ferry_authority_set *pre, size_t lo, size_t hi,
+                                size_t *k, uint8_t **just, size_t *just_len,
+                                struct ferry_reason *why)
+{
+    *just = NULL;
+    struct ferry_voter_set vs = {0};
+    ferry_err err = ferry_voter_set_init(&vs, pre->authorities, pre->n_authorities);
+    if (err)
+        return ferry_reason_set(why, err, "the authority set in force is not a voter set");
+    struct ferry_rpc *rpc;
+    err = ferry_source_rpc(r->rs, &rpc, why);
+    size_t scanned = 0;
+    for (size_t j = hi + 1; !err && j-- > lo && scanned < CHUNK_SCAN_MAX; scanned++) {
+        struct ferry_block blk;
+        struct ferry_rpc_error e = {0};
+        err = ferry_rpc_get_block(rpc, b->headers[j].hash, &blk, &e);
+        if (err) {
+            ferry_reason_set(why, err, "chain_getBlock #%u at %s: %s", b->headers[j].number,
+                             ferry_source_url(r->rs), e.message ? e.message : ferry_strerror(err));
+            ferry_rpc_error_clear(&e);
+            break;
+        }
+        for (size_t x = 0; x < blk.n_justifications && !*just; x++) {
+            const struct ferry_block_justification *bj = &blk.justifications[x];
+            if (memcmp(bj->engine, "FRNK", 4))
+                continue;
+            struct ferry_grandpa_verify_opts o = {0};
+            o.flags = FERRY_GRANDPA_CHECK_TARGET;
+            memcpy(o.expected_hash, b->headers[j].hash, 32);
+            o.expected_number = b->headers[j].number;
+            struct ferry_grandpa_verdict v;
+            if (ferry_grandpa_verify_encoded(bj->data.p, bj->data.len, &vs, pre->set_id, &o, &v,
+                                             NULL, NULL) == FERRY_OK) {
+                *just = malloc(bj->data.len ? bj->data.len : 1);
+                if (!*just) {
+                    err = FERRY_E_NOMEM;
+                    break;
+                }
+                memcpy(*just, bj->data.p, bj->data.len);
+                *just_len = bj->data.len;
+                *k = j;
+            } else {
+                ferry_log_warn(LOG, "the justification stored with #%u at %s does not verify: %s",
+                               b->headers[j].number, ferry_source_url(r->rs), v.detail);
+            }
+        }
+        ferry_block_free(&blk);
+        if (*just)
+            break;
+    }
+    ferry_voter_set_free(&vs);
+    if (err)
+        return err;
+    return *just ? FERRY_OK : FERRY_E_NOT_FOUND;
+}
+
+/* Forward the verified batch b from index `from` (the worker's next header) to the worker in
+ * SyncHeader calls of at most header_batch_max headers. The worker, like ferry's lc, accepts a
+ * batch only when its last header carries a justification, so a chunk can only end at a header
+ * that has one: the node's stored justifications (chain_getBlock) are searched for the highest
+ * one within the limit, and verified by ferry (set `pre`, in force before the batch) before
+ * anything is forwarded. Where the node stores none within the limit (header_batch_max below its
+ * justification spacing), the rest goes in one call, with a warning: the limit is the node's to
+ * keep then. */
+static ferry_err forward_chunks(struct relay *r, const struct ferry_source_batch *b,
+                                const struct ferry_authority_set *pre, size_t from,
+                                enum ferry_fault_class *fault, struct ferry_reason *why)
+{
+    size_t max = r->cfg->header_batch_max ? r->cfg->header_batch_max : b->n;
+    size_t i = from;
+    while (b->n - i > max) {
+        size_t k = 0;
+        uint8_t *just = NULL;
+        size_t just_len = 0;
+        ferry_err err = find_justified(r, b, pre, i, i + max - 1, &k, &just, &just_len, why);
+        if (err == FERRY_E_NOT_FOUND) {
+            ferry_log_warn(LOG,
+                           "no stored justification among relay blocks #%u..#%u at %s: "
+                           "forwarding #%u..#%u (%zu headers, above header_batch_max %zu) in "
+                           "one call",
+                           b->headers[i].number, b->headers[i + max - 1].number,
+                           ferry_source_url(r->rs), b->headers[i].number,
+                           b->headers[b->n - 1].number, b->n - i, max);
+            break;
+        }
+        if (err == FERRY_E_NOMEM)
+            return fail(r, fault, FERRY_FAULT_INTERNAL, err);
+        if (err)
+            return node_fault(r, r->rs, err, fault, why);
+        err = sync_chunk(r, b, i, k, just, just_len, fault, why);
+        free(just);
+        if (err)
+            return err;
+        ferry_metrics_add(r->m, "ferry_relay_steps_total", "step=\"headers\"", 1);
+        i = k + 1;
+    }
+    return sync_chunk(r, b, i, b->n - 1, b->justification, b->justification_len, fault, why);
+}
+
 /* Relay headers: fetch the next batch after the lc, verify it, forward what the worker lacks.
  * Returns FERRY_E_RETRY when there is nothing new (at the tip). */
 static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
@@ -633,11 +1074,13 @@ static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
     struct ferry_lc_status ls;
     ferry_lc_status(r->lc, &ls);
     if (ls.number + 1 > next) {
-        /* the worker went back (restored an older state): verify again from the trust root */
+        /* the worker went back (restored an older state), or ferry's saved lc is ahead of it:
+         * verify again from the trust root (the checkpoint when the worker is past it) */
         ferry_log_warn(LOG,
                        "worker expects header #%u but ferry verified up to #%u; verifying "
-                       "again from genesis",
-                       next, ls.number);
+                       "again from %s",
+                       next, ls.number,
+                       checkpoint_applies(r, false) ? "the checkpoint" : "genesis");
         ferry_err err = trust_genesis(r, NULL, NULL, why);
         if (err)
             return node_fault(r, r->rs, err, fault, why);
@@ -651,6 +1094,13 @@ static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
         return FERRY_E_RETRY;
     if (err)
         return node_fault(r, r->rs, err, fault, why);
+    /* the set in force before the batch: it finalizes every header of it but the last (a
+     * change is enacted at a batch's last header at the earliest) */
+    struct ferry_authority_set pre = {0};
+    if (ferry_authority_set_copy(&pre, ferry_lc_authority_set(r->lc))) {
+        ferry_source_batch_free(&b);
+        return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
+    }
     struct ferry_lc_change ch;
     t0 = ferry_clock_s();
     err = ferry_lc_import_relay(r->lc, b.headers, b.n, b.justification, b.justification_len, &ch,
@@ -659,43 +1109,29 @@ static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
     if (err) {
         ferry_reason_prefix(why, err, "batch from %s rejected: ", ferry_source_url(r->rs));
         ferry_source_batch_free(&b);
+        ferry_authority_set_free(&pre);
         return node_fault(r, r->rs, err, fault, why);
     }
     uint32_t first = b.headers[0].number, last = b.headers[b.n - 1].number;
     if (last > r->finalized)
         r->finalized = last;
+    r->lc_dirty = true;
     if (ch.set_enacted)
         ferry_log_info(LOG, "authority set %llu enacted at #%u", (unsigned long long)ch.new_set_id,
                        last);
     if (last < next) { /* catching up to the worker: nothing to forward */
         ferry_source_batch_free(&b);
+        ferry_authority_set_free(&pre);
+        save_state(r, false);
         return FERRY_OK;
     }
-    /* Vec<HeaderToSync> from the worker's next header; only the last carries the justification */
-    size_t from = next - first;
-    struct ferry_scale_writer w;
-    ferry_scale_writer_init(&w);
-    ferry_scale_put_compact(&w, b.n - from);
-    for (size_t i = from; i < b.n; i++) {
-        ferry_header_encode(&b.headers[i], &w);
-        if (i + 1 == b.n) {
-            ferry_scale_put_u8(&w, 1);
-            ferry_scale_put_byte_vec(&w, b.justification, b.justification_len);
-        } else {
-            ferry_scale_put_u8(&w, 0);
-        }
-    }
+    /* from the worker's next header, in chunks of at most header_batch_max (forward_chunks) */
+    err = forward_chunks(r, &b, &pre, next - first, fault, why);
     ferry_source_batch_free(&b);
-    size_t len;
-    uint8_t *enc = ferry_scale_writer_take(&w, &len);
-    if (!enc)
-        return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
-    uint32_t to = 0;
-    err = ferry_wc_sync_header(&r->wc, enc, len, &to, why);
-    free(enc);
+    ferry_authority_set_free(&pre);
     if (err)
-        return worker_fault(r, err, fault, why);
-    ferry_log_debug(LOG, "worker synced relay headers #%u..#%u", next, to);
+        return err;
+    save_state(r, last >= r->finalized); /* throttled while catching up, always at the tip */
     ferry_metrics_add(r->m, "ferry_relay_steps_total", "step=\"headers\"", 1);
     return FERRY_OK;
 }
@@ -753,6 +1189,47 @@ static void free_headers(struct ferry_header *v, size_t n)
     for (size_t i = 0; v && i < n; i++)
         ferry_header_free(&v[i]);
     free(v);
+}
+
+/* The para id read from the parachain (para_id_from_chain), checked once against the state root
+ * of the para head ferry's lc verified. */
+static ferry_err check_para_id_verified(struct relay *r, enum ferry_fault_class *fault,
+                                        struct ferry_reason *why)
+{
+    struct ferry_lc_status ls;
+    ferry_lc_status(r->lc, &ls);
+    if (r->para_id_checked || !ls.has_para)
+        return FERRY_OK;
+    uint8_t key[32];
+    ferry_storage_prefix(key, "ParachainInfo", "ParachainId");
+    struct ferry_bytes k = {key, 32};
+    struct ferry_bytes_list nodes;
+    struct ferry_trie_proof *proof;
+    ferry_err err = read_proof(r->ps, &k, 1, ls.para_hash, &nodes, &proof, why);
+    if (err)
+        return node_fault(r, r->ps, err, fault, why);
+    const uint8_t *v = NULL;
+    size_t vl = 0;
+    err = ferry_lc_read(r->lc, FERRY_LC_PARA, ls.para_number, proof, key, 32, &v, &vl, why);
+    uint32_t id = !err && vl == 4 ? u32_le(v) : 0;
+    ferry_trie_proof_free(proof);
+    ferry_bytes_list_free(&nodes);
+    if (err == FERRY_E_NOT_FOUND && !r->para_id_read) {
+        r->para_id_checked = true; /* --para-id given for a runtime without ParachainInfo */
+        return FERRY_OK;
+    }
+    if (err)
+        return node_fault(r, r->ps, err, fault, why);
+    if (vl != 4 || id != r->para_id) {
+        ferry_reason_set(why, FERRY_E_VERIFY,
+                         "the verified para head #%u holds ParachainInfo::ParachainId %u, not the "
+                         "para id %u ferry follows",
+                         ls.para_number, id, r->para_id);
+        return fail(r, fault, FERRY_FAULT_CHAIN, FERRY_E_VERIFY);
+    }
+    r->para_id_checked = true;
+    ferry_log_debug(LOG, "para id %u proven at the verified para head #%u", id, ls.para_number);
+    return FERRY_OK;
 }
 
 /* Parachain headers. want_from: the lowest para block ferry's lc needs (roots for dispatch).
@@ -818,9 +1295,23 @@ static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *f
             ferry_bytes_list_free(&nodes);
             return node_fault(r, r->ps, err, fault, why);
         }
+        r->lc_dirty = true;
+        save_state(r, false);
+        err = check_para_id_verified(r, fault, why);
+        if (err) {
+            free_headers(hs, n);
+            ferry_bytes_list_free(&nodes);
+            return err;
+        }
     }
     if (worker_behind) {
         size_t skip = worker_next - from;
+        if (n - skip > r->cfg->para_batch_max)
+            ferry_log_warn(LOG,
+                           "forwarding %zu para headers, above para_batch_max %u: a "
+                           "SyncParaHeader must end at the head proven at the worker's last "
+                           "relay header and cannot be cut (a smaller header_batch_max bounds it)",
+                           n - skip, r->cfg->para_batch_max);
         struct ferry_scale_writer w;
         ferry_scale_writer_init(&w);
         ferry_scale_put_compact(&w, n - skip);
@@ -1438,16 +1929,29 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
         return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_ARG);
     }
     if (c->checkpoint) {
-        ferry_reason_set(why, FERRY_E_UNSUPPORTED,
-                         "checkpoint: ferry relay initialises workers "
-                         "at genesis only in this version");
-        return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_UNSUPPORTED);
-    }
-    if (r->parachain && !r->para_id) {
-        ferry_reason_set(why, FERRY_E_ARG,
-                         "para_id: reading ParachainInfo::ParachainId is not "
-                         "wired yet; give --para-id");
-        return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_ARG);
+        /* decoded here; its genesis is checked against the chain's after pre-flight
+         * (check_checkpoint), header and set together by the lc when it is trusted */
+        struct ferry_reason cw = {""};
+        ferry_err err = ferry_follow_read_checkpoint(c->checkpoint, r->cp_genesis, &r->cp_header,
+                                                     &r->cp_set, &cw);
+        if (err) {
+            ferry_reason_set(why, err, "%s", cw.text);
+            return fail(r, fault,
+                        err == FERRY_E_IO      ? FERRY_FAULT_IO
+                        : err == FERRY_E_NOMEM ? FERRY_FAULT_INTERNAL
+                                               : FERRY_FAULT_USAGE,
+                        err);
+        }
+        r->have_cp = true;
+        if (r->cp_set.has_scheduled || r->cp_set.has_forced) {
+            /* a worker initialised there proves the set from storage and would not know the
+             * pending change: it would refuse the justifications after its enactment */
+            ferry_reason_set(why, FERRY_E_INVALID,
+                             "checkpoint %s (#%u) has an authority-set change pending: export one "
+                             "at another block",
+                             c->checkpoint, r->cp_header.number);
+            return fail(r, fault, FERRY_FAULT_USAGE, FERRY_E_INVALID);
+        }
     }
     if (c->key_file && (c->do_register || c->egress)) {
         enum ferry_scheme scheme;
@@ -1474,6 +1978,9 @@ static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct fe
 
 static void teardown(struct relay *r)
 {
+    save_state(r, true);
+    ferry_header_free(&r->cp_header);
+    ferry_authority_set_free(&r->cp_set);
     ferry_tx_client_close(r->tx);
     ferry_source_close(r->rs);
     ferry_source_close(r->ps);
@@ -1546,6 +2053,8 @@ ferry_err ferry_relay_preflight(const struct ferry_relay_config *cfg, volatile s
     ferry_err err = setup(&r, fault, why);
     if (!err)
         err = preflight_nodes(&r, fault, why);
+    if (!err)
+        err = check_checkpoint(&r, fault, why);
     if (!err) {
         err = ferry_wc_get_info(&r.wc, &r.info, why);
         if (err)
@@ -1595,6 +2104,10 @@ ferry_err ferry_relay_run(const struct ferry_relay_config *cfg, volatile sig_ato
         err = FERRY_E_STATE;
         fail(&r, fault, FERRY_FAULT_CHAIN, err);
     }
+    if (!err)
+        err = check_checkpoint(&r, fault, why);
+    if (!err)
+        err = load_state(&r, fault, why);
     if (err)
         goto out;
     ferry_log_info(LOG, "pre-flight passed: %s mode, worker at %s",

@@ -13,7 +13,8 @@ W=$(dirname "$FERRY_BIN")/ferry-worker
 if [ "${RELAY_MODE:-solo}" = para ]; then
     devnet_start DEVNET_PARA=phala DEVNET_SET_CHANGE_EVERY=10 DEVNET_BLOCK_MS=1000
     CHAIN_URL=$DEVNET_PARA_URL
-    MODE_ARGS=(--relay-url "$DEVNET_URL" --para-url "$DEVNET_PARA_URL" --para-id 2035)
+    # no --para-id: ferry relay reads ParachainInfo::ParachainId from the parachain (checked below)
+    MODE_ARGS=(--relay-url "$DEVNET_URL" --para-url "$DEVNET_PARA_URL")
 else
     devnet_start DEVNET_CHAIN=phala DEVNET_SET_CHANGE_EVERY=10 DEVNET_BLOCK_MS=1000
     CHAIN_URL=$DEVNET_URL
@@ -67,12 +68,29 @@ send() {
 }
 
 start_worker
+if [ "${RELAY_MODE:-solo}" = para ]; then
+    # --para-id is an override that must match the parachain's own ParachainInfo::ParachainId
+    timeout 120 "$F" relay "${MODE_ARGS[@]}" --para-id 2036 --worker-url "http://127.0.0.1:$wport" \
+        --no-register --no-egress --metrics-addr off --data-dir "$T/check" --check \
+        >"$T/check.log" 2>&1
+    rc=$?
+    [ "$rc" -eq 4 ] || fail "--para-id 2036 against para 2035: exit $rc, want 4 ($(tail -3 "$T/check.log"))"
+    grep -q "ParachainId 2035" "$T/check.log" || fail "no reason for the para id mismatch: $(tail -3 "$T/check.log")"
+fi
 start_relay
 WAIT_SECONDS=120 wait_for metric_ge ferry_relay_registered 1 ||
     fail "worker not registered: $(grep -v DEBUG "$T/relay.log" | tail -5)"
 PK=$("$F" worker info --url "http://127.0.0.1:$wport" | python3 -c \
     'import json,sys; print(json.load(sys.stdin)["public_key"])')
 [ ${#PK} -eq 66 ] || fail "worker public key: $PK"
+if [ "${RELAY_MODE:-solo}" = para ]; then
+    grep -q "para id 2035 (ParachainInfo::ParachainId at the parachain's genesis" "$T/relay.log" ||
+        fail "para id not read from the parachain's genesis"
+    grep -q "para id 2035 proven at the verified para head" "$T/relay.log" ||
+        fail "para id not checked against a verified para head"
+    "$F" worker info --url "http://127.0.0.1:$wport" | grep -q '"para_id":2035' ||
+        fail "worker not initialised for para 2035"
+fi
 "$F" worker info --url "http://127.0.0.1:$wport" | grep -q '"registered":true' ||
     WAIT_SECONDS=30 wait_for sh -c "'$F' worker info --url http://127.0.0.1:$wport | grep -q '\"registered\":true'" ||
     fail "the worker does not see itself registered"
