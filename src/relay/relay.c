@@ -32,6 +32,11 @@
 
 #define LOG "relay"
 
+/* Read proofs in flight at once while a dispatch range is fetched. */
+#define PROOF_WINDOW 32
+/* Read proofs of pushed finalized blocks asked ahead of their dispatch. */
+#define PREFETCH_SLOTS 8
+
 #define CALL_REGISTER "PhalaRegistry.register_worker_v2"
 #define CALL_EGRESS   "PhalaMq.sync_offchain_message"
 
@@ -59,8 +64,15 @@ struct relay {
     struct ferry_u128 tip;
     /* what we know */
     struct ferry_wc_info info;
+    bool info_known;   /* info is usable; false: ask GetInfo first (start, errors, init) */
+    bool info_tracked; /* heights in info come from sync answers since the last GetInfo */
     uint32_t finalized;
     double finalized_at;
+    double news_at; /* when the last wait for news returned (for the tip timing log) */
+    /* read proofs of finalized blocks the node pushed, asked before their headers are even
+     * verified (the dispatch takes one when the lc verifies that very block) */
+    struct ferry_source_proof_req *prefetch[PREFETCH_SLOTS];
+    uint32_t prefetch_number[PREFETCH_SLOTS];
     bool registered_now;
     struct ferry_relay_progress prog;
     double rate_t0;
@@ -599,10 +611,36 @@ static ferry_err node_fault(struct relay *r, struct ferry_source *s, ferry_err e
     return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_NODE, err), err);
 }
 
+/* After the worker refused a call made on heights tracked from its earlier answers: whether its
+ * state is elsewhere (another relayer fed it, it was restored from an older copy, a retried
+ * request was applied twice): then the refusal is ferry's stale view, not the worker's fault. */
+static bool worker_moved(struct relay *r)
+{
+    if (!r->info_tracked)
+        return false;
+    struct ferry_wc_info now;
+    struct ferry_reason w = {""};
+    if (ferry_wc_get_info(&r->wc, &now, &w))
+        return false;
+    bool moved = now.initialized != r->info.initialized || now.headernum != r->info.headernum ||
+                 now.para_headernum != r->info.para_headernum || now.blocknum != r->info.blocknum;
+    if (moved)
+        ferry_log_warn(LOG,
+                       "the worker is at header %u, para header %u, block %u, not where its "
+                       "answers left it (%u, %u, %u): re-reading its state",
+                       now.headernum, now.para_headernum, now.blocknum, r->info.headernum,
+                       r->info.para_headernum, r->info.blocknum);
+    r->info = now;
+    r->info_tracked = false;
+    return moved;
+}
+
 static ferry_err worker_fault(struct relay *r, ferry_err err, enum ferry_fault_class *fault,
                               struct ferry_reason *why)
 {
     enum ferry_fault_class c = ferry_fault_classify(FERRY_ORIGIN_WORKER, err);
+    if (c == FERRY_FAULT_WORKER && worker_moved(r))
+        c = FERRY_FAULT_TRANSIENT;
     if (c == FERRY_FAULT_WORKER)
         ferry_reason_prefix(why, err, "the worker refused data ferry verified: ");
     return fail(r, fault, c, err);
@@ -835,7 +873,85 @@ static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *f
     return FERRY_OK;
 }
 
-/* Blocks: read proofs of the worker's keys at each block, verified, then DispatchBlocks. */
+/* Trie nodes → a proof for lookups. */
+static ferry_err nodes_proof(const struct ferry_bytes_list *nodes, struct ferry_trie_proof **proof)
+{
+    const uint8_t **ptrs = calloc(nodes->n ? nodes->n : 1, sizeof *ptrs);
+    size_t *lens = calloc(nodes->n ? nodes->n : 1, sizeof *lens);
+    ferry_err err = ptrs && lens ? FERRY_OK : FERRY_E_NOMEM;
+    for (size_t i = 0; !err && i < nodes->n; i++) {
+        ptrs[i] = nodes->items[i].p;
+        lens[i] = nodes->items[i].len;
+    }
+    if (!err)
+        err = ferry_trie_proof_build(ptrs, lens, nodes->n, proof);
+    free(ptrs);
+    free(lens);
+    return err;
+}
+
+static void cancel_prefetch(struct relay *r, size_t i)
+{
+    ferry_source_read_proof_cancel(r->prefetch[i]);
+    r->prefetch[i] = NULL;
+}
+
+/* The prefetched proof at block hash `at`, taken out of its slot, or NULL. */
+static struct ferry_source_proof_req *take_prefetch(struct relay *r, const uint8_t at[32])
+{
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+        struct ferry_source_proof_req *q = r->prefetch[i];
+        if (q && !memcmp(ferry_source_proof_req_at(q), at, 32)) {
+            r->prefetch[i] = NULL;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/* At the tip: ask the read proof of the newest finalized block the node pushed (of the chain
+ * whose blocks are dispatched) at once, so that it is on its way while the headers are fetched,
+ * verified and synced; step_blocks takes it if ferry's lc verifies that very block. */
+static void prefetch_tip(struct relay *r)
+{
+    struct ferry_source *src = tx_source(r);
+    if (r->ps)
+        ferry_source_poll_news(r->ps);
+    size_t free_slot = PREFETCH_SLOTS;
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+        if (r->prefetch[i] && r->prefetch_number[i] < r->info.blocknum)
+            cancel_prefetch(r, i); /* dispatched without it (another fork?): long answered */
+        if (!r->prefetch[i])
+            free_slot = i;
+    }
+    uint32_t n;
+    uint8_t hash[32];
+    if (!r->info.has_public_key || !ferry_source_pushed_tip(src, &n, hash))
+        return;
+    if (n < r->info.blocknum || n - r->info.blocknum >= r->cfg->dispatch_batch)
+        return; /* the worker has it, or is far behind: step_blocks pipelines a whole range */
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++)
+        if (r->prefetch[i] && !memcmp(ferry_source_proof_req_at(r->prefetch[i]), hash, 32))
+            return; /* asked already */
+    if (free_slot == PREFETCH_SLOTS)
+        return;
+    uint8_t keys[FERRY_WORKER_N_KEYS][FERRY_WORKER_KEY_MAX];
+    size_t klens[FERRY_WORKER_N_KEYS];
+    ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
+    struct ferry_bytes kb[FERRY_WORKER_N_KEYS];
+    for (int i = 0; i < FERRY_WORKER_N_KEYS; i++) {
+        kb[i].p = keys[i];
+        kb[i].len = klens[i];
+    }
+    if (ferry_source_read_proof_send(src, kb, FERRY_WORKER_N_KEYS, hash, &r->prefetch[free_slot],
+                                     NULL))
+        return; /* step_blocks asks again */
+    r->prefetch_number[free_slot] = n;
+}
+
+/* Blocks: read proofs of the worker's keys at each block, verified, then DispatchBlocks. The
+ * proofs of the range are asked all at once (at most PROOF_WINDOW in flight), then verified in
+ * order as they come. */
 static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_class *fault,
                              struct ferry_reason *why)
 {
@@ -849,6 +965,7 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
     uint32_t to = upto;
     if (to - from + 1 > r->cfg->dispatch_batch)
         to = from + r->cfg->dispatch_batch - 1;
+    size_t nb = (size_t)(to - from) + 1;
     uint8_t keys[FERRY_WORKER_N_KEYS][FERRY_WORKER_KEY_MAX];
     size_t klens[FERRY_WORKER_N_KEYS];
     ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
@@ -857,32 +974,69 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
         kb[i].p = keys[i];
         kb[i].len = klens[i];
     }
-    struct ferry_scale_writer w;
-    ferry_scale_writer_init(&w);
-    ferry_scale_put_compact(&w, (uint64_t)(to - from + 1));
-    ferry_err err = FERRY_OK;
-    for (uint32_t b = from; b <= to && !err; b++) {
-        uint8_t root[32], hash[32];
-        if (ferry_lc_state_root(r->lc, chain, b, root, hash)) {
-            ferry_scale_writer_free(&w);
+    /* the verified hashes first: a block ferry's lc lacks changes the plan before anything is
+     * asked */
+    uint8_t(*hashes)[32] = calloc(nb, sizeof *hashes);
+    struct ferry_source_proof_req **reqs = calloc(nb, sizeof *reqs);
+    if (!hashes || !reqs) {
+        free(hashes);
+        free(reqs);
+        return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
+    }
+    for (uint32_t b = from; b <= to; b++) {
+        uint8_t root[32];
+        if (ferry_lc_state_root(r->lc, chain, b, root, hashes[b - from])) {
+            free(hashes);
+            free(reqs);
             if (r->parachain) {
                 /* ferry's lc lacks that para block (a restart): fetch it without forwarding */
-                err = step_para(r, false, fault, why);
+                ferry_err err = step_para(r, false, fault, why);
                 return err == FERRY_E_RETRY ? fail(r, fault, FERRY_FAULT_TRANSIENT, FERRY_E_STATE)
                                             : err;
             }
             ferry_reason_set(why, FERRY_E_STATE, "block #%u is not retained by ferry's lc", b);
             return fail(r, fault, FERRY_FAULT_TRANSIENT, FERRY_E_STATE);
         }
-        struct ferry_bytes_list nodes;
-        struct ferry_trie_proof *proof;
-        err = read_proof(src, kb, FERRY_WORKER_N_KEYS, hash, &nodes, &proof, why);
+    }
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_compact(&w, (uint64_t)nb);
+    ferry_err err = FERRY_OK;
+    size_t sent = 0, ahead = 0;
+    for (size_t i = 0; i < nb && !err; i++) {
+        /* keep the window full */
+        for (; !err && sent < nb && sent < i + PROOF_WINDOW; sent++) {
+            reqs[sent] = take_prefetch(r, hashes[sent]); /* asked when the node pushed it */
+            if (reqs[sent])
+                ahead++;
+            else
+                err = ferry_source_read_proof_send(src, kb, FERRY_WORKER_N_KEYS, hashes[sent],
+                                                   &reqs[sent], why);
+        }
         if (err)
             break;
-        for (int i = 0; i < FERRY_WORKER_N_KEYS && !err; i++) {
+        uint32_t b = from + (uint32_t)i;
+        struct ferry_bytes_list nodes;
+        err = ferry_source_read_proof_wait(reqs[i], &nodes, why);
+        reqs[i] = NULL;
+        if (err == FERRY_E_STATE || err == FERRY_E_RETRY) {
+            /* sent on a connection since closed (a prefetch before an endpoint switch): once
+             * more on the current one */
+            struct ferry_source_proof_req *q;
+            err = ferry_source_read_proof_send(src, kb, FERRY_WORKER_N_KEYS, hashes[i], &q, why);
+            if (!err)
+                err = ferry_source_read_proof_wait(q, &nodes, why);
+        }
+        if (err) {
+            ferry_reason_prefix(why, err, "block #%u at %s: ", b, ferry_source_url(src));
+            break;
+        }
+        struct ferry_trie_proof *proof = NULL;
+        err = nodes_proof(&nodes, &proof);
+        for (int k = 0; k < FERRY_WORKER_N_KEYS && !err; k++) {
             const uint8_t *v;
             size_t vl;
-            err = ferry_lc_read(r->lc, chain, b, proof, keys[i], klens[i], &v, &vl, why);
+            err = ferry_lc_read(r->lc, chain, b, proof, keys[k], klens[k], &v, &vl, why);
             if (err == FERRY_E_NOT_FOUND)
                 err = FERRY_OK; /* proven absent is an answer */
         }
@@ -890,13 +1044,19 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
         if (!err) {
             ferry_scale_put_compact(&w, b);
             ferry_scale_put_compact(&w, nodes.n);
-            for (size_t i = 0; i < nodes.n; i++)
-                ferry_scale_put_byte_vec(&w, nodes.items[i].p, nodes.items[i].len);
+            for (size_t k = 0; k < nodes.n; k++)
+                ferry_scale_put_byte_vec(&w, nodes.items[k].p, nodes.items[k].len);
         }
         ferry_bytes_list_free(&nodes);
     }
+    for (size_t i = 0; i < nb; i++)
+        ferry_source_read_proof_cancel(reqs[i]);
+    free(reqs);
+    free(hashes);
     if (err) {
         ferry_scale_writer_free(&w);
+        if (err == FERRY_E_NOMEM)
+            return fail(r, fault, FERRY_FAULT_INTERNAL, err);
         return node_fault(r, src, err, fault, why);
     }
     size_t len;
@@ -904,11 +1064,20 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
     if (!enc)
         return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
     uint32_t synced = 0;
+    double t_proofs = ferry_clock_s();
     err = ferry_wc_dispatch_blocks(&r->wc, enc, len, &synced, why);
     free(enc);
     if (err)
         return worker_fault(r, err, fault, why);
-    ferry_log_debug(LOG, "worker dispatched blocks #%u..#%u", from, synced);
+    double t_done = ferry_clock_s();
+    if (r->news_at > 0)
+        ferry_log_debug(LOG,
+                        "worker dispatched blocks #%u..#%u: %.1f ms after the news (proofs "
+                        "verified at %.1f ms, %zu of %zu asked ahead)",
+                        from, synced, (t_done - r->news_at) * 1e3, (t_proofs - r->news_at) * 1e3,
+                        ahead, nb);
+    else
+        ferry_log_debug(LOG, "worker dispatched blocks #%u..#%u", from, synced);
     ferry_metrics_add(r->m, "ferry_relay_steps_total", "step=\"blocks\"", 1);
     return FERRY_OK;
 }
@@ -1318,30 +1487,76 @@ static ferry_err step_egress(struct relay *r, enum ferry_fault_class *fault,
 
 /* ---- the loop -------------------------------------------------------------------------------- */
 
+/* The node's finalized height, for progress and readiness (the steps find their own work):
+ * taken from the header the node pushed when there is one (no round trip), else asked at most
+ * once a second. */
 static void refresh_finalized(struct relay *r)
 {
+    uint32_t n;
+    uint8_t hash[32];
+    if (ferry_source_pushed_tip(r->rs, &n, hash)) {
+        if (n > r->finalized)
+            r->finalized = n;
+        return;
+    }
     double t = ferry_clock_s();
     if (t - r->finalized_at < 1.0)
         return;
-    uint32_t n;
     if (ferry_source_finalized(r->rs, &n, NULL, NULL) == FERRY_OK) {
         r->finalized = n;
         r->finalized_at = t;
     }
 }
 
-static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class *fault,
-                          struct ferry_reason *why)
+/* GetInfo into r->info. */
+static ferry_err ask_info(struct relay *r, enum ferry_fault_class *fault, struct ferry_reason *why)
 {
-    *at_tip = false;
     ferry_err err = ferry_wc_get_info(&r->wc, &r->info, why);
-    if (err)
-        return worker_fault(r, err, fault, why);
-    err = check_worker(r, fault, why);
-    if (err)
-        return err;
+    if (err) {
+        r->info_known = false;
+        return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_WORKER, err), err);
+    }
+    r->info_known = true;
+    r->info_tracked = false;
+    return check_worker(r, fault, why);
+}
+
+/* The worker's heights after a sync call it answered (its SyncedTo: the last header or block it
+ * took), instead of asking GetInfo before the next step. A first para import also moves the
+ * worker's next block, and an answer that goes backwards is not understood: GetInfo then. */
+static void track_sync(struct relay *r)
+{
+    const char *m = r->wc.last_sync;
+    if (!m)
+        return;
+    uint32_t next = r->wc.last_synced_to + 1;
+    uint32_t *field = NULL;
+    if (!strcmp(m, "SyncHeader"))
+        field = &r->info.headernum;
+    else if (!strcmp(m, "SyncParaHeader") && r->info.para_headernum)
+        field = &r->info.para_headernum;
+    else if (!strcmp(m, "DispatchBlocks"))
+        field = &r->info.blocknum;
+    if (!field || next < *field) {
+        r->info_known = false;
+        return;
+    }
+    *field = next;
+    r->info_tracked = true;
+}
+
+static ferry_err step_once(struct relay *r, bool *at_tip, enum ferry_fault_class *fault,
+                           struct ferry_reason *why)
+{
+    ferry_err err;
+    if (!r->info_known) {
+        err = ask_info(r, fault, why);
+        if (err)
+            return err;
+    }
     if (!r->info.initialized) {
         publish(r, "init");
+        r->info_known = false; /* InitRuntime changes everything GetInfo says */
         return step_init(r, fault, why);
     }
     if (!r->lc) {
@@ -1350,6 +1565,7 @@ static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class 
             return node_fault(r, r->rs, err, fault, why);
     }
     refresh_finalized(r);
+    prefetch_tip(r);
     /* 0. ferry's own light client behind the worker (a restart: it starts again from genesis):
      * catch up first, verifying; the blocks and para steps read proofs at blocks it must hold */
     struct ferry_lc_status ls;
@@ -1380,9 +1596,25 @@ static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class 
     /* 3. relay headers up to finality */
     publish(r, "headers");
     err = step_headers(r, fault, why);
+    if (!err && r->news_at > 0)
+        ferry_log_debug(LOG, "relay headers done %.1f ms after the news",
+                        (ferry_clock_s() - r->news_at) * 1e3);
     if (err != FERRY_E_RETRY)
         return err;
-    /* 4. at the tip */
+    /* 4. at the tip: nothing new. The worker's own word once per round (its heights were
+     * tracked from its answers; registration shows in GetInfo only) */
+    if (r->info_tracked) {
+        struct ferry_wc_info before = r->info;
+        err = ask_info(r, fault, why);
+        if (err)
+            return err;
+        if (before.headernum != r->info.headernum ||
+            before.para_headernum != r->info.para_headernum ||
+            before.blocknum != r->info.blocknum) {
+            ferry_log_warn(LOG, "the worker is not where its answers left it: re-reading");
+            return FERRY_OK; /* another round with its real heights */
+        }
+    }
     *at_tip = true;
     publish(r, "tip");
     if (r->cfg->do_register && r->have_key) {
@@ -1396,6 +1628,21 @@ static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class 
             return err;
     }
     return FERRY_OK;
+}
+
+/* One step; the worker's state is asked again after any failure (it may have restarted, or
+ * refused something) and otherwise followed from its answers. */
+static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class *fault,
+                          struct ferry_reason *why)
+{
+    *at_tip = false;
+    r->wc.last_sync = NULL;
+    ferry_err err = step_once(r, at_tip, fault, why);
+    if (err)
+        r->info_known = false;
+    else
+        track_sync(r);
+    return err;
 }
 
 static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct ferry_reason *why)
@@ -1450,6 +1697,9 @@ static void teardown(struct relay *r)
     ferry_tx_client_close(r->tx);
     ferry_source_close(r->rs);
     ferry_source_close(r->ps);
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++)
+        cancel_prefetch(r, i); /* answered at once: their connection is closed */
+    ferry_wc_close(&r->wc);
     ferry_lc_free(r->lc);
     ferry_outbox_close(r->ob);
     ferry_httpd_stop(r->httpd);
@@ -1599,8 +1849,10 @@ ferry_err ferry_relay_run(const struct ferry_relay_config *cfg, volatile sig_ato
                            cfg->until_block);
             break;
         }
-        if (at_tip)
+        if (at_tip) {
             ferry_source_wait_news(r.rs);
+            r.news_at = ferry_clock_s();
+        }
     }
     err = FERRY_OK;
     *fault = FERRY_FAULT_NONE;

@@ -165,6 +165,57 @@ START_TEST(rotation_and_backoff)
 }
 END_TEST
 
+START_TEST(pipelined_read_proofs_and_pushed_tip)
+{
+    struct fixture f;
+    setup(&f, NULL);
+    struct ferry_reason why;
+    uint8_t key[2] = {1, 2};
+    struct ferry_bytes k = {key, 2};
+    uint8_t at[3][32] = {{1}, {2}, {3}};
+    /* all sent before any answer is awaited; each answer is the server's two entries */
+    struct ferry_source_proof_req *q[3];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(ferry_source_read_proof_send(f.s, &k, 1, at[i], &q[i], &why), FERRY_OK);
+        ck_assert_int_eq(memcmp(ferry_source_proof_req_at(q[i]), at[i], 32), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        struct ferry_bytes_list nodes;
+        ck_assert_int_eq(ferry_source_read_proof_wait(q[i], &nodes, &why), FERRY_OK);
+        ck_assert_uint_eq(nodes.n, 2);
+        ferry_bytes_list_free(&nodes);
+    }
+    ferry_source_read_proof_cancel(q[2]);
+    ferry_source_read_proof_cancel(NULL);
+
+    /* a request outlives the connection it was sent on: its answer is an error, not a crash */
+    struct ferry_source_proof_req *late;
+    ck_assert_int_eq(ferry_source_read_proof_send(f.s, &k, 1, at[0], &late, &why), FERRY_OK);
+    ferry_source_penalise(f.s, "test");
+    struct ferry_bytes_list nodes;
+    ferry_err err = ferry_source_read_proof_wait(late, &nodes, &why);
+    ck_assert(err == FERRY_OK || err == FERRY_E_STATE); /* the answer may have come first */
+    ferry_bytes_list_free(&nodes);
+
+    /* the pushed tip: none before a subscription; rising numbers after, without consuming */
+    uint32_t n = 0, n2 = 0;
+    uint8_t h[32];
+    ck_assert(!ferry_source_pushed_tip(f.s, &n, h));
+    double end = now_s() + 5;
+    while (!ferry_source_pushed_tip(f.s, &n, h) && now_s() < end)
+        ferry_source_poll_news(f.s);
+    ck_assert(ferry_source_pushed_tip(f.s, &n, h));
+    ck_assert(ferry_source_pushed_tip(f.s, &n2, h));
+    ck_assert_uint_eq(n, n2);
+    while (n2 == n && now_s() < end) {
+        ferry_source_wait_news(f.s);
+        ck_assert(ferry_source_pushed_tip(f.s, &n2, h));
+    }
+    ck_assert_uint_gt(n2, n);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(malformed_classes)
 {
     ck_assert(ferry_source_is_malformed(FERRY_E_JSON));
@@ -185,6 +236,7 @@ Suite *source_suite(void)
     tcase_add_test(tc, queries_refuse_other_answers);
     tcase_add_test(tc, rotation_and_backoff);
     tcase_add_test(tc, malformed_classes);
+    tcase_add_test(tc, pipelined_read_proofs_and_pushed_tip);
     suite_add_tcase(s, tc);
     return s;
 }
