@@ -116,4 +116,6 @@ print(f"  node round trips, same run (paired samples, relayer paused): chain_get
 print(f"    first state_getReadProof at a new block {f(r['read_proof'])}")
 print(f"    justification (grandpa_proveFinality or chain_getBlock) {f(r['justification'])}")
 print(f"  latency minus the paired first read proof: {f(r['over_proof'])} (aim: at most 10 ms)")
+print(f"  load average during the run: {open('/proc/loadavg').read().split()[1]} (5 min; "
+      f"{__import__('os').cpu_count()} CPUs)")
 PY

@@ -34,8 +34,19 @@
 
 /* Read proofs in flight at once while a dispatch range is fetched. */
 #define PROOF_WINDOW 32
-/* Read proofs of pushed finalized blocks asked ahead of their dispatch. */
+/* Read proofs of pushed finalized blocks asked ahead of need. */
 #define PREFETCH_SLOTS 8
+
+enum prefetch_kind {
+    PF_BLOCK,     /* the worker's keys at a block to dispatch */
+    PF_PARA_HEAD, /* Paras::Heads(para_id) at a relay block */
+};
+
+struct prefetch {
+    struct ferry_source_proof_req *q; /* NULL: a free slot */
+    enum prefetch_kind kind;
+    uint32_t number;
+};
 
 #define CALL_REGISTER "PhalaRegistry.register_worker_v2"
 #define CALL_EGRESS   "PhalaMq.sync_offchain_message"
@@ -71,8 +82,7 @@ struct relay {
     double news_at; /* when the last wait for news returned (for the tip timing log) */
     /* read proofs of finalized blocks the node pushed, asked before their headers are even
      * verified (the dispatch takes one when the lc verifies that very block) */
-    struct ferry_source_proof_req *prefetch[PREFETCH_SLOTS];
-    uint32_t prefetch_number[PREFETCH_SLOTS];
+    struct prefetch prefetch[PREFETCH_SLOTS];
     bool registered_now;
     struct ferry_relay_progress prog;
     double rate_t0;
@@ -646,6 +656,121 @@ static ferry_err worker_fault(struct relay *r, ferry_err err, enum ferry_fault_c
     return fail(r, fault, c, err);
 }
 
+/* Trie nodes → a proof for lookups. */
+static ferry_err nodes_proof(const struct ferry_bytes_list *nodes, struct ferry_trie_proof **proof)
+{
+    const uint8_t **ptrs = calloc(nodes->n ? nodes->n : 1, sizeof *ptrs);
+    size_t *lens = calloc(nodes->n ? nodes->n : 1, sizeof *lens);
+    ferry_err err = ptrs && lens ? FERRY_OK : FERRY_E_NOMEM;
+    for (size_t i = 0; !err && i < nodes->n; i++) {
+        ptrs[i] = nodes->items[i].p;
+        lens[i] = nodes->items[i].len;
+    }
+    if (!err)
+        err = ferry_trie_proof_build(ptrs, lens, nodes->n, proof);
+    free(ptrs);
+    free(lens);
+    return err;
+}
+
+/* ---- read proofs asked ahead ------------------------------------------------------------------
+ * When the node pushes a finalized header, the read proofs that block will need are asked at
+ * once, before its header is even fetched and verified: the worker's keys at the block to
+ * dispatch (the pushed tip of the chain whose blocks are dispatched) and, in parachain mode,
+ * Paras::Heads at the pushed relay block. A proof is used only for the very block ferry's lc
+ * verified (matched by hash) and is checked against that block's state root like any other. */
+
+static void cancel_prefetch(struct relay *r, size_t i)
+{
+    ferry_source_read_proof_cancel(r->prefetch[i].q);
+    r->prefetch[i].q = NULL;
+}
+
+/* The proof of `kind` asked ahead at block hash `at`, taken out of its slot, or NULL. */
+static struct ferry_source_proof_req *take_prefetch(struct relay *r, enum prefetch_kind kind,
+                                                    const uint8_t at[32])
+{
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+        struct ferry_source_proof_req *q = r->prefetch[i].q;
+        if (q && r->prefetch[i].kind == kind && !memcmp(ferry_source_proof_req_at(q), at, 32)) {
+            r->prefetch[i].q = NULL;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/* Ask the proof of `kind` at the block (n, hash) on s unless it is asked already. */
+static void prefetch_one(struct relay *r, enum prefetch_kind kind, struct ferry_source *s,
+                         const struct ferry_bytes *keys, size_t n_keys, uint32_t n,
+                         const uint8_t hash[32])
+{
+    size_t free_slot = PREFETCH_SLOTS;
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+        if (!r->prefetch[i].q)
+            free_slot = i;
+        else if (r->prefetch[i].kind == kind &&
+                 !memcmp(ferry_source_proof_req_at(r->prefetch[i].q), hash, 32))
+            return;
+    }
+    if (free_slot == PREFETCH_SLOTS ||
+        ferry_source_read_proof_send(s, keys, n_keys, hash, &r->prefetch[free_slot].q, NULL))
+        return; /* the step asks when it gets there */
+    r->prefetch[free_slot].kind = kind;
+    r->prefetch[free_slot].number = n;
+}
+
+/* read_proof(), taking the answer of a proof asked ahead when there is one. */
+static ferry_err read_proof_ahead(struct relay *r, enum prefetch_kind kind, struct ferry_source *s,
+                                  const struct ferry_bytes *keys, size_t n, const uint8_t at[32],
+                                  struct ferry_bytes_list *nodes, struct ferry_trie_proof **proof,
+                                  struct ferry_reason *why)
+{
+    struct ferry_source_proof_req *q = take_prefetch(r, kind, at);
+    if (!q || ferry_source_read_proof_wait(q, nodes, why))
+        return read_proof(s, keys, n, at, nodes, proof, why); /* none, or its connection died */
+    ferry_err err = nodes_proof(nodes, proof);
+    if (err)
+        ferry_bytes_list_free(nodes);
+    return err;
+}
+
+static void prefetch_tip(struct relay *r)
+{
+    if (r->ps)
+        ferry_source_poll_news(r->ps);
+    /* drop what the worker got without (another fork?): long answered */
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+        const struct prefetch *p = &r->prefetch[i];
+        if (p->q && (p->kind == PF_BLOCK ? p->number < r->info.blocknum
+                                         : p->number + 1 < r->info.headernum))
+            cancel_prefetch(r, i);
+    }
+    if (!r->info.has_public_key)
+        return;
+    uint32_t n;
+    uint8_t hash[32];
+    struct ferry_source *src = tx_source(r);
+    if (ferry_source_pushed_tip(src, &n, hash) && n >= r->info.blocknum &&
+        n - r->info.blocknum < r->cfg->dispatch_batch) { /* else step_blocks pipelines a range */
+        uint8_t keys[FERRY_WORKER_N_KEYS][FERRY_WORKER_KEY_MAX];
+        size_t klens[FERRY_WORKER_N_KEYS];
+        ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
+        struct ferry_bytes kb[FERRY_WORKER_N_KEYS];
+        for (int i = 0; i < FERRY_WORKER_N_KEYS; i++) {
+            kb[i].p = keys[i];
+            kb[i].len = klens[i];
+        }
+        prefetch_one(r, PF_BLOCK, src, kb, FERRY_WORKER_N_KEYS, n, hash);
+    }
+    if (r->parachain && ferry_source_pushed_tip(r->rs, &n, hash) && n >= r->info.headernum) {
+        uint8_t key[FERRY_PARAS_HEADS_KEY_LEN];
+        ferry_paras_heads_key(r->para_id, key);
+        struct ferry_bytes k = {key, sizeof key};
+        prefetch_one(r, PF_PARA_HEAD, r->rs, &k, 1, n, hash);
+    }
+}
+
 /* Relay headers: fetch the next batch after the lc, verify it, forward what the worker lacks.
  * Returns FERRY_E_RETRY when there is nothing new (at the tip). */
 static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
@@ -735,7 +860,7 @@ static ferry_err proven_para_head(struct relay *r, uint32_t at, struct ferry_hea
     ferry_paras_heads_key(r->para_id, key);
     struct ferry_bytes k = {key, sizeof key};
     struct ferry_trie_proof *proof;
-    ferry_err err = read_proof(r->rs, &k, 1, hash, nodes, &proof, why);
+    ferry_err err = read_proof_ahead(r, PF_PARA_HEAD, r->rs, &k, 1, hash, nodes, &proof, why);
     if (err)
         return node_fault(r, r->rs, err, fault, why);
     const uint8_t *v;
@@ -873,82 +998,6 @@ static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *f
     return FERRY_OK;
 }
 
-/* Trie nodes → a proof for lookups. */
-static ferry_err nodes_proof(const struct ferry_bytes_list *nodes, struct ferry_trie_proof **proof)
-{
-    const uint8_t **ptrs = calloc(nodes->n ? nodes->n : 1, sizeof *ptrs);
-    size_t *lens = calloc(nodes->n ? nodes->n : 1, sizeof *lens);
-    ferry_err err = ptrs && lens ? FERRY_OK : FERRY_E_NOMEM;
-    for (size_t i = 0; !err && i < nodes->n; i++) {
-        ptrs[i] = nodes->items[i].p;
-        lens[i] = nodes->items[i].len;
-    }
-    if (!err)
-        err = ferry_trie_proof_build(ptrs, lens, nodes->n, proof);
-    free(ptrs);
-    free(lens);
-    return err;
-}
-
-static void cancel_prefetch(struct relay *r, size_t i)
-{
-    ferry_source_read_proof_cancel(r->prefetch[i]);
-    r->prefetch[i] = NULL;
-}
-
-/* The prefetched proof at block hash `at`, taken out of its slot, or NULL. */
-static struct ferry_source_proof_req *take_prefetch(struct relay *r, const uint8_t at[32])
-{
-    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
-        struct ferry_source_proof_req *q = r->prefetch[i];
-        if (q && !memcmp(ferry_source_proof_req_at(q), at, 32)) {
-            r->prefetch[i] = NULL;
-            return q;
-        }
-    }
-    return NULL;
-}
-
-/* At the tip: ask the read proof of the newest finalized block the node pushed (of the chain
- * whose blocks are dispatched) at once, so that it is on its way while the headers are fetched,
- * verified and synced; step_blocks takes it if ferry's lc verifies that very block. */
-static void prefetch_tip(struct relay *r)
-{
-    struct ferry_source *src = tx_source(r);
-    if (r->ps)
-        ferry_source_poll_news(r->ps);
-    size_t free_slot = PREFETCH_SLOTS;
-    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
-        if (r->prefetch[i] && r->prefetch_number[i] < r->info.blocknum)
-            cancel_prefetch(r, i); /* dispatched without it (another fork?): long answered */
-        if (!r->prefetch[i])
-            free_slot = i;
-    }
-    uint32_t n;
-    uint8_t hash[32];
-    if (!r->info.has_public_key || !ferry_source_pushed_tip(src, &n, hash))
-        return;
-    if (n < r->info.blocknum || n - r->info.blocknum >= r->cfg->dispatch_batch)
-        return; /* the worker has it, or is far behind: step_blocks pipelines a whole range */
-    for (size_t i = 0; i < PREFETCH_SLOTS; i++)
-        if (r->prefetch[i] && !memcmp(ferry_source_proof_req_at(r->prefetch[i]), hash, 32))
-            return; /* asked already */
-    if (free_slot == PREFETCH_SLOTS)
-        return;
-    uint8_t keys[FERRY_WORKER_N_KEYS][FERRY_WORKER_KEY_MAX];
-    size_t klens[FERRY_WORKER_N_KEYS];
-    ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
-    struct ferry_bytes kb[FERRY_WORKER_N_KEYS];
-    for (int i = 0; i < FERRY_WORKER_N_KEYS; i++) {
-        kb[i].p = keys[i];
-        kb[i].len = klens[i];
-    }
-    if (ferry_source_read_proof_send(src, kb, FERRY_WORKER_N_KEYS, hash, &r->prefetch[free_slot],
-                                     NULL))
-        return; /* step_blocks asks again */
-    r->prefetch_number[free_slot] = n;
-}
-
 /* Blocks: read proofs of the worker's keys at each block, verified, then DispatchBlocks. The
  * proofs of the range are asked all at once (at most PROOF_WINDOW in flight), then verified in
  * order as they come. */
@@ -1006,7 +1055,7 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
     for (size_t i = 0; i < nb && !err; i++) {
         /* keep the window full */
         for (; !err && sent < nb && sent < i + PROOF_WINDOW; sent++) {
-            reqs[sent] = take_prefetch(r, hashes[sent]); /* asked when the node pushed it */
+            reqs[sent] = take_prefetch(r, PF_BLOCK, hashes[sent]); /* asked at the push */
             if (reqs[sent])
                 ahead++;
             else
