@@ -3,7 +3,10 @@
 // Finality → worker latency of a running `ferry relay`, and the node's round trips in the same
 // run (used by bench/relay_bench.sh).
 //
-// usage: node relay_latency.js RELAY_WS CHAIN_WS WORKER_HTTP RELAY_PID SAMPLES
+// usage: node relay_latency.js [--warm] RELAY_WS CHAIN_WS WORKER_HTTP RELAY_PID SAMPLES
+//   --warm       devnet_warmProofs first: the dev chain builds each new block's state trie when
+//                it builds the block (as a real node has it), so a first read proof costs a round
+//                trip like any other call
 //   RELAY_WS     the dev chain's relay endpoint (devnet_produceBlocks is called there)
 //   CHAIN_WS     the endpoint of the chain whose blocks the worker dispatches (the relay endpoint
 //                in solo mode, the parachain's in parachain mode)
@@ -27,12 +30,13 @@
 const http = require('node:http');
 const WebSocket = require('ws');
 
-const [relayUrl, chainUrl, workerUrl, pidArg, samplesArg] = process.argv.slice(2);
+const warm = process.argv[2] === '--warm';
+const [relayUrl, chainUrl, workerUrl, pidArg, samplesArg] = process.argv.slice(warm ? 3 : 2);
 const relayPid = Number(pidArg);
 const samples = Number(samplesArg || 20);
 if (!relayUrl || !chainUrl || !workerUrl || !Number.isInteger(relayPid) || relayPid < 1 ||
     !Number.isInteger(samples) || samples < 1) {
-  console.error('usage: node relay_latency.js RELAY_WS CHAIN_WS WORKER_HTTP RELAY_PID SAMPLES');
+  console.error('usage: node relay_latency.js [--warm] RELAY_WS CHAIN_WS WORKER_HTTP RELAY_PID SAMPLES');
   process.exit(2);
 }
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
@@ -121,9 +125,10 @@ async function main() {
     const r = await call(c, method, params);
     return [now() - t, r];
   };
-  // settle at the tip first
+  // settle at the tip first (with --warm, past the blocks built before)
   await sleep(100);
-  await call(relay, 'devnet_produceBlocks', [1]);
+  if (warm) await call(relay, 'devnet_warmProofs', [true]);
+  for (let i = 0; i < (warm ? 3 : 1); i++) await call(relay, 'devnet_produceBlocks', [1]);
   const first = await finalizedAbove(fin.number - 1, 60000);
   await workerPast(first.number, 120000);
   const lat = [], rtt = [], proof = [], just = [], over = [];
