@@ -621,13 +621,12 @@ static ferry_err node_fault(struct relay *r, struct ferry_source *s, ferry_err e
     return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_NODE, err), err);
 }
 
-/* After the worker refused a call made on heights tracked from its earlier answers: whether its
- * state is elsewhere (another relayer fed it, it was restored from an older copy, a retried
- * request was applied twice): then the refusal is ferry's stale view, not the worker's fault. */
+/* After the worker refused a call: whether its state is not what ferry last knew of it (heights
+ * tracked from its answers, or a GetInfo of an earlier round: it restarted empty, was restored
+ * from an older copy, another relayer fed it, a retried request was applied twice): then the
+ * refusal is ferry's stale view, not the worker's fault. */
 static bool worker_moved(struct relay *r)
 {
-    if (!r->info_tracked)
-        return false;
     struct ferry_wc_info now;
     struct ferry_reason w = {""};
     if (ferry_wc_get_info(&r->wc, &now, &w))
