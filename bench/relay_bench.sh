@@ -7,7 +7,11 @@
 # the worker follows it under the relay chain.
 # Reports: wall time and blocks/s (headers validated and blocks dispatched by the worker), peak
 # RSS of ferry relay, and where the time goes: worker calls (ferry_relay_seconds_total{part=
-# "worker"}) versus node requests and ferry's own verification (the rest).
+# "worker"}) versus node requests and ferry's own verification (the rest); then, with the relayer
+# left running at the tip, the time from a block's finality to the worker having it, next to the
+# node's round trips in the same run (see the end of this script and bench/relay_latency.js;
+# BENCH_LATENCY_BLOCKS samples per phase, BENCH_LOG_LEVEL=debug and BENCH_KEEP_LOGS=DIR to keep
+# the relayer's timing lines).
 # Exit 0 ok, 1 failed, 77 skipped (no node / no tests/devnet/node_modules).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -25,7 +25,9 @@
 //     the first proof asked at it, where a real node reads its database) and, on the relay
 //     chain, the justification (grandpa_proveFinality, chain_getBlock when it has none). Then
 //     the relayer is resumed and the worker awaited.
-// Prints one JSON object on stdout; progress and errors on stderr; exit 1 on a failure.
+// Prints one JSON object on stdout; progress and errors on stderr (with BENCH_TRACE set, also the
+// wall-clock time of each notification, to line up with the relayer's debug log); exit 1 on a
+// failure.
 
 const http = require('node:http');
 const WebSocket = require('ws');
@@ -138,6 +140,7 @@ async function main() {
     let f = await finalizedAbove(before, 30000);
     const t1 = await workerPast(f.number, 30000);
     lat.push(t1 - f.at);
+    if (process.env.BENCH_TRACE) console.error(`  t0 ${new Date(Date.now() - (now() - f.at)).toISOString()} block #${f.number}`);
     await sleep(20);
     process.kill(relayPid, 'SIGSTOP');
     let r;
