@@ -176,8 +176,9 @@ void ferry_source_wait_news(struct ferry_source *s);
 struct ferry_source_proof_req;
 
 /* Send state_getReadProof(keys, at) without waiting.
- * Out: *out, to be passed exactly once to ferry_source_read_proof_wait or _cancel (also after
- *      the source switched endpoints or was closed: the answer is then an error).
+ * Out: *out, to be passed exactly once to ferry_source_read_proof_wait or _cancel, also after the
+ *      source switched endpoints or was closed: the connection it was sent on stays open until
+ *      then (so its answer still arrives, or its timeout passes).
  * Returns: FERRY_OK; the RPC client's creation error; FERRY_E_ARG; FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_source_read_proof_send(struct ferry_source *s,
                                                          const struct ferry_bytes *keys,
@@ -191,14 +192,13 @@ const uint8_t *ferry_source_proof_req_at(const struct ferry_source_proof_req *q)
 /* Wait for the answer (until the source's request timeout counted from the send) and free q.
  * Out: *nodes, the proof's trie nodes (free with ferry_bytes_list_free; empty on failure).
  * Returns: FERRY_OK; FERRY_E_NOT_FOUND (the node answered null); FERRY_E_JSON/FERRY_E_HEX (a
- *          malformed answer); an RPC error (FERRY_E_STATE when the connection it was sent on
- *          was closed meanwhile); FERRY_E_NOMEM. */
+ *          malformed answer); an RPC error; FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_source_read_proof_wait(struct ferry_source_proof_req *q,
                                                          struct ferry_bytes_list *nodes,
                                                          struct ferry_reason *why);
 
-/* Drop a request no longer wanted: waits for its answer (at once when the connection is
- * closed) and frees everything. NULL is ignored. */
+/* Drop a request no longer wanted: waits for its answer (or its timeout) and frees everything.
+ * NULL is ignored. */
 void ferry_source_read_proof_cancel(struct ferry_source_proof_req *q);
 
 /* The newest finalized header the node pushed on this connection (unverified: only good for

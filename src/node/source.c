@@ -19,11 +19,28 @@
 #define BACKOFF_MAX_MS 30000
 #define MAX_URLS       64
 
+/* A connection's RPC client shared with the read proofs sent on it (ferry_source_read_proof_send):
+ * closed when the source has left it (endpoint switch, close) and the last of them was collected,
+ * since a request answered before its client closed must not be waited for after. */
+struct rpc_ref {
+    struct ferry_rpc *rpc;
+    size_t refs;
+};
+
+static void rpc_ref_drop(struct rpc_ref *r)
+{
+    if (r && --r->refs == 0) {
+        ferry_rpc_close(r->rpc);
+        free(r);
+    }
+}
+
 struct ferry_source {
     struct ferry_source_config cfg;
     const char *log;
     struct ferry_rpc *rpc;
-    size_t rotation; /* index of the URL tried first */
+    struct rpc_ref *ref; /* rpc's, shared with proof requests in flight */
+    size_t rotation;     /* index of the URL tried first */
     uint32_t backoff_ms;
     bool no_prove_finality; /* the node does not serve grandpa_proveFinality */
     uint64_t sub;
@@ -106,7 +123,11 @@ static void forget_tip(struct ferry_source *s)
 
 static void disconnect(struct ferry_source *s)
 {
-    ferry_rpc_close(s->rpc);
+    if (s->ref)
+        rpc_ref_drop(s->ref); /* closes rpc unless proof requests still hold it */
+    else
+        ferry_rpc_close(s->rpc);
+    s->ref = NULL;
     s->rpc = NULL;
     s->subscribed = false;
     s->just_subscribed = false;
@@ -139,6 +160,14 @@ static ferry_err connect_rpc(struct ferry_source *s, struct ferry_reason *why)
     ferry_err err = ferry_rpc_open(&rc, &s->rpc);
     if (err)
         return ferry_reason_set(why, err, "cannot create the RPC client: %s", ferry_strerror(err));
+    s->ref = calloc(1, sizeof *s->ref);
+    if (!s->ref) {
+        ferry_rpc_close(s->rpc);
+        s->rpc = NULL;
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+    }
+    s->ref->rpc = s->rpc;
+    s->ref->refs = 1;
     return FERRY_OK;
 }
 
@@ -754,6 +783,7 @@ ferry_err ferry_source_relay_batch(struct ferry_source *s, const struct ferry_au
 
 struct ferry_source_proof_req {
     struct ferry_rpc_pending *pending;
+    struct rpc_ref *ref; /* the client it was sent on, kept open until it is collected */
     uint8_t at[32];
 };
 
@@ -786,6 +816,8 @@ ferry_err ferry_source_read_proof_send(struct ferry_source *s, const struct ferr
         free(q);
         return ferry_reason_set(why, err, "state_getReadProof: %s", ferry_strerror(err));
     }
+    q->ref = s->ref;
+    q->ref->refs++;
     *out = q;
     return FERRY_OK;
 }
@@ -828,6 +860,7 @@ ferry_err ferry_source_read_proof_wait(struct ferry_source_proof_req *q,
     cJSON *res = NULL;
     struct ferry_rpc_error re = {0};
     ferry_err err = ferry_rpc_wait(q->pending, &res, &re);
+    rpc_ref_drop(q->ref);
     free(q);
     if (err)
         return rpc_fail(why, err, &re, "state_getReadProof");

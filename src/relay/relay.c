@@ -1746,7 +1746,7 @@ static void teardown(struct relay *r)
     ferry_source_close(r->rs);
     ferry_source_close(r->ps);
     for (size_t i = 0; i < PREFETCH_SLOTS; i++)
-        cancel_prefetch(r, i); /* answered at once: their connection is closed */
+        cancel_prefetch(r, i); /* their answers are due (or their timeouts) */
     ferry_wc_close(&r->wc);
     ferry_lc_free(r->lc);
     ferry_outbox_close(r->ob);
