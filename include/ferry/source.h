@@ -209,4 +209,47 @@ void ferry_source_stream_free(struct ferry_source_stream *st);
  * seconds for news (one second without a subscription). */
 void ferry_source_wait_news(struct ferry_source *s);
 
+/* ---- pipelined read proofs
+ * A state_getReadProof sent now and collected later, so that many (one per block of a dispatch
+ * range, or one for a block whose header was just pushed) cost one round trip together over a
+ * WebSocket (over HTTP the request is performed when sent). The answer is as hostile as any:
+ * the caller verifies the nodes against a state root it trusts.
+ */
+struct ferry_source_proof_req;
+
+/* Send state_getReadProof(keys, at) without waiting.
+ * Out: *out, to be passed exactly once to ferry_source_read_proof_wait or _cancel, also after the
+ *      source switched endpoints or was closed: the connection it was sent on stays open until
+ *      then (so its answer still arrives, or its timeout passes).
+ * Returns: FERRY_OK; the RPC client's creation error; FERRY_E_ARG; FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_source_read_proof_send(struct ferry_source *s,
+                                                         const struct ferry_bytes *keys,
+                                                         size_t n_keys, const uint8_t at[32],
+                                                         struct ferry_source_proof_req **out,
+                                                         struct ferry_reason *why);
+
+/* Returns: the block hash the request reads at (valid until it is waited for or cancelled). */
+const uint8_t *ferry_source_proof_req_at(const struct ferry_source_proof_req *q);
+
+/* Wait for the answer (until the source's request timeout counted from the send) and free q.
+ * Out: *nodes, the proof's trie nodes (free with ferry_bytes_list_free; empty on failure).
+ * Returns: FERRY_OK; FERRY_E_NOT_FOUND (the node answered null); FERRY_E_JSON/FERRY_E_HEX (a
+ *          malformed answer); an RPC error; FERRY_E_NOMEM. */
+FERRY_WARN_UNUSED ferry_err ferry_source_read_proof_wait(struct ferry_source_proof_req *q,
+                                                         struct ferry_bytes_list *nodes,
+                                                         struct ferry_reason *why);
+
+/* Drop a request no longer wanted: waits for its answer (or its timeout) and frees everything.
+ * NULL is ignored. */
+void ferry_source_read_proof_cancel(struct ferry_source_proof_req *q);
+
+/* The newest finalized header the node pushed on this connection (unverified: only good for
+ * guessing what to fetch next), without consuming it as ferry_source_finalized does.
+ * Returns: true and *number, hash when there is one; false otherwise. */
+bool ferry_source_pushed_tip(const struct ferry_source *s, uint32_t *number, uint8_t hash[32]);
+
+/* Subscribe to finalized heads if not yet done and take in what was pushed, without waiting
+ * (for a second chain followed alongside the one ferry_source_wait_news waits on). */
+void ferry_source_poll_news(struct ferry_source *s);
+
 #endif

@@ -1,7 +1,8 @@
 /* ferry — the relayer's typed client of the worker API (workerapi.h, docs/worker-api.md).
  *
- * One call at a time, each a fresh HTTP request (ferry_workerapi_call); the caller never has two
- * in flight (the worker serialises anyway, and pRuntime fails concurrent sync calls). Every
+ * One call at a time over one kept-alive HTTP connection (re-opened when the worker closed it);
+ * the caller never has two in flight (the worker serialises anyway, and pRuntime fails
+ * concurrent sync calls). Release the connection with ferry_wc_close. Every
  * answer is decoded defensively (protobuf-c unpack with its own bounds checks; hex keys checked).
  *
  * HTTP status → ferry_err, so a caller can classify with ferry_fault_classify(WORKER, err):
@@ -27,8 +28,19 @@ struct ferry_wclient {
     const char *url;               /* base URL, e.g. http://127.0.0.1:8000 (borrowed) */
     long timeout_ms;               /* per call */
     unsigned long calls, failures; /* counters for metrics */
+    unsigned long connects;        /* connections opened (1 while the worker keeps it open) */
     double seconds;                /* time spent in calls */
+    /* The last SyncHeader/SyncParaHeader/DispatchBlocks that succeeded: its method name (a
+     * static string; NULL before any, and the caller may reset it) and answer, so a caller can
+     * track the worker's heights without asking GetInfo again. */
+    const char *last_sync;
+    uint32_t last_synced_to;
+    void *curl;                 /* private: the kept handle */
+    struct curl_slist *headers; /* private */
 };
+
+/* Close the kept connection and free the handle (a later call opens a new one). */
+void ferry_wc_close(struct ferry_wclient *c);
 
 /* What GetInfo says (the fields the relayer uses). */
 struct ferry_wc_info {

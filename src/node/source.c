@@ -25,11 +25,28 @@
 #define BACKOFF_MAX_MS 30000
 #define MAX_URLS       64
 
+/* A connection's RPC client shared with the read proofs sent on it (ferry_source_read_proof_send):
+ * closed when the source has left it (endpoint switch, close) and the last of them was collected,
+ * since a request answered before its client closed must not be waited for after. */
+struct rpc_ref {
+    struct ferry_rpc *rpc;
+    size_t refs;
+};
+
+static void rpc_ref_drop(struct rpc_ref *r)
+{
+    if (r && --r->refs == 0) {
+        ferry_rpc_close(r->rpc);
+        free(r);
+    }
+}
+
 struct ferry_source {
     struct ferry_source_config cfg;
     const char *log;
     struct ferry_rpc *rpc;
-    size_t rotation; /* index of the URL tried first */
+    struct rpc_ref *ref; /* rpc's, shared with proof requests in flight */
+    size_t rotation;     /* index of the URL tried first */
     uint32_t backoff_ms;
     bool no_prove_finality; /* the node does not serve grandpa_proveFinality */
     uint64_t sub;
@@ -112,7 +129,11 @@ static void forget_tip(struct ferry_source *s)
 
 static void disconnect(struct ferry_source *s)
 {
-    ferry_rpc_close(s->rpc);
+    if (s->ref)
+        rpc_ref_drop(s->ref); /* closes rpc unless proof requests still hold it */
+    else
+        ferry_rpc_close(s->rpc);
+    s->ref = NULL;
     s->rpc = NULL;
     s->subscribed = false;
     s->just_subscribed = false;
@@ -145,6 +166,14 @@ static ferry_err connect_rpc(struct ferry_source *s, struct ferry_reason *why)
     ferry_err err = ferry_rpc_open(&rc, &s->rpc);
     if (err)
         return ferry_reason_set(why, err, "cannot create the RPC client: %s", ferry_strerror(err));
+    s->ref = calloc(1, sizeof *s->ref);
+    if (!s->ref) {
+        ferry_rpc_close(s->rpc);
+        s->rpc = NULL;
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+    }
+    s->ref->rpc = s->rpc;
+    s->ref->refs = 1;
     return FERRY_OK;
 }
 
@@ -1074,4 +1103,129 @@ ferry_err ferry_source_relay_stream_after(struct ferry_source *s, uint32_t numbe
     }
     *out = st;
     return FERRY_OK;
+}
+
+/* ---- pipelined read proofs and the pushed tip ------------------------------------------------
+ * Added for `ferry relay` at the tip: every state_getReadProof of a dispatch range is sent before
+ * the first answer is awaited (and the one for a freshly finalized block as soon as its header
+ * is pushed), so a range costs one round trip instead of one per block. */
+
+struct ferry_source_proof_req {
+    struct ferry_rpc_pending *pending;
+    struct rpc_ref *ref; /* the client it was sent on, kept open until it is collected */
+    uint8_t at[32];
+};
+
+ferry_err ferry_source_read_proof_send(struct ferry_source *s, const struct ferry_bytes *keys,
+                                       size_t n_keys, const uint8_t at[32],
+                                       struct ferry_source_proof_req **out,
+                                       struct ferry_reason *why)
+{
+    *out = NULL;
+    ferry_err err = connect_rpc(s, why);
+    if (err)
+        return err;
+    struct ferry_source_proof_req *q = calloc(1, sizeof *q);
+    if (!q)
+        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+    memcpy(q->at, at, 32);
+    struct ferry_rpc_params p;
+    ferry_rpc_params_init(&p);
+    ferry_rpc_params_array_begin(&p);
+    for (size_t i = 0; i < n_keys; i++)
+        ferry_rpc_params_hex(&p, keys[i].p, keys[i].len);
+    ferry_rpc_params_array_end(&p);
+    ferry_rpc_params_hex(&p, at, 32);
+    const char *params = ferry_rpc_params_text(&p);
+    err = params ? ferry_rpc_send(s->rpc, "state_getReadProof", params,
+                                  ferry_rpc_request_timeout(s->rpc), &q->pending)
+                 : FERRY_E_NOMEM;
+    ferry_rpc_params_free(&p);
+    if (err) {
+        free(q);
+        return ferry_reason_set(why, err, "state_getReadProof: %s", ferry_strerror(err));
+    }
+    q->ref = s->ref;
+    q->ref->refs++;
+    *out = q;
+    return FERRY_OK;
+}
+
+const uint8_t *ferry_source_proof_req_at(const struct ferry_source_proof_req *q)
+{
+    return q->at;
+}
+
+/* The `proof` array of a state_getReadProof answer ({"at": …, "proof": ["0x…", …]}). */
+static ferry_err decode_read_proof(const cJSON *r, struct ferry_bytes_list *nodes)
+{
+    if (!cJSON_IsObject(r))
+        return cJSON_IsNull(r) ? FERRY_E_NOT_FOUND : FERRY_E_JSON;
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "proof");
+    if (!cJSON_IsArray(arr))
+        return FERRY_E_JSON;
+    int n = cJSON_GetArraySize(arr);
+    nodes->items = calloc(n > 0 ? (size_t)n : 1, sizeof *nodes->items);
+    if (!nodes->items)
+        return FERRY_E_NOMEM;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr)
+    {
+        if (!cJSON_IsString(v) || nodes->n >= (size_t)n)
+            return FERRY_E_JSON;
+        struct ferry_bytes *b = &nodes->items[nodes->n];
+        ferry_err err = ferry_hex_decode(v->valuestring, strlen(v->valuestring), &b->p, &b->len);
+        if (err)
+            return err;
+        nodes->n++;
+    }
+    return FERRY_OK;
+}
+
+ferry_err ferry_source_read_proof_wait(struct ferry_source_proof_req *q,
+                                       struct ferry_bytes_list *nodes, struct ferry_reason *why)
+{
+    memset(nodes, 0, sizeof *nodes);
+    cJSON *res = NULL;
+    struct ferry_rpc_error re = {0};
+    ferry_err err = ferry_rpc_wait(q->pending, &res, &re);
+    rpc_ref_drop(q->ref);
+    free(q);
+    if (err)
+        return rpc_fail(why, err, &re, "state_getReadProof");
+    err = decode_read_proof(res, nodes);
+    cJSON_Delete(res);
+    if (err) {
+        ferry_bytes_list_free(nodes);
+        ferry_reason_set(why, err, "state_getReadProof: the answer does not decode (%s)",
+                         ferry_strerror(err));
+    }
+    return err;
+}
+
+void ferry_source_read_proof_cancel(struct ferry_source_proof_req *q)
+{
+    if (!q)
+        return;
+    struct ferry_bytes_list nodes;
+    (void)!ferry_source_read_proof_wait(q, &nodes, NULL);
+    ferry_bytes_list_free(&nodes);
+}
+
+bool ferry_source_pushed_tip(const struct ferry_source *s, uint32_t *number, uint8_t hash[32])
+{
+    if (!s->rpc || !s->has_tip)
+        return false;
+    *number = s->tip.number;
+    memcpy(hash, s->tip.hash, 32);
+    return true;
+}
+
+void ferry_source_poll_news(struct ferry_source *s)
+{
+    if (connect_rpc(s, NULL))
+        return;
+    subscribe_live(s);
+    if (s->subscribed)
+        poll_events(s, s->verified, 0, false);
 }

@@ -33,6 +33,22 @@
 
 #define LOG "relay"
 
+/* Read proofs in flight at once while a dispatch range is fetched. */
+#define PROOF_WINDOW 32
+/* Read proofs of pushed finalized blocks asked ahead of need. */
+#define PREFETCH_SLOTS 8
+
+enum prefetch_kind {
+    PF_BLOCK,     /* the worker's keys at a block to dispatch */
+    PF_PARA_HEAD, /* Paras::Heads(para_id) at a relay block */
+};
+
+struct prefetch {
+    struct ferry_source_proof_req *q; /* NULL: a free slot */
+    enum prefetch_kind kind;
+    uint32_t number;
+};
+
 #define CALL_REGISTER "PhalaRegistry.register_worker_v2"
 #define CALL_EGRESS   "PhalaMq.sync_offchain_message"
 
@@ -60,8 +76,14 @@ struct relay {
     struct ferry_u128 tip;
     /* what we know */
     struct ferry_wc_info info;
+    bool info_known;   /* info is usable; false: ask GetInfo first (start, errors, init) */
+    bool info_tracked; /* heights in info come from sync answers since the last GetInfo */
     uint32_t finalized;
     double finalized_at;
+    double news_at; /* when the last wait for news returned (for the tip timing log) */
+    /* read proofs of finalized blocks the node pushed, asked before their headers are even
+     * verified (the dispatch takes one when the lc verifies that very block) */
+    struct prefetch prefetch[PREFETCH_SLOTS];
     bool registered_now;
     struct ferry_relay_progress prog;
     double rate_t0;
@@ -912,10 +934,35 @@ static ferry_err node_fault(struct relay *r, struct ferry_source *s, ferry_err e
     return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_NODE, err), err);
 }
 
+/* After the worker refused a call: whether its state is not what ferry last knew of it (heights
+ * tracked from its answers, or a GetInfo of an earlier round: it restarted empty, was restored
+ * from an older copy, another relayer fed it, a retried request was applied twice): then the
+ * refusal is ferry's stale view, not the worker's fault. */
+static bool worker_moved(struct relay *r)
+{
+    struct ferry_wc_info now;
+    struct ferry_reason w = {""};
+    if (ferry_wc_get_info(&r->wc, &now, &w))
+        return false;
+    bool moved = now.initialized != r->info.initialized || now.headernum != r->info.headernum ||
+                 now.para_headernum != r->info.para_headernum || now.blocknum != r->info.blocknum;
+    if (moved)
+        ferry_log_warn(LOG,
+                       "the worker is at header %u, para header %u, block %u, not where its "
+                       "answers left it (%u, %u, %u): re-reading its state",
+                       now.headernum, now.para_headernum, now.blocknum, r->info.headernum,
+                       r->info.para_headernum, r->info.blocknum);
+    r->info = now;
+    r->info_tracked = false;
+    return moved;
+}
+
 static ferry_err worker_fault(struct relay *r, ferry_err err, enum ferry_fault_class *fault,
                               struct ferry_reason *why)
 {
     enum ferry_fault_class c = ferry_fault_classify(FERRY_ORIGIN_WORKER, err);
+    if (c == FERRY_FAULT_WORKER && worker_moved(r))
+        c = FERRY_FAULT_TRANSIENT;
     if (c == FERRY_FAULT_WORKER)
         ferry_reason_prefix(why, err, "the worker refused data ferry verified: ");
     return fail(r, fault, c, err);
@@ -1065,6 +1112,121 @@ static ferry_err forward_chunks(struct relay *r, const struct ferry_source_batch
     return sync_chunk(r, b, i, b->n - 1, b->justification, b->justification_len, fault, why);
 }
 
+/* Trie nodes → a proof for lookups. */
+static ferry_err nodes_proof(const struct ferry_bytes_list *nodes, struct ferry_trie_proof **proof)
+{
+    const uint8_t **ptrs = calloc(nodes->n ? nodes->n : 1, sizeof *ptrs);
+    size_t *lens = calloc(nodes->n ? nodes->n : 1, sizeof *lens);
+    ferry_err err = ptrs && lens ? FERRY_OK : FERRY_E_NOMEM;
+    for (size_t i = 0; !err && i < nodes->n; i++) {
+        ptrs[i] = nodes->items[i].p;
+        lens[i] = nodes->items[i].len;
+    }
+    if (!err)
+        err = ferry_trie_proof_build(ptrs, lens, nodes->n, proof);
+    free(ptrs);
+    free(lens);
+    return err;
+}
+
+/* ---- read proofs asked ahead ------------------------------------------------------------------
+ * When the node pushes a finalized header, the read proofs that block will need are asked at
+ * once, before its header is even fetched and verified: the worker's keys at the block to
+ * dispatch (the pushed tip of the chain whose blocks are dispatched) and, in parachain mode,
+ * Paras::Heads at the pushed relay block. A proof is used only for the very block ferry's lc
+ * verified (matched by hash) and is checked against that block's state root like any other. */
+
+static void cancel_prefetch(struct relay *r, size_t i)
+{
+    ferry_source_read_proof_cancel(r->prefetch[i].q);
+    r->prefetch[i].q = NULL;
+}
+
+/* The proof of `kind` asked ahead at block hash `at`, taken out of its slot, or NULL. */
+static struct ferry_source_proof_req *take_prefetch(struct relay *r, enum prefetch_kind kind,
+                                                    const uint8_t at[32])
+{
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+        struct ferry_source_proof_req *q = r->prefetch[i].q;
+        if (q && r->prefetch[i].kind == kind && !memcmp(ferry_source_proof_req_at(q), at, 32)) {
+            r->prefetch[i].q = NULL;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/* Ask the proof of `kind` at the block (n, hash) on s unless it is asked already. */
+static void prefetch_one(struct relay *r, enum prefetch_kind kind, struct ferry_source *s,
+                         const struct ferry_bytes *keys, size_t n_keys, uint32_t n,
+                         const uint8_t hash[32])
+{
+    size_t free_slot = PREFETCH_SLOTS;
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+        if (!r->prefetch[i].q)
+            free_slot = i;
+        else if (r->prefetch[i].kind == kind &&
+                 !memcmp(ferry_source_proof_req_at(r->prefetch[i].q), hash, 32))
+            return;
+    }
+    if (free_slot == PREFETCH_SLOTS ||
+        ferry_source_read_proof_send(s, keys, n_keys, hash, &r->prefetch[free_slot].q, NULL))
+        return; /* the step asks when it gets there */
+    r->prefetch[free_slot].kind = kind;
+    r->prefetch[free_slot].number = n;
+}
+
+/* read_proof(), taking the answer of a proof asked ahead when there is one. */
+static ferry_err read_proof_ahead(struct relay *r, enum prefetch_kind kind, struct ferry_source *s,
+                                  const struct ferry_bytes *keys, size_t n, const uint8_t at[32],
+                                  struct ferry_bytes_list *nodes, struct ferry_trie_proof **proof,
+                                  struct ferry_reason *why)
+{
+    struct ferry_source_proof_req *q = take_prefetch(r, kind, at);
+    if (!q || ferry_source_read_proof_wait(q, nodes, why))
+        return read_proof(s, keys, n, at, nodes, proof, why); /* none, or its connection died */
+    ferry_err err = nodes_proof(nodes, proof);
+    if (err)
+        ferry_bytes_list_free(nodes);
+    return err;
+}
+
+static void prefetch_tip(struct relay *r)
+{
+    if (r->ps)
+        ferry_source_poll_news(r->ps);
+    /* drop what the worker got without (another fork?): long answered */
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+        const struct prefetch *p = &r->prefetch[i];
+        if (p->q && (p->kind == PF_BLOCK ? p->number < r->info.blocknum
+                                         : p->number + 1 < r->info.headernum))
+            cancel_prefetch(r, i);
+    }
+    if (!r->info.has_public_key)
+        return;
+    uint32_t n;
+    uint8_t hash[32];
+    struct ferry_source *src = tx_source(r);
+    if (ferry_source_pushed_tip(src, &n, hash) && n >= r->info.blocknum &&
+        n - r->info.blocknum < r->cfg->dispatch_batch) { /* else step_blocks pipelines a range */
+        uint8_t keys[FERRY_WORKER_N_KEYS][FERRY_WORKER_KEY_MAX];
+        size_t klens[FERRY_WORKER_N_KEYS];
+        ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
+        struct ferry_bytes kb[FERRY_WORKER_N_KEYS];
+        for (int i = 0; i < FERRY_WORKER_N_KEYS; i++) {
+            kb[i].p = keys[i];
+            kb[i].len = klens[i];
+        }
+        prefetch_one(r, PF_BLOCK, src, kb, FERRY_WORKER_N_KEYS, n, hash);
+    }
+    if (r->parachain && ferry_source_pushed_tip(r->rs, &n, hash) && n >= r->info.headernum) {
+        uint8_t key[FERRY_PARAS_HEADS_KEY_LEN];
+        ferry_paras_heads_key(r->para_id, key);
+        struct ferry_bytes k = {key, sizeof key};
+        prefetch_one(r, PF_PARA_HEAD, r->rs, &k, 1, n, hash);
+    }
+}
+
 /* Relay headers: fetch the next batch after the lc, verify it, forward what the worker lacks.
  * Returns FERRY_E_RETRY when there is nothing new (at the tip). */
 static ferry_err step_headers(struct relay *r, enum ferry_fault_class *fault,
@@ -1153,7 +1315,7 @@ static ferry_err proven_para_head(struct relay *r, uint32_t at, struct ferry_hea
     ferry_paras_heads_key(r->para_id, key);
     struct ferry_bytes k = {key, sizeof key};
     struct ferry_trie_proof *proof;
-    ferry_err err = read_proof(r->rs, &k, 1, hash, nodes, &proof, why);
+    ferry_err err = read_proof_ahead(r, PF_PARA_HEAD, r->rs, &k, 1, hash, nodes, &proof, why);
     if (err)
         return node_fault(r, r->rs, err, fault, why);
     const uint8_t *v;
@@ -1346,7 +1508,9 @@ static ferry_err step_para(struct relay *r, bool send, enum ferry_fault_class *f
     return FERRY_OK;
 }
 
-/* Blocks: read proofs of the worker's keys at each block, verified, then DispatchBlocks. */
+/* Blocks: read proofs of the worker's keys at each block, verified, then DispatchBlocks. The
+ * proofs of the range are asked all at once (at most PROOF_WINDOW in flight), then verified in
+ * order as they come. */
 static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_class *fault,
                              struct ferry_reason *why)
 {
@@ -1360,6 +1524,7 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
     uint32_t to = upto;
     if (to - from + 1 > r->cfg->dispatch_batch)
         to = from + r->cfg->dispatch_batch - 1;
+    size_t nb = (size_t)(to - from) + 1;
     uint8_t keys[FERRY_WORKER_N_KEYS][FERRY_WORKER_KEY_MAX];
     size_t klens[FERRY_WORKER_N_KEYS];
     ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
@@ -1368,35 +1533,72 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
         kb[i].p = keys[i];
         kb[i].len = klens[i];
     }
-    struct ferry_scale_writer w;
-    ferry_scale_writer_init(&w);
-    ferry_scale_put_compact(&w, (uint64_t)(to - from + 1));
-    ferry_err err = FERRY_OK;
-    for (uint32_t b = from; b <= to && !err; b++) {
-        uint8_t root[32], hash[32];
-        if (ferry_lc_state_root(r->lc, chain, b, root, hash)) {
-            ferry_scale_writer_free(&w);
+    /* the verified hashes first: a block ferry's lc lacks changes the plan before anything is
+     * asked */
+    uint8_t(*hashes)[32] = calloc(nb, sizeof *hashes);
+    struct ferry_source_proof_req **reqs = calloc(nb, sizeof *reqs);
+    if (!hashes || !reqs) {
+        free(hashes);
+        free(reqs);
+        return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
+    }
+    for (uint32_t b = from; b <= to; b++) {
+        uint8_t root[32];
+        if (ferry_lc_state_root(r->lc, chain, b, root, hashes[b - from])) {
+            free(hashes);
+            free(reqs);
             if (r->parachain) {
                 /* ferry's lc lacks that para block (a restart): fetch it without forwarding */
-                err = step_para(r, false, fault, why);
+                ferry_err err = step_para(r, false, fault, why);
                 return err == FERRY_E_RETRY ? fail(r, fault, FERRY_FAULT_TRANSIENT, FERRY_E_STATE)
                                             : err;
             }
             ferry_reason_set(why, FERRY_E_STATE, "block #%u is not retained by ferry's lc", b);
             return fail(r, fault, FERRY_FAULT_TRANSIENT, FERRY_E_STATE);
         }
-        struct ferry_bytes_list nodes;
-        struct ferry_trie_proof *proof;
-        double t0 = ferry_clock_s();
-        err = read_proof(src, kb, FERRY_WORKER_N_KEYS, hash, &nodes, &proof, why);
-        time_part(&r->node_s, t0);
+    }
+    struct ferry_scale_writer w;
+    ferry_scale_writer_init(&w);
+    ferry_scale_put_compact(&w, (uint64_t)nb);
+    ferry_err err = FERRY_OK;
+    size_t sent = 0, ahead = 0;
+    for (size_t i = 0; i < nb && !err; i++) {
+        /* keep the window full */
+        for (; !err && sent < nb && sent < i + PROOF_WINDOW; sent++) {
+            reqs[sent] = take_prefetch(r, PF_BLOCK, hashes[sent]); /* asked at the push */
+            if (reqs[sent])
+                ahead++;
+            else
+                err = ferry_source_read_proof_send(src, kb, FERRY_WORKER_N_KEYS, hashes[sent],
+                                                   &reqs[sent], why);
+        }
         if (err)
             break;
+        uint32_t b = from + (uint32_t)i;
+        struct ferry_bytes_list nodes;
+        double t0 = ferry_clock_s();
+        err = ferry_source_read_proof_wait(reqs[i], &nodes, why);
+        reqs[i] = NULL;
+        if (err == FERRY_E_STATE || err == FERRY_E_RETRY) {
+            /* sent on a connection since closed (a prefetch before an endpoint switch): once
+             * more on the current one */
+            struct ferry_source_proof_req *q;
+            err = ferry_source_read_proof_send(src, kb, FERRY_WORKER_N_KEYS, hashes[i], &q, why);
+            if (!err)
+                err = ferry_source_read_proof_wait(q, &nodes, why);
+        }
+        time_part(&r->node_s, t0);
+        if (err) {
+            ferry_reason_prefix(why, err, "block #%u at %s: ", b, ferry_source_url(src));
+            break;
+        }
         t0 = ferry_clock_s();
-        for (int i = 0; i < FERRY_WORKER_N_KEYS && !err; i++) {
+        struct ferry_trie_proof *proof = NULL;
+        err = nodes_proof(&nodes, &proof);
+        for (int k = 0; k < FERRY_WORKER_N_KEYS && !err; k++) {
             const uint8_t *v;
             size_t vl;
-            err = ferry_lc_read(r->lc, chain, b, proof, keys[i], klens[i], &v, &vl, why);
+            err = ferry_lc_read(r->lc, chain, b, proof, keys[k], klens[k], &v, &vl, why);
             if (err == FERRY_E_NOT_FOUND)
                 err = FERRY_OK; /* proven absent is an answer */
         }
@@ -1405,13 +1607,19 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
         if (!err) {
             ferry_scale_put_compact(&w, b);
             ferry_scale_put_compact(&w, nodes.n);
-            for (size_t i = 0; i < nodes.n; i++)
-                ferry_scale_put_byte_vec(&w, nodes.items[i].p, nodes.items[i].len);
+            for (size_t k = 0; k < nodes.n; k++)
+                ferry_scale_put_byte_vec(&w, nodes.items[k].p, nodes.items[k].len);
         }
         ferry_bytes_list_free(&nodes);
     }
+    for (size_t i = 0; i < nb; i++)
+        ferry_source_read_proof_cancel(reqs[i]);
+    free(reqs);
+    free(hashes);
     if (err) {
         ferry_scale_writer_free(&w);
+        if (err == FERRY_E_NOMEM)
+            return fail(r, fault, FERRY_FAULT_INTERNAL, err);
         return node_fault(r, src, err, fault, why);
     }
     size_t len;
@@ -1419,11 +1627,20 @@ static ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_cl
     if (!enc)
         return fail(r, fault, FERRY_FAULT_INTERNAL, FERRY_E_NOMEM);
     uint32_t synced = 0;
+    double t_proofs = ferry_clock_s();
     err = ferry_wc_dispatch_blocks(&r->wc, enc, len, &synced, why);
     free(enc);
     if (err)
         return worker_fault(r, err, fault, why);
-    ferry_log_debug(LOG, "worker dispatched blocks #%u..#%u", from, synced);
+    double t_done = ferry_clock_s();
+    if (r->news_at > 0)
+        ferry_log_debug(LOG,
+                        "worker dispatched blocks #%u..#%u: %.1f ms after the news (proofs "
+                        "verified at %.1f ms, %zu of %zu asked ahead)",
+                        from, synced, (t_done - r->news_at) * 1e3, (t_proofs - r->news_at) * 1e3,
+                        ahead, nb);
+    else
+        ferry_log_debug(LOG, "worker dispatched blocks #%u..#%u", from, synced);
     ferry_metrics_add(r->m, "ferry_relay_steps_total", "step=\"blocks\"", 1);
     return FERRY_OK;
 }
@@ -1836,30 +2053,76 @@ static ferry_err step_egress(struct relay *r, enum ferry_fault_class *fault,
 
 /* ---- the loop -------------------------------------------------------------------------------- */
 
+/* The node's finalized height, for progress and readiness (the steps find their own work):
+ * taken from the header the node pushed when there is one (no round trip), else asked at most
+ * once a second. */
 static void refresh_finalized(struct relay *r)
 {
+    uint32_t n;
+    uint8_t hash[32];
+    if (ferry_source_pushed_tip(r->rs, &n, hash)) {
+        if (n > r->finalized)
+            r->finalized = n;
+        return;
+    }
     double t = ferry_clock_s();
     if (t - r->finalized_at < 1.0)
         return;
-    uint32_t n;
     if (ferry_source_finalized(r->rs, &n, NULL, NULL) == FERRY_OK) {
         r->finalized = n;
         r->finalized_at = t;
     }
 }
 
-static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class *fault,
-                          struct ferry_reason *why)
+/* GetInfo into r->info. */
+static ferry_err ask_info(struct relay *r, enum ferry_fault_class *fault, struct ferry_reason *why)
 {
-    *at_tip = false;
     ferry_err err = ferry_wc_get_info(&r->wc, &r->info, why);
-    if (err)
-        return worker_fault(r, err, fault, why);
-    err = check_worker(r, fault, why);
-    if (err)
-        return err;
+    if (err) {
+        r->info_known = false;
+        return fail(r, fault, ferry_fault_classify(FERRY_ORIGIN_WORKER, err), err);
+    }
+    r->info_known = true;
+    r->info_tracked = false;
+    return check_worker(r, fault, why);
+}
+
+/* The worker's heights after a sync call it answered (its SyncedTo: the last header or block it
+ * took), instead of asking GetInfo before the next step. A first para import also moves the
+ * worker's next block, and an answer that goes backwards is not understood: GetInfo then. */
+static void track_sync(struct relay *r)
+{
+    const char *m = r->wc.last_sync;
+    if (!m)
+        return;
+    uint32_t next = r->wc.last_synced_to + 1;
+    uint32_t *field = NULL;
+    if (!strcmp(m, "SyncHeader"))
+        field = &r->info.headernum;
+    else if (!strcmp(m, "SyncParaHeader") && r->info.para_headernum)
+        field = &r->info.para_headernum;
+    else if (!strcmp(m, "DispatchBlocks"))
+        field = &r->info.blocknum;
+    if (!field || next < *field) {
+        r->info_known = false;
+        return;
+    }
+    *field = next;
+    r->info_tracked = true;
+}
+
+static ferry_err step_once(struct relay *r, bool *at_tip, enum ferry_fault_class *fault,
+                           struct ferry_reason *why)
+{
+    ferry_err err;
+    if (!r->info_known) {
+        err = ask_info(r, fault, why);
+        if (err)
+            return err;
+    }
     if (!r->info.initialized) {
         publish(r, "init");
+        r->info_known = false; /* InitRuntime changes everything GetInfo says */
         return step_init(r, fault, why);
     }
     if (!r->lc) {
@@ -1868,6 +2131,7 @@ static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class 
             return node_fault(r, r->rs, err, fault, why);
     }
     refresh_finalized(r);
+    prefetch_tip(r);
     /* 0. ferry's own light client behind the worker (a restart: it starts again from genesis):
      * catch up first, verifying; the blocks and para steps read proofs at blocks it must hold */
     struct ferry_lc_status ls;
@@ -1898,9 +2162,25 @@ static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class 
     /* 3. relay headers up to finality */
     publish(r, "headers");
     err = step_headers(r, fault, why);
+    if (!err && r->news_at > 0)
+        ferry_log_debug(LOG, "relay headers done %.1f ms after the news",
+                        (ferry_clock_s() - r->news_at) * 1e3);
     if (err != FERRY_E_RETRY)
         return err;
-    /* 4. at the tip */
+    /* 4. at the tip: nothing new. The worker's own word once per round (its heights were
+     * tracked from its answers; registration shows in GetInfo only) */
+    if (r->info_tracked) {
+        struct ferry_wc_info before = r->info;
+        err = ask_info(r, fault, why);
+        if (err)
+            return err;
+        if (before.headernum != r->info.headernum ||
+            before.para_headernum != r->info.para_headernum ||
+            before.blocknum != r->info.blocknum) {
+            ferry_log_warn(LOG, "the worker is not where its answers left it: re-reading");
+            return FERRY_OK; /* another round with its real heights */
+        }
+    }
     *at_tip = true;
     publish(r, "tip");
     if (r->cfg->do_register && r->have_key) {
@@ -1914,6 +2194,21 @@ static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class 
             return err;
     }
     return FERRY_OK;
+}
+
+/* One step; the worker's state is asked again after any failure (it may have restarted, or
+ * refused something) and otherwise followed from its answers. */
+static ferry_err one_step(struct relay *r, bool *at_tip, enum ferry_fault_class *fault,
+                          struct ferry_reason *why)
+{
+    *at_tip = false;
+    r->wc.last_sync = NULL;
+    ferry_err err = step_once(r, at_tip, fault, why);
+    if (err)
+        r->info_known = false;
+    else
+        track_sync(r);
+    return err;
 }
 
 static ferry_err setup(struct relay *r, enum ferry_fault_class *fault, struct ferry_reason *why)
@@ -1984,6 +2279,9 @@ static void teardown(struct relay *r)
     ferry_tx_client_close(r->tx);
     ferry_source_close(r->rs);
     ferry_source_close(r->ps);
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++)
+        cancel_prefetch(r, i); /* their answers are due (or their timeouts) */
+    ferry_wc_close(&r->wc);
     ferry_lc_free(r->lc);
     ferry_outbox_close(r->ob);
     ferry_httpd_stop(r->httpd);
@@ -2141,8 +2439,10 @@ ferry_err ferry_relay_run(const struct ferry_relay_config *cfg, volatile sig_ato
                            cfg->until_block, r.node_s, r.verify_s, r.wc.seconds);
             break;
         }
-        if (at_tip)
+        if (at_tip) {
             ferry_source_wait_news(r.rs);
+            r.news_at = ferry_clock_s();
+        }
     }
     err = FERRY_OK;
     *fault = FERRY_FAULT_NONE;

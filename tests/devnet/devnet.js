@@ -367,6 +367,12 @@ class Devnet {
       if (v === u8aToHex(compactAddLength(hexToU8a(paraRec.headerHex)))) this.paraHeads[n] = paraRec.hash;
       else console.error(`devnet: para head #${paraRec.number} not written in relay #${n}`);
     }
+    // devnet_warmProofs: build the new blocks' state tries now (as a real node has them in its
+    // database), not on the first read proof asked at them (tens of ms per block)
+    if (this.warmProofs) {
+      await relay.fullTrie(rec.hash);
+      if (paraRec) await this.para.fullTrie(paraRec.hash);
+    }
     this.grandpa.advance();
     return rec;
   }
@@ -487,6 +493,7 @@ class Devnet {
         if (!specs.RUNTIMES.includes(target)) throw new RpcError(-32602, `specVersion must be one of ${specs.RUNTIMES.join(', ')}`);
         return this.upgradeRuntime(target);
       },
+      devnet_warmProofs: async ([on]) => { this.warmProofs = on !== false; return { warmProofs: this.warmProofs }; },
       devnet_pauseFinality: async () => { g.paused = true; return { finalized: g.finalized }; },
       devnet_resumeFinality: async () => this.exclusive(async () => { g.paused = false; g.advance(); return { finalized: g.finalized }; }),
       devnet_tamperNextJustification: async ([count]) => { g.tamperCount += count === undefined ? 1 : Number(count); return { pending: g.tamperCount }; },

@@ -318,6 +318,64 @@ START_TEST(rotation_and_backoff)
 }
 END_TEST
 
+START_TEST(pipelined_read_proofs_and_pushed_tip)
+{
+    struct fixture f;
+    setup(&f, NULL);
+    struct ferry_reason why;
+    uint8_t key[2] = {1, 2};
+    struct ferry_bytes k = {key, 2};
+    uint8_t at[3][32] = {{1}, {2}, {3}};
+    /* all sent before any answer is awaited; each answer is the server's two entries */
+    struct ferry_source_proof_req *q[3];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(ferry_source_read_proof_send(f.s, &k, 1, at[i], &q[i], &why), FERRY_OK);
+        ck_assert_int_eq(memcmp(ferry_source_proof_req_at(q[i]), at[i], 32), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        struct ferry_bytes_list nodes;
+        ck_assert_int_eq(ferry_source_read_proof_wait(q[i], &nodes, &why), FERRY_OK);
+        ck_assert_uint_eq(nodes.n, 2);
+        ferry_bytes_list_free(&nodes);
+    }
+    ferry_source_read_proof_cancel(q[2]);
+    ferry_source_read_proof_cancel(NULL);
+
+    /* requests outlive the source's switch to another endpoint: the connection they were sent
+     * on stays open until they are collected (one answered before the switch, one maybe not) */
+    struct ferry_source_proof_req *early, *late;
+    ck_assert_int_eq(ferry_source_read_proof_send(f.s, &k, 1, at[0], &early, &why), FERRY_OK);
+    uint8_t g[32]; /* the server answers in order: once this is answered, so is `early` */
+    ck_assert_int_eq(ferry_source_genesis(f.s, g, &why), FERRY_OK);
+    ck_assert_int_eq(ferry_source_read_proof_send(f.s, &k, 1, at[1], &late, &why), FERRY_OK);
+    ferry_source_penalise(f.s, "test");
+    struct ferry_bytes_list nodes;
+    ck_assert_int_eq(ferry_source_read_proof_wait(early, &nodes, &why), FERRY_OK);
+    ck_assert_uint_eq(nodes.n, 2);
+    ferry_bytes_list_free(&nodes);
+    ck_assert_int_eq(ferry_source_read_proof_wait(late, &nodes, &why), FERRY_OK);
+    ck_assert_uint_eq(nodes.n, 2);
+    ferry_bytes_list_free(&nodes);
+
+    /* the pushed tip: none before a subscription; rising numbers after, without consuming */
+    uint32_t n = 0, n2 = 0;
+    uint8_t h[32];
+    ck_assert(!ferry_source_pushed_tip(f.s, &n, h));
+    double end = now_s() + 5;
+    while (!ferry_source_pushed_tip(f.s, &n, h) && now_s() < end)
+        ferry_source_poll_news(f.s);
+    ck_assert(ferry_source_pushed_tip(f.s, &n, h));
+    ck_assert(ferry_source_pushed_tip(f.s, &n2, h));
+    ck_assert_uint_eq(n, n2);
+    while (n2 == n && now_s() < end) {
+        ferry_source_wait_news(f.s);
+        ck_assert(ferry_source_pushed_tip(f.s, &n2, h));
+    }
+    ck_assert_uint_gt(n2, n);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(malformed_classes)
 {
     ck_assert(ferry_source_is_malformed(FERRY_E_JSON));
@@ -339,6 +397,7 @@ Suite *source_suite(void)
     tcase_add_test(tc, streamed_batches_are_the_blocks_after_in_order_up_to_the_target);
     tcase_add_test(tc, rotation_and_backoff);
     tcase_add_test(tc, malformed_classes);
+    tcase_add_test(tc, pipelined_read_proofs_and_pushed_tip);
     suite_add_tcase(s, tc);
     return s;
 }
