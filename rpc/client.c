@@ -380,7 +380,9 @@ ferry_err ferry_rpc_wait(struct ferry_rpc_pending *p, cJSON **result,
         *result = NULL;
     if (rpc_error)
         memset(rpc_error, 0, sizeof *rpc_error);
-    if (!atomic_load(&p->orphaned)) /* else the close failed it and c may be gone */
+    /* orphaned: the close failed it; finished: answered (or failed) before; either way c may be
+     * gone, and there is nothing to wait for */
+    if (!atomic_load(&p->orphaned) && !atomic_load(&p->finished))
         wait_done(p->c, p);
     ferry_err err = take_slot(&p->slots[0], result, rpc_error);
     rpc_req_free(p);
@@ -424,7 +426,7 @@ ferry_err ferry_rpc_call_hex(struct ferry_rpc *c, const char *method, const char
         rpc_req_free(r);
         return err;
     }
-    if (!atomic_load(&r->orphaned)) /* as ferry_rpc_wait */
+    if (!atomic_load(&r->orphaned) && !atomic_load(&r->finished)) /* as ferry_rpc_wait */
         wait_done(c, r);
     struct rpc_slot *s = &r->slots[0];
     cJSON *result = NULL;

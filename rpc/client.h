@@ -94,6 +94,8 @@ struct ferry_rpc_pending {
     size_t n_done;
     bool done;
     atomic_bool orphaned; /* failed by ferry_rpc_close: c may be gone, ferry_rpc_wait skips it */
+    atomic_bool finished; /* done, and no other thread touches it again: ferry_rpc_wait need not
+                           * take c's lock (c may be closed and freed by then) */
     int64_t deadline_us;
     struct rpc_sub *sub; /* REQ_SUB, REQ_RESUB */
 };

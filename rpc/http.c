@@ -184,6 +184,7 @@ static void http_perform(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint3
     if (!r->done) {
         rpc_list_unlink(c, r);
         rpc_req_fail(r, err);
+        atomic_store(&r->finished, true);
     }
     rpc_user_leave(c);
     pthread_mutex_unlock(&c->mu);

@@ -241,6 +241,7 @@ void rpc_req_complete(struct ferry_rpc *c, struct ferry_rpc_pending *r)
         rpc_early_prune(c);
     }
     r->done = true;
+    atomic_store(&r->finished, true); /* the last touch of r here */
     pthread_cond_broadcast(&c->cv);
 }
 

@@ -172,6 +172,7 @@ bool rpc_ws_lost(struct ferry_rpc *c, ferry_err why, bool was_open, int64_t esta
             continue;
         }
         rpc_req_fail(r, FERRY_E_RETRY);
+        atomic_store(&r->finished, true);
     }
     /* Internal re-subscriptions not yet sent are rebuilt on the next connection. */
     for (struct ferry_rpc_pending *r = c->q_head, *next; r; r = next) {
@@ -182,6 +183,7 @@ bool rpc_ws_lost(struct ferry_rpc *c, ferry_err why, bool was_open, int64_t esta
         } else if (c->fail_streak >= c->n_urls) {
             rpc_list_unlink(c, r);
             rpc_req_fail(r, FERRY_E_NET);
+            atomic_store(&r->finished, true);
         }
     }
     for (struct rpc_sub *s = c->subs; s; s = s->next) {

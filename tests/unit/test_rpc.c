@@ -311,6 +311,29 @@ static long peak_rss_kib(void)
     return ru.ru_maxrss;
 }
 
+START_TEST(a_request_answered_before_close_can_be_waited_for_after_it)
+{
+    /* jsonrpc.h: ferry_rpc_wait on a request sent before ferry_rpc_close works after it. An
+     * answered request is off the client's lists, so the close cannot mark it: waiting must not
+     * touch the (freed) client then. */
+    struct fixture f;
+    setup(&f, "ws", 1 << 20);
+    struct ferry_rpc_pending *p;
+    ck_assert_int_eq(ferry_rpc_send(f.c, "echo", "[\"before close\"]", 5000, &p), FERRY_OK);
+    int64_t deadline = ms_now() + 5000;
+    while (!atomic_load(&p->finished) && ms_now() < deadline)
+        poll(NULL, 0, 1);
+    ck_assert(atomic_load(&p->finished));
+    ferry_rpc_close(f.c);
+    f.c = NULL;
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_wait(p, &r, NULL), FERRY_OK);
+    ck_assert_ptr_nonnull(r);
+    cJSON_Delete(r);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(dense_answer_cannot_make_the_parse_allocate_more_than_a_few_times_its_size)
 {
     /* 64 MiB of "[0,0,…]" (33.5 M values) would be ~2 GiB of cJSON nodes: refused as too large
@@ -1797,6 +1820,7 @@ Suite *rpc_suite(void)
     tcase_add_test(tc, response_of_20_mib_in_fragments_is_reassembled);
     tcase_add_test(tc, over_limit_message_fails_only_its_request);
     tcase_add_test(tc, dense_answer_cannot_make_the_parse_allocate_more_than_a_few_times_its_size);
+    tcase_add_test(tc, a_request_answered_before_close_can_be_waited_for_after_it);
     tcase_add_test(tc, fast_hex_path_gives_what_cjson_gives_or_refuses);
     tcase_add_test(tc, call_hex_answers_like_call_then_decode);
     tcase_add_test(tc, hex_answer_of_a_full_set_is_decoded_in_place_in_bounded_memory);
