@@ -21,8 +21,12 @@
  *                                read by over-limit handling too)
  *
  * with pend = dec_at + n_dec after every feed: the logical (received) length is len + n_dec. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "rpc/client.h"
 
@@ -214,11 +218,43 @@ static bool match_suffix(struct rpc_rx_hex *h, const unsigned char *buf, size_t 
 
 /* Decode whole digit pairs of buf[pend..stop) into buf[dec_at + n_dec..]; stops at the first
  * pair that is not two lowercase digits. Returns: the offset where decoding stopped. */
+#ifdef __SSE2__
+/* Decode 16 digits at in[0..16) into 8 bytes at out when all are lowercase hex digits.
+ * out may be in[0]: the 16 bytes are read before the 8 are written. Returns: false (nothing
+ * written) when any is not a digit. */
+static bool decode16(const unsigned char *in, unsigned char *out)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)in);
+    /* signed byte compares: bytes >= 0x80 are negative, so neither a digit nor a letter */
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                                   _mm_cmplt_epi8(v, _mm_set1_epi8('f' + 1)));
+    if (_mm_movemask_epi8(_mm_or_si128(digit, letter)) != 0xffff)
+        return false;
+    /* nibble: c - '0' for a digit, c - 'a' + 10 = c - '0' - 39 for a letter */
+    __m128i nib =
+        _mm_sub_epi8(_mm_sub_epi8(v, _mm_set1_epi8('0')), _mm_and_si128(letter, _mm_set1_epi8(39)));
+    /* each 16-bit lane holds (high digit, low digit) as (low byte, high byte) */
+    __m128i pair = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(nib, _mm_set1_epi16(0x00ff)), 4),
+                                _mm_srli_epi16(nib, 8));
+    _mm_storel_epi64((__m128i *)(void *)out, _mm_packus_epi16(pair, pair));
+    return true;
+}
+#endif
+
 static size_t decode_pairs(struct rpc_rx_hex *h, unsigned char *buf, size_t stop)
 {
     size_t i = h->pend;
     unsigned char *out = buf + h->dec_at + h->n_dec;
     size_t n = 0;
+#ifdef __SSE2__
+    /* out + n <= buf + i throughout: the output never overtakes the digits still to read */
+    while (i + 16 <= stop && decode16(buf + i, out + n)) {
+        n += 8;
+        i += 16;
+    }
+#endif
     while (i + 2 <= stop) {
         uint8_t hi = hexval[buf[i]], lo = hexval[buf[i + 1]];
         if ((hi | lo) & 0xf0)

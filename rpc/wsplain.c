@@ -438,8 +438,11 @@ static bool flush_out(struct ferry_rpc *c)
 {
     struct wp_state *w = W(c);
     for (int frames = 0; frames < 64 && (w->out_left || next_frame(c)); frames++) {
-        /* More frames to follow: let the kernel put them in the same segments. */
-        int more = c->q_head && frames < 63 ? MSG_MORE : 0;
+        /* More frames to follow: let the kernel put them in the same segments. Only once the
+         * connection is open: during the handshake next_frame sends nothing after the upgrade
+         * request, and MSG_MORE would hold that request back for the kernel's cork timeout
+         * (200 ms, every connect). */
+        int more = w->phase == PH_OPEN && c->q_head && frames < 63 ? MSG_MORE : 0;
         ssize_t n = send(w->fd, w->out_p, w->out_left, MSG_NOSIGNAL | MSG_DONTWAIT | more);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)

@@ -39,7 +39,7 @@ struct ferry_header {
     uint32_t number;
     uint8_t state_root[32];
     uint8_t extrinsics_root[32];
-    struct ferry_digest_item *digest; /* n_digest items, malloc'd */
+    struct ferry_digest_item *digest; /* n_digest items; with `encoded`, one allocation */
     size_t n_digest;
     uint8_t hash[32]; /* blake2b-256(encoded) */
     uint8_t *encoded; /* owned copy of the exact SCALE bytes */

@@ -66,21 +66,39 @@ ferry_err ferry_header_read(struct ferry_scale_reader *r, struct ferry_header *h
     /* Each item takes at least one byte (RuntimeEnvironmentUpdated). */
     if (ferry_scale_vec_len(r, 1, &n))
         return r->err;
-    struct ferry_digest_item *items = n ? calloc(n, sizeof *items) : NULL;
-    if (n && !items)
-        return ferry_scale_fail(r, FERRY_E_NOMEM, "out of memory for digest items");
+    /* One allocation per header: the items, then the copy of the encoding (freed through
+     * whichever pointer starts the block, see ferry_header_free). A digest whose items cannot
+     * fit the input (each takes at least a byte) was refused by ferry_scale_vec_len above. */
+    struct ferry_digest_item stack_items[8];
+    struct ferry_digest_item *items = stack_items;
+    if (n > sizeof stack_items / sizeof *stack_items) {
+        items = calloc(n, sizeof *items);
+        if (!items)
+            return ferry_scale_fail(r, FERRY_E_NOMEM, "out of memory for digest items");
+    } else {
+        memset(stack_items, 0, sizeof stack_items);
+    }
     for (size_t i = 0; i < n; i++) {
         if (read_digest_item(r, &items[i])) {
-            free(items);
+            if (items != stack_items)
+                free(items);
             return r->err;
         }
     }
     size_t len = r->pos - start;
-    uint8_t *copy = malloc(len);
-    if (!copy) {
-        free(items);
+    size_t items_size = n * sizeof *items;
+    uint8_t *block = malloc(items_size + len);
+    if (!block) {
+        if (items != stack_items)
+            free(items);
         return ferry_scale_fail(r, FERRY_E_NOMEM, "out of memory for header");
     }
+    if (n)
+        memcpy(block, items, items_size);
+    if (items != stack_items)
+        free(items);
+    items = n ? (struct ferry_digest_item *)(void *)block : NULL;
+    uint8_t *copy = block + items_size;
     memcpy(copy, r->base + start, len);
     /* Re-point payloads from the input buffer into the owned copy. */
     for (size_t i = 0; i < n; i++)
@@ -110,8 +128,9 @@ ferry_err ferry_header_decode(struct ferry_header *h, const uint8_t *buf, size_t
 
 void ferry_header_free(struct ferry_header *h)
 {
-    free(h->digest);
-    free(h->encoded);
+    /* ferry_header_read allocates the items and the encoding as one block that starts with the
+     * items when there are any */
+    free(h->n_digest ? (void *)h->digest : (void *)h->encoded);
     memset(h, 0, sizeof *h);
 }
 

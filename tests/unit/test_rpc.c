@@ -453,6 +453,37 @@ static char *hex_message(const char *pre, size_t n, const char *post)
     return m;
 }
 
+/* The in-place decoder takes 16 digits at a time where it can (SSE2): one character that is
+ * not a lowercase digit, at any offset of such a run (the edges of the digit and letter ranges,
+ * uppercase, bytes >= 0x80), must send the answer to cJSON as a whole digit by digit would. */
+START_TEST(fast_hex_path_refuses_one_bad_digit_anywhere_in_a_run)
+{
+    static const char bad[] = {'/', ':', '`', 'g', 'A', 'F', ' ', (char)0x80, (char)0xff};
+    static const char good[] = {'0', '9', 'a', 'f'};
+    static const size_t pieces[] = {100, 4096, (size_t)1 << 20};
+    const char *pre = "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":\"";
+    size_t at0 = strlen(pre) + 2 + 5000; /* past the text head: where the decoder works */
+    for (size_t k = 0; k < 34; k++) {
+        for (size_t p = 0; p < sizeof pieces / sizeof *pieces; p++) {
+            for (size_t b = 0; b < sizeof bad; b++) {
+                char *m = hex_message(pre, 4000, "\"}");
+                m[at0 + k] = bad[b];
+                ck_assert_msg(!fast_matches_cjson(m, pieces[p]), "taken: 0x%02x at +%zu",
+                              (unsigned)(unsigned char)bad[b], k);
+                free(m);
+            }
+            for (size_t g = 0; g < sizeof good; g++) {
+                char *m = hex_message(pre, 4000, "\"}");
+                m[at0 + k] = good[g];
+                ck_assert_msg(fast_matches_cjson(m, pieces[p]), "not taken: %c at +%zu", good[g],
+                              k);
+                free(m);
+            }
+        }
+    }
+}
+END_TEST
+
 START_TEST(fast_hex_path_gives_what_cjson_gives_or_refuses)
 {
     static const size_t pieces[] = {1, 3, 100, 4096, (size_t)1 << 20};
@@ -1822,6 +1853,7 @@ Suite *rpc_suite(void)
     tcase_add_test(tc, dense_answer_cannot_make_the_parse_allocate_more_than_a_few_times_its_size);
     tcase_add_test(tc, a_request_answered_before_close_can_be_waited_for_after_it);
     tcase_add_test(tc, fast_hex_path_gives_what_cjson_gives_or_refuses);
+    tcase_add_test(tc, fast_hex_path_refuses_one_bad_digit_anywhere_in_a_run);
     tcase_add_test(tc, call_hex_answers_like_call_then_decode);
     tcase_add_test(tc, hex_answer_of_a_full_set_is_decoded_in_place_in_bounded_memory);
     tcase_add_test(tc, malformed_json_is_skipped);

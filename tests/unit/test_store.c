@@ -77,6 +77,65 @@ START_TEST(relay_heads_persist_across_reopen)
 }
 END_TEST
 
+/* Inside a write transaction relay headers are queued and inserted 32 at a time: reads in the
+ * transaction see every header put so far, a rollback drops both the inserted and the queued
+ * ones, a commit keeps all of them with their own bytes (sizes 0..~8 KiB), and a header put
+ * again replaces the first. */
+START_TEST(queued_relay_rows_behave_like_single_inserts)
+{
+    tmp_store();
+    struct ferry_store *s = open_ok();
+    uint8_t hash[32], got[32];
+    uint8_t *hdr;
+    size_t len;
+    uint32_t number;
+    static uint8_t big[8200];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 13);
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+        for (uint32_t n = 0; n < 205; n++) {
+            memset(hash, (int)n, 32);
+            size_t hl = (n * 41) % sizeof big;
+            ck_assert_int_eq(ferry_store_put_relay(s, n, hash, big, hl, n), FERRY_OK);
+            if (n % 50 == 7) { /* a read flushes the queue and sees the header just put */
+                ck_assert_int_eq(ferry_store_last_relay(s, &number, got, NULL, NULL, NULL),
+                                 FERRY_OK);
+                ck_assert_uint_eq(number, n);
+                ck_assert_int_eq(ferry_store_relay_at(s, n, got, &hdr, &len, NULL), FERRY_OK);
+                ck_assert_uint_eq(len, hl);
+                free(hdr);
+            }
+        }
+        memset(hash, 0xee, 32);
+        ck_assert_int_eq(ferry_store_put_relay(s, 3, hash, big, 5, 3), FERRY_OK);
+        if (round == 0) {
+            ferry_store_rollback(s);
+            ck_assert_int_eq(ferry_store_last_relay(s, &number, got, NULL, NULL, NULL),
+                             FERRY_E_NOT_FOUND);
+        } else {
+            ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+        }
+    }
+    ferry_store_close(s);
+    s = open_ok();
+    for (uint32_t n = 0; n < 205; n++) {
+        uint64_t set_id;
+        ck_assert_int_eq(ferry_store_relay_at(s, n, got, &hdr, &len, &set_id), FERRY_OK);
+        size_t hl = n == 3 ? 5 : (n * 41) % sizeof big;
+        ck_assert_uint_eq(len, hl);
+        ck_assert(hl == 0 || memcmp(hdr, big, hl) == 0);
+        ck_assert_uint_eq(got[0], n == 3 ? 0xee : (uint8_t)n);
+        ck_assert_uint_eq(set_id, n);
+        free(hdr);
+    }
+    ck_assert_int_eq(ferry_store_last_relay(s, &number, got, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, 204);
+    ferry_store_close(s);
+    tmp_store();
+}
+END_TEST
+
 START_TEST(store_for_another_genesis_is_refused)
 {
     tmp_store();
@@ -237,6 +296,7 @@ Suite *store_suite(void)
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("sqlite");
     tcase_add_test(tc, relay_heads_persist_across_reopen);
+    tcase_add_test(tc, queued_relay_rows_behave_like_single_inserts);
     tcase_add_test(tc, store_for_another_genesis_is_refused);
     tcase_add_test(tc, rollback_discards_the_whole_step);
     tcase_add_test(tc, kill_9_mid_transaction_keeps_last_commit);
