@@ -7,7 +7,9 @@
 #      killed with -9 and restarted on the same port and data dir: it is back at its InitRuntime
 #      seal (same identity, initialised, behind);
 #   2. the same relay run notices the worker went back ("verifying again from genesis") and
-#      brings it to block 20 000;
+#      brings it to block 20 000 — or, when the worker went back in the middle of a relay step,
+#      the relay exits 5 on the worker's 409 (a known relay gap, see docs/worker-api.md) and a
+#      restarted relay brings it there;
 #   3. SIGTERM seals everything: the restarted worker is at 20 000.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -37,7 +39,9 @@ pids+=($!)
 wait_for "$tmp/server.log" "replay ready" 120
 node_url=$(grep -o 'replay ready ws://[0-9.:]*' "$tmp/server.log" | cut -d' ' -f3)
 expect_exit 0 "$F" key generate --out "$tmp/seal.key"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+mport=$(free_port)
 wurl="http://127.0.0.1:$port"
 
 # start_worker LOG — on the fixed port, progress sealed only at exit.
@@ -56,7 +60,7 @@ info() {
 start_worker "$tmp/w1.log"
 pk=$(json_get "$(info)" "['public_key']")
 timeout 300 "$F" relay --relay-url "$node_url" --worker-url "$wurl" --no-register --no-egress \
-    --data-dir "$tmp/relay" --until-block 20000 --log-level info >"$tmp/relay.out" 2>"$tmp/relay.log" &
+    --data-dir "$tmp/relay" --metrics-addr "127.0.0.1:$mport" --until-block 20000 --log-level info >"$tmp/relay.out" 2>"$tmp/relay.log" &
 rpid=$!
 pids+=("$rpid")
 # kill -9 once the worker has dispatched block 4 000 (the run takes seconds: a wide margin)
@@ -76,9 +80,22 @@ i=$(info)
 [ "$(json_get "$i" "['public_key']")" = "$pk" ] || fail "identity lost after kill -9: $i"
 [ "$(json_get "$i" "['initialized']")" = true ] || fail "InitRuntime lost after kill -9: $i"
 [ "$(json_get "$i" "['blocknum']")" -lt "$b" ] || fail "the restarted worker is not behind ($b): $i"
-wait "$rpid" || fail "ferry relay failed: $(tail -15 "$tmp/relay.log")"
-grep -q "verifying again from genesis" "$tmp/relay.log" ||
-    fail "the relay did not notice the worker went back: $(grep -i worker "$tmp/relay.log" | tail -5)"
+wait "$rpid"; rrc=$?
+how="by the same ferry relay run"
+if [ "$rrc" -eq 5 ] && grep -q "refused (HTTP 409).*the next expected" "$tmp/relay.log" "$tmp/relay.out"; then
+    # Known relay gap (docs/worker-api.md, *Sealing*): the worker went back between the relay's
+    # GetInfo and its next call in the same step, and the relay takes the 409 for a worker
+    # fault. A restarted relay (as a supervisor would restart it) must finish the job.
+    how="by a restarted ferry relay (the first exited 5: the worker went back mid-step)"
+    timeout 300 "$F" relay --relay-url "$node_url" --worker-url "$wurl" --no-register --no-egress \
+        --data-dir "$tmp/relay" --metrics-addr "127.0.0.1:$mport" --until-block 20000 \
+        --log-level info >"$tmp/relay2.out" 2>"$tmp/relay2.log" ||
+        fail "the restarted ferry relay failed: $(grep -v "worker dispatched" "$tmp/relay2.log" | tail -12)"
+else
+    [ "$rrc" -eq 0 ] || fail "ferry relay exited $rrc: $(grep -v "worker dispatched" "$tmp/relay.log" | tail -12)"
+    grep -q "verifying again from genesis" "$tmp/relay.log" ||
+        fail "the relay did not notice the worker went back: $(grep -i worker "$tmp/relay.log" | tail -5)"
+fi
 i=$(info)
 [ "$(json_get "$i" "['headernum']")" = 20001 ] && [ "$(json_get "$i" "['blocknum']")" = 20001 ] ||
     fail "after the relay run: $i"
@@ -91,4 +108,4 @@ i=$(info)
 [ "$(json_get "$i" "['public_key']")" = "$pk" ] || fail "identity changed: $i"
 kill -TERM "$wpid"
 wait "$wpid" || fail "the worker did not exit 0 on the last SIGTERM"
-echo "ok: killed -9 at block $b, restarted behind, brought to 20000 by the same ferry relay run; SIGTERM sealed it all"
+echo "ok: killed -9 at block $b, restarted behind, brought to 20000 $how; SIGTERM sealed it all"
