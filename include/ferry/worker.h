@@ -14,8 +14,9 @@
  * State lives in memory and is sealed to <data_dir>/state.sealed: XChaCha20-Poly1305 under the
  * 32-byte seal key, written atomically (temp file, fsync, rename, fsync of the directory).
  * <data_dir>/lock (flock) keeps a second worker out. What is sealed when (ferry_worker_seal):
- *   - at once (before the request returns): a fresh identity, InitRuntime, a new operator, a
- *     DispatchBlocks call that signed egress messages or changed the registration status; so a
+ *   - at once (before the request returns): a fresh identity, InitRuntime, the first para
+ *     import (it fixes where dispatch starts), a new operator, a DispatchBlocks call that
+ *     signed egress messages or changed the registration status; so a
  *     restarted worker never signs a different message under a sequence it already handed out,
  *     nor forgets who it is or that it is registered;
  *   - at most every seal_interval_ms (0 = at once, too): progress the chain re-derives

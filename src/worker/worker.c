@@ -961,13 +961,18 @@ ferry_err ferry_worker_sync_para_header(struct ferry_worker *w, const uint8_t *e
     }
     struct ferry_lc_status st2;
     ferry_lc_status(w->s.lc, &st2);
-    if (!w->s.para_started) {
+    /* The first para import fixes where dispatch starts: sealed at once, like InitRuntime. */
+    bool first_import = !w->s.para_started;
+    if (first_import) {
         w->s.para_started = true;
         uint32_t first = n ? hs[0].number : st2.para_number;
         w->s.next_block = first > 1 ? first : 1;
     }
     w->s.counters.para_headers_synced += n;
-    changed(w);
+    if (first_import)
+        changed_must_seal(w);
+    else
+        changed(w);
     *synced_to = st2.para_number;
 out:
     for (size_t i = 0; i < got; i++)
