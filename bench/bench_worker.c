@@ -2,7 +2,16 @@
  * thread in this process, protobuf bodies, libcurl client), against the same headers imported
  * in-process with ferry_lc_import_relay in the same run: the difference is the API's overhead
  * (encoding, HTTP, decoding, and — in the sealed variant — sealing with fsync after every batch).
- * The chain is generated: NHDR headers, a justification by 4 ed25519 voters on every BATCH-th. */
+ * The chain is generated: NHDR headers, a justification by 4 ed25519 voters on every BATCH-th.
+ *
+ * Then the cost of one DispatchBlocks call (16 blocks, as ferry relay sends them, followed by
+ * ferry_worker_seal as the API does) in-process against how many synced-but-undispatched
+ * headers the worker retains: DN headers whose state root is genesis's (a one-leaf trie, so
+ * each block's read proof is a real proof of absence of the worker's three keys) synced first,
+ * then dispatched 16 at a time; wall and CPU time per call while ~DN roots are retained (the
+ * first tenth of the calls) and while few are (the last tenth), sealing with fsync after every
+ * call (seal interval 0) and with the ferry-worker default (1000 ms). Build with -DBENCH_OLD
+ * against a library without seal_interval_ms to measure the code before it. */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -24,11 +33,19 @@
 #define NV    4
 #define NHDR  4000
 #define BATCH 200
+#define DN    10000 /* dispatch part: headers synced, then dispatched */
+#define DSYNC 1000  /* ... synced in batches of DSYNC */
+#define DB    16    /* ... dispatched in batches of DB (ferry relay's default) */
 
 static uint8_t vpk[NV][32], vsk[NV][64];
 static struct ferry_header hdr[NHDR + 1];
 static uint8_t *just[NHDR + 1];
 static size_t just_len[NHDR + 1];
+static struct ferry_header dhdr[DN + 1];
+static uint8_t *djust[DN + 1];
+static size_t djust_len[DN + 1];
+static uint8_t *gnodes; /* the genesis proof's nodes: SCALE Vec<Vec<u8>> */
+static size_t gnodes_len;
 
 static void put_tree(struct ferry_scale_writer *w, const struct ferry_trie_proof *p,
                      const uint8_t *node, size_t len, size_t *count, int add)
@@ -65,18 +82,18 @@ static void make_header(struct ferry_header *h, const uint8_t parent[32], uint32
     ferry_scale_writer_free(&w);
 }
 
-static void make_just(uint32_t n)
+static void make_just_for(const struct ferry_header *hs, uint8_t **js, size_t *jl, uint32_t n)
 {
     struct ferry_grandpa_justification j;
     memset(&j, 0, sizeof j);
     j.round = 1;
-    memcpy(j.target_hash, hdr[n].hash, 32);
+    memcpy(j.target_hash, hs[n].hash, 32);
     j.target_number = n;
     j.precommits = calloc(NV, sizeof *j.precommits);
     for (int i = 0; i < NV; i++) {
         struct ferry_grandpa_precommit *p = &j.precommits[j.n_precommits++];
         uint8_t msg[FERRY_GRANDPA_PRECOMMIT_PAYLOAD_LEN];
-        memcpy(p->target_hash, hdr[n].hash, 32);
+        memcpy(p->target_hash, hs[n].hash, 32);
         p->target_number = n;
         memcpy(p->id, vpk[i], 32);
         ferry_grandpa_precommit_payload(msg, p->target_hash, n, 1, 0);
@@ -85,8 +102,13 @@ static void make_just(uint32_t n)
     struct ferry_scale_writer w;
     ferry_scale_writer_init(&w);
     ferry_grandpa_justification_encode(&j, &w);
-    just[n] = ferry_scale_writer_take(&w, &just_len[n]);
+    js[n] = ferry_scale_writer_take(&w, &jl[n]);
     free(j.precommits);
+}
+
+static void make_just(uint32_t n)
+{
+    make_just_for(hdr, just, just_len, n);
 }
 
 static uint8_t *genesis_info(size_t *len, struct ferry_trie_proof **proof_out)
@@ -118,6 +140,11 @@ static uint8_t *genesis_info(size_t *len, struct ferry_trie_proof **proof_out)
     ferry_scale_put_u64(&gi, 0);
     ferry_scale_put_compact(&gi, count);
     ferry_scale_put_bytes(&gi, nodes.buf, nodes.len);
+    struct ferry_scale_writer gn;
+    ferry_scale_writer_init(&gn);
+    ferry_scale_put_compact(&gn, count);
+    ferry_scale_put_bytes(&gn, nodes.buf, nodes.len);
+    gnodes = ferry_scale_writer_take(&gn, &gnodes_len);
     ferry_scale_writer_free(&av);
     ferry_scale_writer_free(&nodes);
     *proof_out = p;
@@ -202,6 +229,125 @@ static double run_http(const char *data_dir, const uint8_t *gi, size_t gi_len)
     return t;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die_on(ferry_err err, const struct ferry_reason *why)
+{
+    if (err) {
+        fprintf(stderr, "%s\n", why->text);
+        abort();
+    }
+}
+
+struct dispatch_cost {
+    double wall_first, cpu_first, wall_last, cpu_last; /* seconds per call */
+};
+
+/* DN headers synced, then dispatched DB at a time, sealed after each call as the API does. */
+static void run_dispatch(const char *data_dir, uint32_t interval_ms, const uint8_t *gi,
+                         size_t gi_len, struct dispatch_cost *out)
+{
+    struct ferry_worker_config cfg = {.data_dir = data_dir};
+#ifndef BENCH_OLD
+    cfg.seal_interval_ms = interval_ms;
+#else
+    (void)interval_ms;
+#endif
+    memset(cfg.seal_key, 7, 32);
+    struct ferry_worker *w;
+    struct ferry_reason why = {{0}};
+    die_on(ferry_worker_open(&w, &cfg, &why), &why);
+    struct ferry_worker_init in = {.genesis_info = gi, .genesis_info_len = gi_len};
+    die_on(ferry_worker_init_runtime(w, &in, &why), &why);
+    die_on(ferry_worker_seal(w, &why), &why);
+    for (uint32_t from = 1; from <= DN; from += DSYNC) {
+        uint32_t to = from + DSYNC - 1, synced = 0;
+        struct ferry_scale_writer sw;
+        ferry_scale_writer_init(&sw);
+        ferry_scale_put_compact(&sw, DSYNC);
+        for (uint32_t i = from; i <= to; i++) {
+            ferry_scale_put_bytes(&sw, dhdr[i].encoded, dhdr[i].encoded_len);
+            ferry_scale_put_u8(&sw, i == to);
+            if (i == to)
+                ferry_scale_put_byte_vec(&sw, djust[i], djust_len[i]);
+        }
+        die_on(ferry_worker_sync_header(w, sw.buf, sw.len, &synced, &why), &why);
+        die_on(ferry_worker_seal(w, &why), &why);
+        ferry_scale_writer_free(&sw);
+    }
+    const uint32_t calls = DN / DB, tenth = calls / 10;
+    double wf = 0, cf = 0, wl = 0, cl = 0;
+    for (uint32_t k = 0; k < calls; k++) {
+        struct ferry_scale_writer bw;
+        ferry_scale_writer_init(&bw);
+        ferry_scale_put_compact(&bw, DB);
+        for (uint32_t i = 1 + k * DB; i <= (k + 1) * DB; i++) {
+            ferry_scale_put_compact(&bw, i);
+            ferry_scale_put_bytes(&bw, gnodes, gnodes_len);
+        }
+        uint32_t synced = 0;
+        double w0 = bench_now(), c0 = cpu_now();
+        die_on(ferry_worker_dispatch_blocks(w, bw.buf, bw.len, &synced, &why), &why);
+        die_on(ferry_worker_seal(w, &why), &why);
+        double dw = bench_now() - w0, dc = cpu_now() - c0;
+        if (k < tenth) {
+            wf += dw;
+            cf += dc;
+        } else if (k >= calls - tenth) {
+            wl += dw;
+            cl += dc;
+        }
+        ferry_scale_writer_free(&bw);
+    }
+    out->wall_first = wf / tenth;
+    out->cpu_first = cf / tenth;
+    out->wall_last = wl / tenth;
+    out->cpu_last = cl / tenth;
+    die_on(ferry_worker_close(w, &why), &why);
+}
+
+static void dispatch_part(const uint8_t *gi, size_t gi_len)
+{
+    for (uint32_t n = 1; n <= DN; n++) {
+        make_header(&dhdr[n], dhdr[n - 1].hash, n, dhdr[0].state_root);
+        if (n % DSYNC == 0)
+            make_just_for(dhdr, djust, djust_len, n);
+    }
+    printf("DispatchBlocks, %d blocks per call + seal, after %d headers synced (in-process, "
+           "wall / CPU per call; the first tenth of the calls retain ~%d roots, the last tenth "
+           "~%d):\n",
+           DB, DN, DN, DN / 10);
+    static const uint32_t intervals[] = {0, 1000};
+    for (size_t i = 0; i < sizeof intervals / sizeof *intervals; i++) {
+#ifdef BENCH_OLD
+        if (intervals[i])
+            break;
+#endif
+        char dir[] = "/tmp/ferry-bench-worker-XXXXXX";
+        if (!mkdtemp(dir))
+            abort();
+        struct dispatch_cost c;
+        run_dispatch(dir, intervals[i], gi, gi_len, &c);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            abort();
+        printf("  seal interval %4u ms: %7.0f / %5.0f us per call at ~%d roots, %7.0f / %5.0f us "
+               "at ~%d roots\n",
+               intervals[i], c.wall_first * 1e6, c.cpu_first * 1e6, DN, c.wall_last * 1e6,
+               c.cpu_last * 1e6, DN / 10);
+    }
+    for (uint32_t n = 1; n <= DN; n++) {
+        ferry_header_free(&dhdr[n]);
+        free(djust[n]);
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -252,10 +398,14 @@ int main(void)
            t_http / t_lc);
     printf("  HTTP API, sealed after every batch: %.0f headers/s (%.2fx the lc time)\n",
            NHDR / t_sealed, t_sealed / t_lc);
+    dhdr[0] = hdr[0];
+    dispatch_part(gi, gi_len);
+    memset(&dhdr[0], 0, sizeof dhdr[0]);
     for (uint32_t n = 0; n <= NHDR; n++) {
         ferry_header_free(&hdr[n]);
         free(just[n]);
     }
+    free(gnodes);
     free(gi);
     ferry_trie_proof_free(gproof);
     return 0;

@@ -11,9 +11,18 @@
  * the worker's topic is opened with the envelope of docs/messages.md and answered, once, in
  * chain order, by a SignedMessage to the sender's reply topic that only the sender can read.
  *
- * State lives in memory and is sealed to <data_dir>/state.sealed after every request that
- * changed it: XChaCha20-Poly1305 under the 32-byte seal key, written atomically (temp file,
- * fsync, rename, fsync of the directory). <data_dir>/lock (flock) keeps a second worker out.
+ * State lives in memory and is sealed to <data_dir>/state.sealed: XChaCha20-Poly1305 under the
+ * 32-byte seal key, written atomically (temp file, fsync, rename, fsync of the directory).
+ * <data_dir>/lock (flock) keeps a second worker out. What is sealed when (ferry_worker_seal):
+ *   - at once (before the request returns): a fresh identity, InitRuntime, the first para
+ *     import (it fixes where dispatch starts), a new operator, a DispatchBlocks call that
+ *     signed egress messages or changed the registration status; so a
+ *     restarted worker never signs a different message under a sequence it already handed out,
+ *     nor forgets who it is or that it is registered;
+ *   - at most every seal_interval_ms (0 = at once, too): progress the chain re-derives
+ *     (headers, para headers, blocks dispatched without new messages, egress confirmations).
+ *     A worker restarted from such a seal is behind; the relayer brings it forward again;
+ *   - always at ferry_worker_close (SIGTERM/SIGINT for ferry-worker) and ferry_worker_flush.
  *
  * Every operation applies completely or not at all: on failure the state (ferry_worker_state)
  * is byte-identical to before and nothing is written. The payloads are the SCALE layouts of
@@ -38,6 +47,7 @@ struct ferry_worker_config {
     uint8_t seal_key[32];
     enum ferry_worker_attestation attestation;
     const char *attestation_dir; /* gramine: NULL = "/dev/attestation" */
+    uint32_t seal_interval_ms;   /* re-derivable progress sealed at most this often (0 = always) */
 };
 
 struct ferry_worker;
@@ -56,8 +66,14 @@ FERRY_WARN_UNUSED ferry_err ferry_worker_open(struct ferry_worker **out,
  * Returns: FERRY_OK or the sealing error (the worker is freed either way). */
 ferry_err ferry_worker_close(struct ferry_worker *w, struct ferry_reason *why);
 
-/* Seal now if the state changed. Returns: FERRY_OK or FERRY_E_IO. */
+/* Seal after a request: now when it changed something that must be sealed at once (see
+ * above), or when it changed only re-derivable progress and the last seal is seal_interval_ms
+ * old; otherwise nothing is written. Returns: FERRY_OK or FERRY_E_IO (the change stays pending
+ * and is retried by the next call). */
 FERRY_WARN_UNUSED ferry_err ferry_worker_seal(struct ferry_worker *w, struct ferry_reason *why);
+
+/* Seal now if anything changed since the last seal. Returns: FERRY_OK or FERRY_E_IO. */
+FERRY_WARN_UNUSED ferry_err ferry_worker_flush(struct ferry_worker *w, struct ferry_reason *why);
 
 /* Read a seal key file: 64 hex digits (an optional 0x and surrounding whitespace allowed), mode
  * 0600 or stricter. Returns: FERRY_OK; FERRY_E_IO; FERRY_E_STATE (mode too open); FERRY_E_HEX. */
@@ -130,7 +146,9 @@ FERRY_WARN_UNUSED ferry_err ferry_worker_runtime_info(struct ferry_worker *w, bo
                                                       struct ferry_reason *why);
 void ferry_worker_runtime_info_free(struct ferry_worker_runtime_info *ri);
 
-/* Pending egress: SCALE Vec<(MessageOrigin, Vec<SignedMessage>)> (malloc'd). */
+/* Pending egress: SCALE Vec<(MessageOrigin, Vec<SignedMessage>)> (malloc'd). Never hands out a
+ * message that is not sealed: a seal that failed earlier is retried first.
+ * Returns: FERRY_OK; FERRY_E_IO (that seal fails again: nothing handed out); FERRY_E_NOMEM. */
 FERRY_WARN_UNUSED ferry_err ferry_worker_egress(struct ferry_worker *w, uint8_t **out, size_t *len);
 
 struct ferry_worker_counters {

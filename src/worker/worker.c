@@ -38,6 +38,7 @@ struct egress_msg {
     uint64_t seq;
     uint8_t *enc; /* SCALE SignedMessage */
     size_t len;
+    bool fresh; /* signed by the DispatchBlocks call in progress (never sealed) */
 };
 
 /* Everything sealed. */
@@ -70,9 +71,33 @@ struct ferry_worker {
     char *data_dir;
     char *attestation_dir;
     int lock_fd;
-    bool dirty;
+    bool dirty;         /* changed since the last seal */
+    bool must_seal;     /* ... in a way the next ferry_worker_seal must write (see worker.h) */
+    uint64_t sealed_at; /* monotonic ms of the last seal */
     struct wstate s;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Progress the chain can bring back (headers, block numbers, confirmations): sealed at most
+ * every seal_interval_ms. */
+static void changed(struct ferry_worker *w)
+{
+    w->dirty = true;
+}
+
+/* Identity, registration, InitRuntime, operator, newly signed egress: sealed before the
+ * request returns. */
+static void changed_must_seal(struct ferry_worker *w)
+{
+    w->dirty = true;
+    w->must_seal = true;
+}
 
 /* ---- state serialisation ------------------------------------------------------------------------
  */
@@ -399,14 +424,27 @@ done:
     return err;
 }
 
-ferry_err ferry_worker_seal(struct ferry_worker *w, struct ferry_reason *why)
+ferry_err ferry_worker_flush(struct ferry_worker *w, struct ferry_reason *why)
 {
     if (!w->dirty || !w->data_dir)
         return FERRY_OK;
     ferry_err err = seal_write(w, why);
-    if (!err)
+    if (!err) {
         w->dirty = false;
+        w->must_seal = false;
+        w->sealed_at = now_ms();
+    }
     return err;
+}
+
+ferry_err ferry_worker_seal(struct ferry_worker *w, struct ferry_reason *why)
+{
+    if (!w->dirty || !w->data_dir)
+        return FERRY_OK;
+    if (!w->must_seal && w->cfg.seal_interval_ms &&
+        now_ms() - w->sealed_at < w->cfg.seal_interval_ms)
+        return FERRY_OK;
+    return ferry_worker_flush(w, why);
 }
 
 /* Read and open the sealed state. Returns FERRY_E_NOT_FOUND when there is none. */
@@ -564,6 +602,7 @@ ferry_err ferry_worker_open(struct ferry_worker **out, const struct ferry_worker
         if (ftruncate(w->lock_fd, 0) == 0 && pl > 0)
             (void)!write(w->lock_fd, pid, (size_t)pl);
         err = seal_read(w, why);
+        w->sealed_at = now_ms();
         if (err == FERRY_OK) {
             *out = w;
             return FERRY_OK;
@@ -573,8 +612,8 @@ ferry_err ferry_worker_open(struct ferry_worker **out, const struct ferry_worker
     }
     new_keypair(&w->s.identity);
     new_keypair(&w->s.ecdh);
-    w->dirty = true;
-    err = ferry_worker_seal(w, why);
+    changed_must_seal(w);
+    err = ferry_worker_flush(w, why);
     if (err)
         goto fail;
     *out = w;
@@ -588,7 +627,7 @@ ferry_err ferry_worker_close(struct ferry_worker *w, struct ferry_reason *why)
 {
     if (!w)
         return FERRY_OK;
-    ferry_err err = ferry_worker_seal(w, why);
+    ferry_err err = ferry_worker_flush(w, why);
     worker_free(w);
     return err;
 }
@@ -764,7 +803,7 @@ ferry_err ferry_worker_init_runtime(struct ferry_worker *w, const struct ferry_w
     memcpy(w->s.genesis_hash, h.hash, 32);
     w->s.para_started = false;
     w->s.next_block = in->is_parachain ? 1 : h.number + 1;
-    w->dirty = true;
+    changed_must_seal(w);
 out:
     ferry_lc_free(lc);
     ferry_authority_set_free(&set);
@@ -855,7 +894,7 @@ ferry_err ferry_worker_sync_header(struct ferry_worker *w, const uint8_t *encode
     if (err)
         return ferry_reason_prefix(why, err, "justification of header %u: ", last);
     w->s.counters.headers_synced += ch.finalized_count;
-    w->dirty = true;
+    changed(w);
     /* The relay roots a later SyncParaHeader or DispatchBlocks may still need. */
     if (w->s.parachain)
         ferry_lc_forget_below(w->s.lc, last > 64 ? last - 64 : 0, 0);
@@ -922,13 +961,18 @@ ferry_err ferry_worker_sync_para_header(struct ferry_worker *w, const uint8_t *e
     }
     struct ferry_lc_status st2;
     ferry_lc_status(w->s.lc, &st2);
-    if (!w->s.para_started) {
+    /* The first para import fixes where dispatch starts: sealed at once, like InitRuntime. */
+    bool first_import = !w->s.para_started;
+    if (first_import) {
         w->s.para_started = true;
         uint32_t first = n ? hs[0].number : st2.para_number;
         w->s.next_block = first > 1 ? first : 1;
     }
     w->s.counters.para_headers_synced += n;
-    w->dirty = true;
+    if (first_import)
+        changed_must_seal(w);
+    else
+        changed(w);
     *synced_to = st2.para_number;
 out:
     for (size_t i = 0; i < got; i++)
@@ -975,7 +1019,7 @@ static ferry_err egress_push(struct wstate *s, uint64_t seq, uint8_t *enc, size_
         s->egress = e;
         s->cap_egress = cap;
     }
-    s->egress[s->n_egress++] = (struct egress_msg){seq, enc, len};
+    s->egress[s->n_egress++] = (struct egress_msg){seq, enc, len, true};
     return FERRY_OK;
 }
 
@@ -1042,16 +1086,87 @@ out:
     return err;
 }
 
-/* Apply one block's proven values. Fails only on NOMEM. */
-static ferry_err apply_block(struct wstate *s, const uint8_t *outbound, size_t outbound_len,
-                             bool has_outbound, uint64_t ingress, bool registered,
-                             struct ferry_reason *why)
+/* What a DispatchBlocks call needs to undo itself without copying the light client, which
+ * DispatchBlocks only reads (its roots are dropped after the call succeeded): the fields as they
+ * were, the queue's entries as they were, and the entries the call took out of the queue (freed
+ * only once it succeeded). Its cost is that of the egress queue, not of the retained roots. */
+struct dispatch_undo {
+    struct wstate saved;      /* shallow: saved.egress may be stale once the queue grew */
+    struct egress_msg *queue; /* the queue's entries before the call (shallow copy) */
+    struct egress_msg *gone;  /* entries confirmed during the call, not yet freed */
+    size_t n_gone, cap_gone;
+};
+
+static ferry_err undo_begin(const struct wstate *s, struct dispatch_undo *u)
 {
-    /* Egress the chain has accepted leaves the queue. */
+    memset(u, 0, sizeof *u);
+    if (s->n_egress) {
+        u->queue = malloc(s->n_egress * sizeof *u->queue);
+        if (!u->queue)
+            return FERRY_E_NOMEM;
+        memcpy(u->queue, s->egress, s->n_egress * sizeof *u->queue);
+    }
+    u->saved = *s;
+    return FERRY_OK;
+}
+
+static void undo_release(struct dispatch_undo *u)
+{
+    free(u->queue);
+    free(u->gone);
+    sodium_memzero(u, sizeof *u); /* saved holds a copy of the keys */
+}
+
+/* The call succeeded: free what it confirmed; its new entries are now ordinary ones. */
+static void undo_commit(struct wstate *s, struct dispatch_undo *u)
+{
+    for (size_t i = 0; i < u->n_gone; i++)
+        free(u->gone[i].enc);
+    for (size_t i = 0; i < s->n_egress; i++)
+        s->egress[i].fresh = false;
+    undo_release(u);
+}
+
+/* The call failed: free what it signed, put the queue and the fields back. Allocates nothing. */
+static void undo_abort(struct wstate *s, struct dispatch_undo *u)
+{
+    for (size_t i = 0; i < s->n_egress; i++)
+        if (s->egress[i].fresh)
+            free(s->egress[i].enc);
+    for (size_t i = 0; i < u->n_gone; i++)
+        if (u->gone[i].fresh)
+            free(u->gone[i].enc);
+    struct egress_msg *arr = s->egress; /* capacity only grows: it holds the old entries */
+    size_t cap = s->cap_egress;
+    *s = u->saved;
+    s->egress = arr;
+    s->cap_egress = cap;
+    if (s->n_egress)
+        memcpy(s->egress, u->queue, s->n_egress * sizeof *s->egress);
+    undo_release(u);
+}
+
+/* Apply one block's proven values. Fails only on NOMEM (the caller then undoes the call). */
+static ferry_err apply_block(struct wstate *s, struct dispatch_undo *u, const uint8_t *outbound,
+                             size_t outbound_len, bool has_outbound, uint64_t ingress,
+                             bool registered, struct ferry_reason *why)
+{
+    /* Egress the chain has accepted leaves the queue (kept in u->gone until the call ends). */
+    size_t drop = 0;
+    for (size_t i = 0; i < s->n_egress; i++)
+        drop += s->egress[i].seq < ingress;
+    if (drop && u->n_gone + drop > u->cap_gone) {
+        size_t cap = u->n_gone + drop > 2 * u->cap_gone ? u->n_gone + drop : 2 * u->cap_gone;
+        struct egress_msg *g = realloc(u->gone, cap * sizeof *g);
+        if (!g)
+            return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+        u->gone = g;
+        u->cap_gone = cap;
+    }
     size_t keep = 0;
     for (size_t i = 0; i < s->n_egress; i++) {
         if (s->egress[i].seq < ingress) {
-            free(s->egress[i].enc);
+            u->gone[u->n_gone++] = s->egress[i];
             s->counters.egress_confirmed++;
         } else {
             s->egress[keep++] = s->egress[i];
@@ -1120,10 +1235,9 @@ ferry_err ferry_worker_dispatch_blocks(struct ferry_worker *w, const uint8_t *en
     if (n == 0)
         return ferry_reason_set(why, FERRY_E_INVALID, "no blocks to dispatch");
 
-    /* All or nothing: apply to the live state, restore this snapshot on any failure. */
-    uint8_t *snap = NULL;
-    size_t snap_len = 0;
-    if (wstate_to_bytes(&w->s, &snap, &snap_len))
+    /* All or nothing: apply to the live state, undo on any failure. */
+    struct dispatch_undo undo;
+    if (undo_begin(&w->s, &undo))
         return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
     uint32_t expect = w->s.next_block;
     for (size_t i = 0; i < n && !err; i++) {
@@ -1202,7 +1316,8 @@ ferry_err ferry_worker_dispatch_blocks(struct ferry_worker *w, const uint8_t *en
                                    "block %u: OffchainIngress went back from %llu to %llu", number,
                                    (unsigned long long)w->s.chain_seq, (unsigned long long)ingress);
         if (!err)
-            err = apply_block(&w->s, vals[0], vlens[0], present[0], ingress, present[2], why);
+            err =
+                apply_block(&w->s, &undo, vals[0], vlens[0], present[0], ingress, present[2], why);
         if (!err) {
             uint8_t root[32], hash[32];
             if (ferry_lc_state_root(w->s.lc, chain, number, root, hash) == FERRY_OK) {
@@ -1219,24 +1334,22 @@ ferry_err ferry_worker_dispatch_blocks(struct ferry_worker *w, const uint8_t *en
                   ? scale_error(&r, ferry_scale_finish(&r), why, "encoded_blocks")
                   : FERRY_OK;
     if (err) {
-        struct wstate old;
-        struct ferry_reason ignore;
-        if (wstate_decode(&old, snap, snap_len, &ignore) == FERRY_OK) {
-            wstate_free(&w->s);
-            w->s = old;
-        }
-        sodium_memzero(snap, snap_len);
-        free(snap);
+        undo_abort(&w->s, &undo);
         return err;
     }
-    sodium_memzero(snap, snap_len);
-    free(snap);
+    /* New signed egress or a new registration status must be on disk before anyone sees it. */
+    bool visible = w->s.counters.egress_queued != undo.saved.counters.egress_queued ||
+                   w->s.registered != undo.saved.registered;
+    undo_commit(&w->s, &undo);
     /* Roots below the next block are no longer needed for dispatch. */
     if (!w->s.parachain)
         ferry_lc_forget_below(w->s.lc, expect > 1 ? expect - 1 : 0, 0);
     else
         ferry_lc_forget_below(w->s.lc, 0, expect > 1 ? expect - 1 : 0);
-    w->dirty = true;
+    if (visible)
+        changed_must_seal(w);
+    else
+        changed(w);
     *synced_to = expect - 1;
     return FERRY_OK;
 }
@@ -1370,7 +1483,7 @@ ferry_err ferry_worker_runtime_info(struct ferry_worker *w, bool with_attestatio
     if (operator_id && (!w->s.has_operator || memcmp(w->s.operator_id, operator_id, 32) != 0)) {
         w->s.has_operator = true;
         memcpy(w->s.operator_id, operator_id, 32);
-        w->dirty = true;
+        changed_must_seal(w);
     }
     return FERRY_OK;
 }
@@ -1387,6 +1500,13 @@ void ferry_worker_runtime_info_free(struct ferry_worker_runtime_info *ri)
 
 ferry_err ferry_worker_egress(struct ferry_worker *w, uint8_t **out, size_t *len)
 {
+    *out = NULL;
+    *len = 0;
+    if (w->must_seal && w->data_dir) {
+        struct ferry_reason ignore;
+        if (ferry_worker_flush(w, &ignore))
+            return FERRY_E_IO;
+    }
     struct ferry_scale_writer ew;
     ferry_scale_writer_init(&ew);
     if (w->s.n_egress == 0) {

@@ -23,7 +23,8 @@ static void usage(FILE *out)
 {
     fputs("usage: ferry-worker --data-dir DIR --seal-key-file FILE [--listen HOST:PORT]\n"
           "                    [--attestation none|gramine] [--attestation-dir DIR]\n"
-          "                    [--body-limit BYTES] [--log-level LEVEL] [--log-json]\n"
+          "                    [--body-limit BYTES] [--seal-interval-ms MS]\n"
+          "                    [--log-level LEVEL] [--log-json]\n"
           "\n"
           "A software enclave runtime driven like Phala's pRuntime (docs/worker-api.md).\n"
           "  --listen           address to serve the worker API on [127.0.0.1:8000]\n"
@@ -33,6 +34,11 @@ static void usage(FILE *out)
           "  --attestation      none (dev chains) or gramine [none]\n"
           "  --attestation-dir  Gramine's attestation interface [/dev/attestation]\n"
           "  --body-limit       cap on any request body [104857600]\n"
+          "  --seal-interval-ms seal re-derivable progress (headers, blocks dispatched without\n"
+          "                     new messages) at most this often; identity, InitRuntime,\n"
+          "                     registration and new egress messages are sealed before the\n"
+          "                     request returns, and everything at SIGTERM/SIGINT; 0 seals\n"
+          "                     after every request that changed the state [1000]\n"
           "\n"
           "exit status: 0 stopped by SIGTERM/SIGINT with the state sealed; 1 refused to start\n"
           "(locked data dir, unreadable or foreign state, bad seal key); 2 usage error.\n",
@@ -59,6 +65,7 @@ int main(int argc, char **argv)
     const char *listen = "127.0.0.1:8000", *data_dir = NULL, *key_file = NULL;
     const char *attestation = "none", *adir = NULL;
     size_t body_limit = 0;
+    unsigned long seal_interval = 1000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -86,7 +93,14 @@ int main(int argc, char **argv)
             adir = v;
         else if (!strcmp(a, "--body-limit"))
             body_limit = (size_t)strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--log-level")) {
+        else if (!strcmp(a, "--seal-interval-ms")) {
+            char *end;
+            seal_interval = strtoul(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end || seal_interval > 3600000) {
+                fprintf(stderr, "ferry-worker: --seal-interval-ms must be 0..3600000\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--log-level")) {
             enum ferry_log_level lv;
             if (!ferry_log_parse_level(v, &lv)) {
                 fprintf(stderr, "ferry-worker: unknown log level %s\n", v);
@@ -105,7 +119,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    struct ferry_worker_config cfg = {.data_dir = data_dir, .attestation_dir = adir};
+    struct ferry_worker_config cfg = {
+        .data_dir = data_dir, .attestation_dir = adir, .seal_interval_ms = (uint32_t)seal_interval};
     if (!strcmp(attestation, "none"))
         cfg.attestation = FERRY_WORKER_ATTEST_NONE;
     else if (!strcmp(attestation, "gramine"))

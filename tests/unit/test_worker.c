@@ -696,6 +696,169 @@ START_TEST(init_sync_dispatch_echo_round_trip)
 }
 END_TEST
 
+/* The sealed file's bytes (malloc'd). */
+static uint8_t *sealed_now(const struct tw *t, size_t *len)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/state.sealed", t->dir);
+    uint8_t *b = read_file(p, len);
+    ck_assert_ptr_nonnull(b);
+    return b;
+}
+
+static bool sealed_changed(const struct tw *t, uint8_t **last, size_t *last_len)
+{
+    size_t n = 0;
+    uint8_t *now = sealed_now(t, &n);
+    bool changed = n != *last_len || memcmp(now, *last, n) != 0;
+    free(*last);
+    *last = now;
+    *last_len = n;
+    return changed;
+}
+
+/* A second worker (same seal key, own data dir) started from the sealed file as it is now: what
+ * a worker killed at this point would restart with. */
+static void restart_copy(const struct tw *t, struct tw *copy)
+{
+    memset(copy, 0, sizeof *copy);
+    strcpy(copy->dir, "/tmp/ferry-worker-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(copy->dir));
+    size_t n = 0;
+    uint8_t *b = sealed_now(t, &n);
+    char p[256];
+    snprintf(p, sizeof p, "%s/state.sealed", copy->dir);
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+    free(b);
+    copy->cfg = t->cfg;
+    copy->cfg.data_dir = copy->dir;
+    struct ferry_reason why = {{0}};
+    ck_assert_msg(ferry_worker_open(&copy->w, &copy->cfg, &why) == FERRY_OK, "%s", why.text);
+    ferry_worker_get_info(copy->w, &copy->info);
+}
+
+static void assert_same_state(struct ferry_worker *a, struct ferry_worker *b)
+{
+    uint8_t *sa, *sb;
+    size_t la, lb;
+    ck_assert_int_eq(ferry_worker_state(a, &sa, &la), FERRY_OK);
+    ck_assert_int_eq(ferry_worker_state(b, &sb, &lb), FERRY_OK);
+    ck_assert_uint_eq(la, lb);
+    ck_assert_int_eq(memcmp(sa, sb, la), 0);
+    free(sa);
+    free(sb);
+}
+
+/* seal_interval_ms: headers and plain dispatch progress wait for the interval (or close),
+ * signed egress, registration and InitRuntime are sealed at once; a worker restarted from a
+ * seal that is behind is brought forward to the very same state; refused dispatches that signed
+ * or confirmed messages before failing leave the state and the file as they were. */
+START_TEST(seal_policy_and_dispatch_rollback)
+{
+    make_voters();
+    struct tw t;
+    tw_open(&t, FERRY_WORKER_ATTEST_NONE, NULL);
+    ck_assert_int_eq(ferry_worker_close(t.w, NULL), FERRY_OK);
+    t.cfg.seal_interval_ms = 3600000;
+    struct ferry_reason why = {{0}};
+    ck_assert_msg(ferry_worker_open(&t.w, &t.cfg, &why) == FERRY_OK, "%s", why.text);
+    static struct chain c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.worker_pk, t.info.public_key, 32);
+    /* block 3: a message for the worker; from block 4 its reply (sequence 0) is on chain; from
+     * block 6 the worker is registered */
+    uint8_t topic[FERRY_WORKER_TOPIC_LEN];
+    ferry_worker_topic(t.info.public_key, topic);
+    struct ferry_scale_writer p1;
+    struct ferry_envelope_session s1;
+    make_envelope(&p1, t.info.ecdh_public_key, "ping", &s1);
+    c.st[3].has_outbound = true;
+    ferry_scale_writer_init(&c.st[3].outbound);
+    ferry_scale_put_compact(&c.st[3].outbound, 1);
+    put_message(&c.st[3].outbound, topic, sizeof topic, p1.buf, p1.len);
+    for (int i = 1; i < 10; i++) {
+        c.st[i].has_ingress = true;
+        c.st[i].ingress = i < 4 ? 0 : 1;
+        c.st[i].registered = i >= 6;
+    }
+    chain_build(&c, 10);
+    size_t last_len = 0;
+    uint8_t *last = sealed_now(&t, &last_len);
+    do_init(&t, &c);
+    ck_assert(sealed_changed(&t, &last, &last_len)); /* InitRuntime: at once */
+    ck_assert_uint_eq(sync_headers(&t, &c, 1, 8), 8);
+    ck_assert(!sealed_changed(&t, &last, &last_len)); /* headers: later */
+
+    /* refused: block 3 signs a reply, block 4 fails; block 3 signs, block 4 confirms, block 5
+     * fails */
+    PruntimeRpc__Blocks req = PRUNTIME_RPC__BLOCKS__INIT;
+    struct ferry_scale_writer w;
+    blocks_req(&w, &c, 1, 4, 4);
+    req.encoded_blocks = (ProtobufCBinaryData){w.len, w.buf};
+    expect_refused(&t, "DispatchBlocks", &req.base, 409, "block 4");
+    ferry_scale_writer_free(&w);
+    blocks_req(&w, &c, 1, 5, 5);
+    req.encoded_blocks = (ProtobufCBinaryData){w.len, w.buf};
+    expect_refused(&t, "DispatchBlocks", &req.base, 409, "block 5");
+    ferry_scale_writer_free(&w);
+
+    struct ferry_workerapi_response r;
+    ck_assert_int_eq(dispatch(&t, &c, 1, 2, &r), 200);
+    ferry_workerapi_response_free(&r);
+    ck_assert(!sealed_changed(&t, &last, &last_len)); /* no message: later */
+    ck_assert_int_eq(dispatch(&t, &c, 3, 3, &r), 200);
+    ferry_workerapi_response_free(&r);
+    ck_assert(sealed_changed(&t, &last, &last_len)); /* a signed reply: at once */
+    ferry_worker_get_info(t.w, &t.info);
+    ck_assert_uint_eq(t.info.pending_egress, 1);
+    struct tw copy;
+    restart_copy(&t, &copy); /* killed now: restarts exactly here, reply included */
+    assert_same_state(t.w, copy.w);
+    ck_assert_int_eq(ferry_worker_close(copy.w, NULL), FERRY_OK);
+    copy.w = NULL;
+    tw_close(&copy);
+
+    ck_assert_int_eq(dispatch(&t, &c, 4, 4, &r), 200); /* the reply is confirmed */
+    ferry_workerapi_response_free(&r);
+    ck_assert(!sealed_changed(&t, &last, &last_len));
+    ferry_worker_get_info(t.w, &t.info);
+    ck_assert_uint_eq(t.info.pending_egress, 0);
+    ck_assert_uint_eq(t.info.blocknum, 5);
+    /* killed now: the restarted worker is behind (block 4, reply pending) and the same blocks
+     * bring it to the very same state */
+    restart_copy(&t, &copy);
+    ck_assert_uint_eq(copy.info.blocknum, 4);
+    ck_assert_uint_eq(copy.info.pending_egress, 1);
+    ck_assert_int_eq(dispatch(&copy, &c, 4, 4, &r), 200);
+    ferry_workerapi_response_free(&r);
+    assert_same_state(t.w, copy.w);
+    ck_assert_int_eq(ferry_worker_close(copy.w, NULL), FERRY_OK);
+    copy.w = NULL;
+    tw_close(&copy);
+
+    ck_assert_int_eq(dispatch(&t, &c, 5, 6, &r), 200); /* registered: at once */
+    ferry_workerapi_response_free(&r);
+    ck_assert(sealed_changed(&t, &last, &last_len));
+    ck_assert_uint_eq(sync_headers(&t, &c, 9, 9), 9);
+    ck_assert(!sealed_changed(&t, &last, &last_len));
+    ck_assert_int_eq(ferry_worker_flush(t.w, &why), FERRY_OK); /* what close/SIGTERM does */
+    ck_assert(sealed_changed(&t, &last, &last_len));
+    restart_copy(&t, &copy);
+    assert_same_state(t.w, copy.w);
+    ck_assert_int_eq(ferry_worker_close(copy.w, NULL), FERRY_OK);
+    copy.w = NULL;
+    tw_close(&copy);
+
+    free(last);
+    ferry_scale_writer_free(&p1);
+    chain_free(&c);
+    tw_close(&t);
+}
+END_TEST
+
 START_TEST(hostile_header_batches_leave_state_unchanged)
 {
     make_voters();
@@ -1277,6 +1440,7 @@ Suite *worker_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, fresh_worker_reports_itself);
     tcase_add_test(tc, init_sync_dispatch_echo_round_trip);
+    tcase_add_test(tc, seal_policy_and_dispatch_rollback);
     tcase_add_test(tc, hostile_header_batches_leave_state_unchanged);
     tcase_add_test(tc, runtime_info_none_and_gramine);
     tcase_add_test(tc, sealed_state_lock_and_refusals);
