@@ -462,7 +462,11 @@ void ferry_workerapi_handle(struct ferry_worker *w, const char *name, size_t nam
         size_t el = 0;
         err = ferry_worker_egress(w, &enc, &el);
         if (err) {
-            ferry_reason_set(&why, err, "out of memory");
+            ferry_reason_set(&why, err,
+                             err == FERRY_E_IO
+                                 ? "the worker could not seal the state that signs them (a "
+                                   "message is never handed out unsealed); see its log"
+                                 : "out of memory");
         } else {
             PruntimeRpc__GetEgressMessagesResponse r =
                 PRUNTIME_RPC__GET_EGRESS_MESSAGES_RESPONSE__INIT;
@@ -484,7 +488,9 @@ void ferry_workerapi_handle(struct ferry_worker *w, const char *name, size_t nam
                        why.text[0] ? why.text : ferry_strerror(err));
         return;
     }
-    /* Seal after every request that changed the state. */
+    /* Seal what the request changed: at once when a restart could not re-derive it from the
+     * chain (identity, registration, signed messages), else at most every seal_interval_ms
+     * (ferry_worker_seal decides; docs/worker-api.md "Sealing"). */
     if (ferry_worker_seal(w, &why)) {
         ferry_log_error("worker", "%s applied but sealing failed: %s", mname, why.text);
         ferry_workerapi_response_free(resp);
