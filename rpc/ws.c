@@ -384,27 +384,14 @@ static ferry_err ws_open(struct ferry_rpc *c)
     return err;
 }
 
+static void ws_wake(struct ferry_rpc *c)
+{
+    lws_cancel_service(W(c)->ctx);
+}
+
 static ferry_err ws_submit(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint32_t timeout_ms)
 {
-    pthread_mutex_lock(&c->mu);
-    if (c->closing) {
-        pthread_mutex_unlock(&c->mu);
-        return FERRY_E_STATE;
-    }
-    if (c->conn != CONN_OPEN && c->fail_streak >= c->n_urls) {
-        /* Every URL failed in a row: answer now rather than at the deadline. */
-        rpc_req_fail(r, FERRY_E_NET);
-        pthread_mutex_unlock(&c->mu);
-        return FERRY_OK;
-    }
-    rpc_queue_push_back(c, r);
-    rpc_user_enter(c); /* the lws context must outlive the wake-up below */
-    pthread_mutex_unlock(&c->mu);
-    lws_cancel_service(W(c)->ctx);
-    pthread_mutex_lock(&c->mu);
-    rpc_user_leave(c);
-    pthread_mutex_unlock(&c->mu);
-    return FERRY_OK;
+    return rpc_ws_submit(c, r, ws_wake);
 }
 
 static void ws_close(struct ferry_rpc *c)

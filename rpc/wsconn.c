@@ -294,3 +294,27 @@ const struct rpc_transport *rpc_ws_transport(const struct ferry_rpc_config *cfg)
             return &rpc_transport_ws; /* wss:// needs TLS: libwebsockets */
     return &rpc_transport_wsplain;
 }
+
+ferry_err rpc_ws_submit(struct ferry_rpc *c, struct ferry_rpc_pending *r,
+                        void (*wake)(struct ferry_rpc *c))
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->closing) {
+        pthread_mutex_unlock(&c->mu);
+        return FERRY_E_STATE;
+    }
+    if (c->conn != CONN_OPEN && c->fail_streak >= c->n_urls) {
+        /* Every URL failed in a row: answer now rather than at the deadline. */
+        rpc_req_fail(r, FERRY_E_NET);
+        pthread_mutex_unlock(&c->mu);
+        return FERRY_OK;
+    }
+    rpc_queue_push_back(c, r);
+    rpc_user_enter(c); /* the transport's wake-up means must outlive the call below */
+    pthread_mutex_unlock(&c->mu);
+    wake(c);
+    pthread_mutex_lock(&c->mu);
+    rpc_user_leave(c);
+    pthread_mutex_unlock(&c->mu);
+    return FERRY_OK;
+}

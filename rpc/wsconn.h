@@ -6,7 +6,7 @@
  *
  * Both reassemble messages under max_message_bytes the same way, and a lost or established
  * connection has the same effect on the requests and subscriptions of the core. All functions
- * here expect c->mu held.
+ * here but rpc_ws_submit expect c->mu held.
  */
 #ifndef FERRY_RPC_WSCONN_H
 #define FERRY_RPC_WSCONN_H
@@ -41,6 +41,13 @@ void rpc_rx_finish(struct ferry_rpc *c, struct rpc_rx *rx);
 void rpc_rx_reset(struct rpc_rx *rx);
 /* Free the buffer too. */
 void rpc_rx_free(struct rpc_rx *rx);
+
+/* Queue r for the service thread and wake it with wake(c) (which may use the transport's
+ * state: the client is held in use around the call). A client whose every URL failed in a row
+ * fails r with FERRY_E_NET at once instead of at its deadline. Returns FERRY_OK, or
+ * FERRY_E_STATE once closing. Takes c->mu itself (called without it). */
+ferry_err rpc_ws_submit(struct ferry_rpc *c, struct ferry_rpc_pending *r,
+                        void (*wake)(struct ferry_rpc *c));
 
 /* The next reconnect delay (µs): exponential from backoff_initial_ms to backoff_max_ms with
  * "equal jitter"; advances *attempt. rng is the transport's xorshift32 state (never 0). */

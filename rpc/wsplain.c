@@ -655,27 +655,14 @@ static void wake(struct wp_state *w)
     (void)n; /* EAGAIN: the counter is already non-zero, the thread wakes anyway */
 }
 
+static void wp_wake(struct ferry_rpc *c)
+{
+    wake(W(c));
+}
+
 static ferry_err wp_submit(struct ferry_rpc *c, struct ferry_rpc_pending *r, uint32_t timeout_ms)
 {
-    pthread_mutex_lock(&c->mu);
-    if (c->closing) {
-        pthread_mutex_unlock(&c->mu);
-        return FERRY_E_STATE;
-    }
-    if (c->conn != CONN_OPEN && c->fail_streak >= c->n_urls) {
-        /* Every URL failed in a row: answer now rather than at the deadline. */
-        rpc_req_fail(r, FERRY_E_NET);
-        pthread_mutex_unlock(&c->mu);
-        return FERRY_OK;
-    }
-    rpc_queue_push_back(c, r);
-    rpc_user_enter(c); /* the eventfd must outlive the wake-up below */
-    pthread_mutex_unlock(&c->mu);
-    wake(W(c));
-    pthread_mutex_lock(&c->mu);
-    rpc_user_leave(c);
-    pthread_mutex_unlock(&c->mu);
-    return FERRY_OK;
+    return rpc_ws_submit(c, r, wp_wake);
 }
 
 static void wp_close(struct ferry_rpc *c)
