@@ -166,10 +166,27 @@ void ferry_workerapi_server_free(struct ferry_workerapi_server *s);
 
 /* POST body[len] to <base_url>/prpc/PhactoryAPI.<method> (libcurl, Connection: close).
  * Out: *status, *resp / *resp_len (malloc'd response body, also on 4xx/5xx).
- * Returns: FERRY_OK when a response arrived (any status); FERRY_E_NET / FERRY_E_TIMEOUT. */
+ * Returns: FERRY_OK when a response arrived (any status); FERRY_E_NET / FERRY_E_TIMEOUT;
+ * FERRY_E_NOMEM; FERRY_E_ARG (URL too long). */
 FERRY_WARN_UNUSED ferry_err ferry_workerapi_call(const char *base_url, const char *method,
                                                  const uint8_t *body, size_t len, bool json,
                                                  long timeout_ms, int *status, uint8_t **resp,
                                                  size_t *resp_len, struct ferry_reason *why);
+
+/* A connection to one worker kept open between calls (for a caller that calls it often, like
+ * the relayer): no TCP handshake per call, Nagle off, no "Expect: 100-continue"; libcurl opens
+ * it again by itself when the worker closed it. NULL before the first call. */
+struct ferry_workerapi_conn;
+
+/* ferry_workerapi_call over *conn (created on first use), binary protobuf body.
+ * Out (besides those of ferry_workerapi_call): *connects += connections opened by this call. */
+FERRY_WARN_UNUSED ferry_err ferry_workerapi_post(struct ferry_workerapi_conn **conn,
+                                                 const char *base_url, const char *method,
+                                                 const uint8_t *body, size_t len, long timeout_ms,
+                                                 int *status, uint8_t **resp, size_t *resp_len,
+                                                 unsigned long *connects, struct ferry_reason *why);
+
+/* Close the connection and free it; *conn becomes NULL (a later post opens a new one). */
+void ferry_workerapi_conn_close(struct ferry_workerapi_conn **conn);
 
 #endif

@@ -24,6 +24,8 @@
 
 #include "ferry/error.h"
 
+struct ferry_workerapi_conn;
+
 struct ferry_wclient {
     const char *url;               /* base URL, e.g. http://127.0.0.1:8000 (borrowed) */
     long timeout_ms;               /* per call */
@@ -35,8 +37,7 @@ struct ferry_wclient {
      * track the worker's heights without asking GetInfo again. */
     const char *last_sync;
     uint32_t last_synced_to;
-    void *curl;                 /* private: the kept handle */
-    struct curl_slist *headers; /* private */
+    struct ferry_workerapi_conn *conn; /* private: the kept connection (workerapi.h) */
 };
 
 /* Close the kept connection and free the handle (a later call opens a new one). */

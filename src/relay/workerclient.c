@@ -1,11 +1,10 @@
 /* The relayer's typed worker API client (include/ferry/workerclient.h).
  *
  * The relayer talks to one worker all its life, several calls per block at the tip: the calls go
- * over one kept-alive connection (a curl easy handle kept between calls), with Nagle off and no
+ * over one kept-alive connection (workerapi.h's ferry_workerapi_post), with Nagle off and no
  * "Expect: 100-continue" wait on larger bodies, so a call costs the worker's work and not a TCP
  * handshake and teardown each. curl re-opens the connection by itself when the worker closed it
  * (a restart). */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,94 +35,18 @@ static ferry_err status_err(int status)
     }
 }
 
-struct sink {
-    struct ferry_buf b;
-    bool oom;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-    struct sink *s = ud;
-    size_t k = size * n;
-    if (ferry_buf_append(&s->b, p, k)) {
-        s->oom = true;
-        return 0;
-    }
-    return k;
-}
-
-/* The handle kept between calls (created on first use; its connection cache keeps the worker's
- * connection open). */
-static CURL *handle(struct ferry_wclient *c)
-{
-    if (!c->curl) {
-        c->curl = curl_easy_init();
-        c->headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-        struct curl_slist *h = c->headers ? curl_slist_append(c->headers, "Expect:") : NULL;
-        if (!c->curl || !h) {
-            ferry_wc_close(c);
-            return NULL;
-        }
-        c->headers = h;
-    }
-    return c->curl;
-}
-
-/* POST body to <url>/prpc/PhactoryAPI.<method>. Out: *status, *resp (malloc'd), *resp_len. */
+/* POST body to <url>/prpc/PhactoryAPI.<method> over the kept connection. Out: *status, *resp
+ * (malloc'd), *resp_len. */
 static ferry_err post(struct ferry_wclient *c, const char *method, const uint8_t *body, size_t len,
                       int *status, uint8_t **resp, size_t *resp_len, struct ferry_reason *why)
 {
-    *status = 0;
-    CURL *h = handle(c);
-    if (!h)
-        return ferry_reason_set(why, FERRY_E_NOMEM, "cannot create a curl handle");
-    size_t bl = strlen(c->url);
-    while (bl && c->url[bl - 1] == '/')
-        bl--;
-    char url[1024];
-    int n =
-        snprintf(url, sizeof url, "%.*s%s%s", (int)bl, c->url, FERRY_WORKERAPI_PATH_PREFIX, method);
-    if (n < 0 || (size_t)n >= sizeof url)
-        return ferry_reason_set(why, FERRY_E_ARG, "worker URL too long");
-    struct sink s = {{0}, false};
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, len ? (const char *)body : "");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms > 0 ? c->timeout_ms : 0L);
-    CURLcode rc = curl_easy_perform(h);
-    long connects = 0;
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
-    c->connects += (unsigned long)connects;
-    if (rc != CURLE_OK) {
-        free(s.b.p);
-        return ferry_reason_set(why, rc == CURLE_OPERATION_TIMEDOUT ? FERRY_E_TIMEOUT : FERRY_E_NET,
-                                "%s: %s", url, curl_easy_strerror(rc));
-    }
-    if (s.oom) {
-        free(s.b.p);
-        return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
-    }
-    long code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    *status = (int)code;
-    *resp = s.b.p ? s.b.p : calloc(1, 1);
-    *resp_len = s.b.len;
-    return *resp ? FERRY_OK : ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
+    return ferry_workerapi_post(&c->conn, c->url, method, body, len, c->timeout_ms, status, resp,
+                                resp_len, &c->connects, why);
 }
 
 void ferry_wc_close(struct ferry_wclient *c)
 {
-    if (c->curl)
-        curl_easy_cleanup(c->curl);
-    curl_slist_free_all(c->headers);
-    c->curl = NULL;
-    c->headers = NULL;
+    ferry_workerapi_conn_close(&c->conn);
 }
 
 /* POST a packed request; on 200 hand back the body, else turn the PrpcError into *why. */
