@@ -357,11 +357,12 @@ static ferry_err migrate_v1(struct ferry_store *s, struct ferry_reason *why)
     s->queued = 0;
     s->arena_used = 0;
     if (err) {
-        const char *msg =
-            err == FERRY_E_INVALID ? "a header number out of range" : sqlite3_errmsg(s->db);
+        /* the reason is taken before the rollback replaces SQLite's message */
+        ferry_reason_set(
+            why, FERRY_E_IO, "store %s: cannot convert from schema 1 (left unchanged): %s", s->path,
+            err == FERRY_E_INVALID ? "a header number out of range" : sqlite3_errmsg(s->db));
         (void)exec(s, "ROLLBACK");
-        return ferry_reason_set(
-            why, err, "store %s: cannot convert from schema 1 (left unchanged): %s", s->path, msg);
+        return FERRY_E_IO;
     }
     ferry_log_info(LOG, "store %s converted from schema 1 to 2 (%zu relay headers)", s->path, rows);
     return FERRY_OK;
@@ -419,8 +420,17 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct fe
         ferry_store_close(s);
         return FERRY_E_UNSUPPORTED;
     }
+    /* a per-header relay table (schema 1, or a store from before user_version was set) is
+     * converted below; only then does the store say schema 2 */
+    bool has_v1 = false;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay'",
+                           -1, &v, NULL) == SQLITE_OK) {
+        has_v1 = sqlite3_step(v) == SQLITE_ROW;
+        sqlite3_finalize(v);
+    }
     if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK ||
-        (version == 0 &&
+        (version == 0 && !has_v1 &&
          sqlite3_exec(s->db, "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)) {
         ferry_reason_set(why, FERRY_E_IO, "cannot create tables in %s: %s", path, err ? err : "");
         sqlite3_free(err);
@@ -434,7 +444,7 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct fe
             return FERRY_E_IO;
         }
     }
-    if (version == 1) {
+    if (version <= 1 && has_v1) {
         ferry_err e = migrate_v1(s, why);
         if (e) {
             ferry_store_close(s);

@@ -469,6 +469,49 @@ START_TEST(schema_1_store_is_converted_on_open)
 }
 END_TEST
 
+static void write_v1(int version, const char *rows)
+{
+    tmp_store();
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sql_ok(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+               "CREATE TABLE relay(number INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
+               " header BLOB NOT NULL, set_id INTEGER NOT NULL);");
+    char sql[512];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d; INSERT INTO relay VALUES %s;", version,
+             rows);
+    sql_ok(db, sql);
+    sqlite3_close(db);
+}
+
+/* A per-header store without user_version is converted too; one that cannot be converted (a
+ * number out of range) is refused with the reason and left exactly as it was. */
+START_TEST(unconvertible_schema_1_store_is_refused_unchanged)
+{
+    write_v1(0, "(5, zeroblob(32), x'0102', 1), (6, zeroblob(32), x'03', 1)");
+    struct ferry_store *s = open_ok();
+    uint8_t got[32], *hdr;
+    size_t len;
+    ck_assert_int_eq(ferry_store_relay_at(s, 5, got, &hdr, &len, NULL), FERRY_OK);
+    ck_assert(len == 2 && hdr[1] == 2);
+    free(hdr);
+    ferry_store_close(s);
+    ck_assert_int_eq(user_version(), 2);
+
+    write_v1(1, "(5, zeroblob(32), x'01', 1), (-1, zeroblob(32), x'01', 1)");
+    struct ferry_reason why = {""};
+    ck_assert_int_eq(ferry_store_open(path, &s, &why), FERRY_E_IO);
+    ck_assert_ptr_nonnull(strstr(why.text, "cannot convert from schema 1"));
+    ck_assert_ptr_nonnull(strstr(why.text, "out of range"));
+    ck_assert_int_eq(user_version(), 1);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sql_ok(db, "SELECT count(*) FROM relay");
+    sqlite3_close(db);
+    tmp_store();
+}
+END_TEST
+
 /* Encode one entry the way the store does. */
 static size_t put_entry(uint8_t *p, unsigned off, uint64_t set_id, uint8_t fill, uint32_t hl)
 {
@@ -545,7 +588,8 @@ START_TEST(corrupt_chunk_on_disk_is_an_error)
         "x'0140'",
         "'text'",
         "x'"
-        "0100000000000000000000000000000000000000000000000000000000000000000000000000000000ffffffff"
+        "010000000000000000000000000000000000000000000000000000000000000000000000000000000000ffffff"
+        "ff"
         "'",
     };
     uint8_t hash[32] = {1}, got[32], *hdr;
@@ -591,6 +635,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, read_transaction_is_a_snapshot);
     tcase_add_test(tc, chunks_hold_runs_gaps_and_prune_on_boundaries);
     tcase_add_test(tc, schema_1_store_is_converted_on_open);
+    tcase_add_test(tc, unconvertible_schema_1_store_is_refused_unchanged);
     tcase_add_test(tc, chunk_decoder_refuses_every_malformed_blob);
     tcase_add_test(tc, corrupt_chunk_on_disk_is_an_error);
     suite_add_tcase(s, tc);
