@@ -27,8 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (count == 0 || count > FERRY_STORE_CHUNK_HEADERS)
         abort();
     for (size_t i = 0; i < count; i++) {
-        if (e[i].number / FERRY_STORE_CHUNK_HEADERS != key ||
-            (i && e[i].number <= e[i - 1].number))
+        if (e[i].number / FERRY_STORE_CHUNK_HEADERS != key || (i && e[i].number <= e[i - 1].number))
             abort();
         if (e[i].hash < blob || e[i].hash + 32 > blob + len || e[i].header < blob ||
             e[i].header_len > (size_t)(blob + len - e[i].header))
