@@ -11,6 +11,9 @@
  * power loss may roll back the last few commits, which leaves an older consistent state that
  * ferry simply re-verifies forward from.
  *
+ * Relay headers are kept 64 to a row (schema 2, see ferry_store_chunk_decode); a store of
+ * schema 1 (one row per header) is converted when opened.
+ *
  * A store handle is used by one thread at a time.
  */
 #ifndef FERRY_STORE_H
@@ -25,8 +28,9 @@ struct ferry_store;
 
 /* Open (creating when absent) the store at path; ":memory:" gives a throwaway store.
  * Out: *out on success; why (optional) the reason on failure.
- * Returns: FERRY_OK, FERRY_E_IO (cannot open/create, or locked by another ferry), or
- *          FERRY_E_UNSUPPORTED (written by a newer schema). */
+ * Returns: FERRY_OK, FERRY_E_IO (cannot open/create, or locked by another ferry, or a schema-1
+ *          store that could not be converted: left unchanged), or FERRY_E_UNSUPPORTED (written by
+ *          a newer schema). */
 FERRY_WARN_UNUSED ferry_err ferry_store_open(const char *path, struct ferry_store **out,
                                              struct ferry_reason *why);
 
@@ -58,12 +62,14 @@ FERRY_WARN_UNUSED ferry_err ferry_store_put_relay(struct ferry_store *s, uint32_
                                                   size_t header_len, uint64_t set_id);
 
 /* The highest verified relay header. header/header_len may be NULL when not wanted; *header is
- * malloc'd. Returns: FERRY_OK, FERRY_E_NOT_FOUND (empty store), FERRY_E_IO. */
+ * malloc'd. Returns: FERRY_OK, FERRY_E_NOT_FOUND (empty store), FERRY_E_IO, or the decoder's
+ * error for a corrupt chunk (logged with the store's path). */
 FERRY_WARN_UNUSED ferry_err ferry_store_last_relay(struct ferry_store *s, uint32_t *number,
                                                    uint8_t hash[32], uint8_t **header,
                                                    size_t *header_len, uint64_t *set_id);
 
-/* The verified relay header at number. Returns: FERRY_OK, FERRY_E_NOT_FOUND, FERRY_E_IO. */
+/* The verified relay header at number. Returns: FERRY_OK, FERRY_E_NOT_FOUND, FERRY_E_IO, or the
+ * decoder's error for a corrupt chunk (logged). */
 FERRY_WARN_UNUSED ferry_err ferry_store_relay_at(struct ferry_store *s, uint32_t number,
                                                  uint8_t hash[32], uint8_t **header,
                                                  size_t *header_len, uint64_t *set_id);
@@ -84,8 +90,34 @@ FERRY_WARN_UNUSED ferry_err ferry_store_last_para(struct ferry_store *s, uint32_
                                                   uint32_t *number, uint8_t hash[32],
                                                   uint8_t **header, size_t *header_len);
 
-/* Forget relay headers below keep_from (the newest is always kept) to bound the store's size.
- * Returns: FERRY_OK or FERRY_E_IO. */
+/* Forget relay headers below keep_from to bound the store's size. Whole chunks are dropped: the
+ * headers from keep_from rounded down to a multiple of FERRY_STORE_CHUNK_HEADERS are kept, and
+ * the newest header always is. Returns: FERRY_OK or FERRY_E_IO. */
 FERRY_WARN_UNUSED ferry_err ferry_store_prune_relay(struct ferry_store *s, uint32_t keep_from);
+
+/* ---- on-disk chunk format (exposed for tests and fuzzing) ----------------------------------
+ *
+ * Relay headers numbered key*64 .. key*64+63 live in one row (relay_chunk.k = key) whose blob is
+ *   u8 n (1..64), then n entries in strictly increasing offset order, each
+ *   u8 offset (< 64) | u64 LE set_id | 32-byte hash | u32 LE len | len bytes of SCALE header
+ * and nothing after the last entry. The header's number is key*64 + offset. */
+#define FERRY_STORE_CHUNK_HEADERS 64
+
+struct ferry_store_chunk_entry {
+    uint32_t number;
+    uint64_t set_id;
+    const uint8_t *hash;   /* 32 bytes, inside the blob */
+    const uint8_t *header; /* header_len bytes, inside the blob */
+    size_t header_len;
+};
+
+/* Decode the chunk blob of key (hostile input: every length is checked against the blob).
+ * Out: out[0..*count) point into blob; why (optional) the reason on failure.
+ * Returns: FERRY_OK, FERRY_E_TRUNCATED, FERRY_E_TOO_LARGE, FERRY_E_TRAILING or FERRY_E_INVALID
+ *          (no entry, more than 64, offsets not increasing, key out of range). */
+FERRY_WARN_UNUSED ferry_err
+ferry_store_chunk_decode(uint32_t key, const uint8_t *blob, size_t len,
+                         struct ferry_store_chunk_entry out[FERRY_STORE_CHUNK_HEADERS],
+                         size_t *count, struct ferry_reason *why);
 
 #endif

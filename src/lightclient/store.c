@@ -4,11 +4,17 @@
  * BLOB. The schema version lives in PRAGMA user_version so an older ferry refuses a newer store
  * instead of misreading it.
  *
- * Relay headers written inside a write transaction (a verified batch) are queued and inserted
- * RELAY_ROWS at a time by one multi-row INSERT: one statement execution per RELAY_ROWS headers
- * instead of one per header (the statement's start, halt and reset were most of a header's
- * store cost). The queue is flushed before anything reads the relay table or ends the
- * transaction, and dropped by a rollback, so what is committed, and when, is unchanged.
+ * Relay headers (schema 2) are kept in chunks: one row of relay_chunk per 64 consecutive numbers
+ * (key = number / 64) holding the entries of that range in one blob (format in store.h,
+ * decoded by ferry_store_chunk_decode as hostile input). Schema 1 kept one row per header; one
+ * B-tree insert, its WAL page writes and its delete on prune per header were about half of a
+ * catch-up's CPU. A v1 store is converted on open, in one transaction.
+ *
+ * Relay headers put inside a write transaction (a verified batch) are queued, one chunk at a
+ * time, and the chunk is written when a header of another chunk is put, a header already queued
+ * is put again, or anything reads the relay headers or ends the transaction. Writing a chunk
+ * merges the queue with the chunk's row when the queue does not cover all 64 numbers. A rollback
+ * drops the queue, so what is committed, and when, is unchanged: one transaction per batch.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -18,19 +24,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ferry/log.h"
 #include "ferry/store.h"
 
-#define SCHEMA_VERSION 1
+#define LOG "store"
 
-/* Relay rows per multi-row INSERT (4 parameters each: well under any SQLite's variable limit). */
-#define RELAY_ROWS 32
+#define SCHEMA_VERSION 2
+
+#define CHUNK       FERRY_STORE_CHUNK_HEADERS
+#define ENTRY_FIXED (1 + 8 + 32 + 4) /* offset, set_id, hash, header length */
 
 enum stmt_id {
     ST_PUT_META,
     ST_GET_META,
-    ST_PUT_RELAY,
-    ST_LAST_RELAY,
-    ST_RELAY_AT,
+    ST_PUT_CHUNK,
+    ST_GET_CHUNK,
+    ST_LAST_CHUNK,
     ST_PUT_PARA,
     ST_LAST_PARA,
     ST_PRUNE_RELAY,
@@ -40,29 +49,26 @@ enum stmt_id {
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUT_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
     [ST_GET_META] = "SELECT value FROM meta WHERE key = ?1",
-    [ST_PUT_RELAY] = "INSERT OR REPLACE INTO relay(number, hash, header, set_id) "
-                     "VALUES (?1, ?2, ?3, ?4)",
-    [ST_LAST_RELAY] = "SELECT number, hash, header, set_id FROM relay ORDER BY number DESC LIMIT 1",
-    [ST_RELAY_AT] = "SELECT number, hash, header, set_id FROM relay WHERE number = ?1",
+    [ST_PUT_CHUNK] = "INSERT OR REPLACE INTO relay_chunk(k, data) VALUES (?1, ?2)",
+    [ST_GET_CHUNK] = "SELECT k, data FROM relay_chunk WHERE k = ?1",
+    [ST_LAST_CHUNK] = "SELECT k, data FROM relay_chunk ORDER BY k DESC LIMIT 1",
     [ST_PUT_PARA] = "INSERT OR REPLACE INTO para(para_id, number, hash, header, relay_number) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_LAST_PARA] = "SELECT number, hash, header FROM para WHERE para_id = ?1 "
                      "ORDER BY number DESC LIMIT 1",
-    [ST_PRUNE_RELAY] = "DELETE FROM relay WHERE number < ?1 AND number < "
-                       "(SELECT MAX(number) FROM relay)",
+    [ST_PRUNE_RELAY] = "DELETE FROM relay_chunk WHERE k < ?1 AND k < "
+                       "(SELECT MAX(k) FROM relay_chunk)",
 };
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS relay(number INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
-    " header BLOB NOT NULL, set_id INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS relay_chunk(k INTEGER PRIMARY KEY, data BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS para(para_id INTEGER NOT NULL, number INTEGER NOT NULL,"
     " hash BLOB NOT NULL, header BLOB NOT NULL, relay_number INTEGER NOT NULL,"
     " PRIMARY KEY(para_id, number));";
 
-/* A relay row waiting for the multi-row INSERT; its header is at arena + off. */
+/* A queued relay header: its number is key * CHUNK + its index in rows; its bytes at arena+off. */
 struct relay_row {
-    uint32_t number;
     uint64_t set_id;
     uint8_t hash[32];
     size_t off, len;
@@ -70,13 +76,16 @@ struct relay_row {
 
 struct ferry_store {
     sqlite3 *db;
+    char *path;
     sqlite3_stmt *st[ST__COUNT];
-    sqlite3_stmt *put_relay_many; /* RELAY_ROWS rows per execution */
-    bool in_write;                /* inside ferry_store_begin: relay rows are queued */
-    size_t n_rows;
-    struct relay_row rows[RELAY_ROWS];
+    bool in_write;   /* inside ferry_store_begin: relay rows are queued */
+    uint64_t queued; /* bit i: rows[i] holds header key * CHUNK + i */
+    uint32_t key;    /* the chunk of the queued rows */
+    struct relay_row rows[CHUNK];
     uint8_t *arena; /* the queued rows' headers */
     size_t arena_used, arena_cap;
+    uint8_t *enc; /* a chunk being encoded */
+    size_t enc_cap;
 };
 
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
@@ -89,6 +98,276 @@ static void sqlite_setup(void)
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+ferry_err ferry_store_chunk_decode(uint32_t key, const uint8_t *blob, size_t len,
+                                   struct ferry_store_chunk_entry out[FERRY_STORE_CHUNK_HEADERS],
+                                   size_t *count, struct ferry_reason *why)
+{
+    *count = 0;
+    if (key > UINT32_MAX / CHUNK)
+        return ferry_reason_set(why, FERRY_E_INVALID, "relay chunk %u: key out of range", key);
+    if (len < 1)
+        return ferry_reason_set(why, FERRY_E_TRUNCATED, "relay chunk %u: empty", key);
+    size_t n = blob[0];
+    if (n == 0 || n > CHUNK)
+        return ferry_reason_set(why, FERRY_E_INVALID, "relay chunk %u: %zu entries (1..%d)", key, n,
+                                CHUNK);
+    size_t at = 1;
+    int prev = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (len - at < ENTRY_FIXED)
+            return ferry_reason_set(why, FERRY_E_TRUNCATED,
+                                    "relay chunk %u: entry %zu truncated at byte %zu", key, i, at);
+        const uint8_t *p = blob + at;
+        if ((int)p[0] <= prev || p[0] >= CHUNK)
+            return ferry_reason_set(why, FERRY_E_INVALID,
+                                    "relay chunk %u: entry %zu has offset %u (after %d, below %d)",
+                                    key, i, p[0], prev, CHUNK);
+        prev = p[0];
+        uint64_t set_id = 0;
+        for (int b = 7; b >= 0; b--)
+            set_id = set_id << 8 | p[1 + b];
+        uint32_t hl =
+            (uint32_t)p[41] | (uint32_t)p[42] << 8 | (uint32_t)p[43] << 16 | (uint32_t)p[44] << 24;
+        at += ENTRY_FIXED;
+        if (hl > len - at)
+            return ferry_reason_set(why, FERRY_E_TOO_LARGE,
+                                    "relay chunk %u: entry %zu header of %u bytes, %zu left", key,
+                                    i, hl, len - at);
+        out[i].number = key * CHUNK + p[0];
+        out[i].set_id = set_id;
+        out[i].hash = p + 9;
+        out[i].header = blob + at;
+        out[i].header_len = hl;
+        at += hl;
+    }
+    if (at != len)
+        return ferry_reason_set(why, FERRY_E_TRAILING, "relay chunk %u: %zu bytes after entry %zu",
+                                key, len - at, n);
+    *count = n;
+    return FERRY_OK;
+}
+
+/* Append len bytes to the encoding buffer (grown as needed). */
+static ferry_err enc_put(struct ferry_store *s, size_t *used, const void *p, size_t len)
+{
+    if (s->enc_cap - *used < len) {
+        size_t cap = s->enc_cap ? s->enc_cap : 16384;
+        while (cap - *used < len) {
+            if (cap > (size_t)INT32_MAX)
+                return FERRY_E_TOO_LARGE; /* SQLite's blob limit */
+            cap *= 2;
+        }
+        uint8_t *e = realloc(s->enc, cap);
+        if (!e)
+            return FERRY_E_NOMEM;
+        s->enc = e;
+        s->enc_cap = cap;
+    }
+    if (len)
+        memcpy(s->enc + *used, p, len);
+    *used += len;
+    return FERRY_OK;
+}
+
+static ferry_err enc_entry(struct ferry_store *s, size_t *used, unsigned off, uint64_t set_id,
+                           const uint8_t *hash, const uint8_t *header, size_t header_len)
+{
+    if (header_len > UINT32_MAX)
+        return FERRY_E_TOO_LARGE;
+    uint8_t fixed[ENTRY_FIXED];
+    fixed[0] = (uint8_t)off;
+    for (int b = 0; b < 8; b++)
+        fixed[1 + b] = (uint8_t)(set_id >> (8 * b));
+    memcpy(fixed + 9, hash, 32);
+    for (int b = 0; b < 4; b++)
+        fixed[41 + b] = (uint8_t)(header_len >> (8 * b));
+    ferry_err err = enc_put(s, used, fixed, sizeof fixed);
+    return err ? err : enc_put(s, used, header, header_len);
+}
+
+/* Run a prepared write statement to completion and reset it. Its parameters are not cleared:
+ * every write binds all of them before its step. */
+static ferry_err step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? FERRY_OK : FERRY_E_IO;
+}
+
+/* Decode the current row's chunk (columns k, data) of st; a corrupt chunk is logged. */
+static ferry_err row_chunk(struct ferry_store *s, sqlite3_stmt *st,
+                           struct ferry_store_chunk_entry ents[CHUNK], size_t *count)
+{
+    sqlite3_int64 k = sqlite3_column_int64(st, 0);
+    const uint8_t *blob = sqlite3_column_blob(st, 1);
+    int n = sqlite3_column_bytes(st, 1);
+    struct ferry_reason why = {""};
+    ferry_err err = FERRY_E_INVALID;
+    if (k < 0 || k > UINT32_MAX / CHUNK)
+        ferry_reason_set(&why, FERRY_E_INVALID, "relay chunk key %lld out of range", (long long)k);
+    else
+        err = ferry_store_chunk_decode((uint32_t)k, blob ? blob : (const uint8_t *)"",
+                                       n > 0 ? (size_t)n : 0, ents, count, &why);
+    if (err)
+        ferry_log_error(LOG,
+                        "store %s is corrupt: %s (restore it from a backup, or remove it and "
+                        "start again from a checkpoint)",
+                        s->path, why.text);
+    return err;
+}
+
+/* Write the queued relay rows: merged with the chunk's row unless they cover the whole chunk.
+ * The queue is empty afterwards, written or not. */
+static ferry_err flush_relay(struct ferry_store *s)
+{
+    if (!s->queued)
+        return FERRY_OK;
+    uint64_t queued = s->queued;
+    s->queued = 0;
+    sqlite3_stmt *get = s->st[ST_GET_CHUNK];
+    struct ferry_store_chunk_entry old[CHUNK];
+    size_t n_old = 0;
+    ferry_err err = FERRY_OK;
+    bool have_row = false;
+    if (queued != UINT64_MAX) {
+        sqlite3_bind_int64(get, 1, s->key);
+        int rc = sqlite3_step(get);
+        if (rc == SQLITE_ROW) {
+            have_row = true;
+            err = row_chunk(s, get, old, &n_old);
+        } else if (rc != SQLITE_DONE) {
+            err = FERRY_E_IO;
+        }
+    }
+    /* entries of both, in offset order, the queued one winning (old[] stays valid until reset) */
+    size_t used = 0, n = 0, j = 0;
+    uint8_t count = 0; /* patched below */
+    if (!err)
+        err = enc_put(s, &used, &count, 1);
+    for (unsigned off = 0; !err && off < CHUNK; off++) {
+        while (j < n_old && old[j].number - s->key * CHUNK < off)
+            j++;
+        if (queued >> off & 1) {
+            const struct relay_row *r = &s->rows[off];
+            err = enc_entry(s, &used, off, r->set_id, r->hash, s->arena + r->off, r->len);
+            n++;
+        } else if (j < n_old && old[j].number - s->key * CHUNK == off) {
+            err = enc_entry(s, &used, off, old[j].set_id, old[j].hash, old[j].header,
+                            old[j].header_len);
+            n++;
+        }
+    }
+    if (have_row || queued != UINT64_MAX)
+        sqlite3_reset(get);
+    s->arena_used = 0;
+    if (err)
+        return err;
+    s->enc[0] = (uint8_t)n;
+    sqlite3_stmt *put = s->st[ST_PUT_CHUNK];
+    sqlite3_bind_int64(put, 1, s->key);
+    sqlite3_bind_blob(put, 2, s->enc, (int)used, SQLITE_STATIC);
+    return step_done(put);
+}
+
+/* Queue one relay header (in a transaction). */
+static ferry_err queue_relay(struct ferry_store *s, uint32_t number, const uint8_t hash[32],
+                             const uint8_t *header, size_t header_len, uint64_t set_id)
+{
+    uint32_t key = number / CHUNK;
+    unsigned off = number % CHUNK;
+    if (s->queued && (key != s->key || (s->queued >> off & 1))) {
+        ferry_err err = flush_relay(s);
+        if (err)
+            return err;
+    }
+    if (s->arena_cap - s->arena_used < header_len) {
+        size_t cap = s->arena_cap ? s->arena_cap : 16384;
+        while (cap - s->arena_used < header_len) {
+            if (cap > SIZE_MAX / 2)
+                return FERRY_E_NOMEM;
+            cap *= 2;
+        }
+        uint8_t *a = realloc(s->arena, cap);
+        if (!a)
+            return FERRY_E_NOMEM;
+        s->arena = a;
+        s->arena_cap = cap;
+    }
+    s->key = key;
+    s->queued |= (uint64_t)1 << off;
+    struct relay_row *r = &s->rows[off];
+    r->set_id = set_id;
+    memcpy(r->hash, hash, 32);
+    r->off = s->arena_used;
+    r->len = header_len;
+    if (header_len)
+        memcpy(s->arena + s->arena_used, header, header_len);
+    s->arena_used += header_len;
+    return s->queued == UINT64_MAX ? flush_relay(s) : FERRY_OK;
+}
+
+static ferry_err exec(struct ferry_store *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? FERRY_OK : FERRY_E_IO;
+}
+
+/* Schema 1 -> 2: every row of the per-header relay table into chunks, in one transaction. */
+static ferry_err migrate_v1(struct ferry_store *s, struct ferry_reason *why)
+{
+    sqlite3_stmt *rd = NULL;
+    ferry_err err = exec(s, "BEGIN IMMEDIATE");
+    if (err)
+        return ferry_reason_set(why, FERRY_E_IO,
+                                "store %s: cannot convert from schema 1: %s (is another ferry "
+                                "using it?)",
+                                s->path, sqlite3_errmsg(s->db));
+    s->in_write = true;
+    if (sqlite3_prepare_v2(s->db, "SELECT number, hash, header, set_id FROM relay ORDER BY number",
+                           -1, &rd, NULL) != SQLITE_OK)
+        err = FERRY_E_IO;
+    size_t rows = 0;
+    int rc = SQLITE_DONE;
+    while (!err && (rc = sqlite3_step(rd)) == SQLITE_ROW) {
+        sqlite3_int64 number = sqlite3_column_int64(rd, 0);
+        uint8_t hash[32] = {0};
+        if (sqlite3_column_bytes(rd, 1) == 32)
+            memcpy(hash, sqlite3_column_blob(rd, 1), 32);
+        const uint8_t *h = sqlite3_column_blob(rd, 2);
+        int hl = sqlite3_column_bytes(rd, 2);
+        if (number < 0 || number > UINT32_MAX) {
+            err = FERRY_E_INVALID;
+            break;
+        }
+        err = queue_relay(s, (uint32_t)number, hash, h ? h : (const uint8_t *)"",
+                          hl > 0 ? (size_t)hl : 0, (uint64_t)sqlite3_column_int64(rd, 3));
+        rows++;
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = FERRY_E_IO;
+    sqlite3_finalize(rd);
+    if (!err)
+        err = flush_relay(s);
+    if (!err)
+        err = exec(s, "DROP TABLE relay");
+    if (!err)
+        err = exec(s, "PRAGMA user_version = 2");
+    if (!err)
+        err = exec(s, "COMMIT");
+    s->in_write = false;
+    s->queued = 0;
+    s->arena_used = 0;
+    if (err) {
+        /* the reason is taken before the rollback replaces SQLite's message */
+        ferry_reason_set(
+            why, FERRY_E_IO, "store %s: cannot convert from schema 1 (left unchanged): %s", s->path,
+            err == FERRY_E_INVALID ? "a header number out of range" : sqlite3_errmsg(s->db));
+        (void)exec(s, "ROLLBACK");
+        return FERRY_E_IO;
+    }
+    ferry_log_info(LOG, "store %s converted from schema 1 to 2 (%zu relay headers)", s->path, rows);
+    return FERRY_OK;
+}
+
 ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct ferry_reason *why)
 {
     *out = NULL;
@@ -96,6 +375,11 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct fe
     struct ferry_store *s = calloc(1, sizeof *s);
     if (!s)
         return FERRY_E_NOMEM;
+    s->path = strdup(path);
+    if (!s->path) {
+        free(s);
+        return FERRY_E_NOMEM;
+    }
     /* NOMUTEX: a handle is used by one thread at a time (store.h), so SQLite's per-connection
      * mutex, taken by every bind, step and reset, only costs. */
     if (sqlite3_open_v2(path, &s->db,
@@ -105,12 +389,15 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct fe
         ferry_store_close(s);
         return FERRY_E_IO;
     }
-    /* Wait briefly for a lock instead of failing at once; a second ferry on the same store gets
+    /* secure_delete=OFF: Debian's SQLite zeroes freed pages by default, so every pruned chunk
+     * was written to the WAL a second time (as zeros); what is pruned is public chain data.
+     * Wait briefly for a lock instead of failing at once; a second ferry on the same store gets
      * a clear error below. */
     sqlite3_busy_timeout(s->db, 2000);
     char *err = NULL;
     if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                     " PRAGMA secure_delete=OFF;",
                      NULL, NULL, &err) != SQLITE_OK) {
         ferry_reason_set(why, FERRY_E_IO, "cannot set up store %s: %s (is another ferry using it?)",
                          path, err ? err : "");
@@ -133,8 +420,18 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct fe
         ferry_store_close(s);
         return FERRY_E_UNSUPPORTED;
     }
+    /* a per-header relay table (schema 1, or a store from before user_version was set) is
+     * converted below; only then does the store say schema 2 */
+    bool has_v1 = false;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay'",
+                           -1, &v, NULL) == SQLITE_OK) {
+        has_v1 = sqlite3_step(v) == SQLITE_ROW;
+        sqlite3_finalize(v);
+    }
     if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK ||
-        sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK) {
+        (version == 0 && !has_v1 &&
+         sqlite3_exec(s->db, "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)) {
         ferry_reason_set(why, FERRY_E_IO, "cannot create tables in %s: %s", path, err ? err : "");
         sqlite3_free(err);
         ferry_store_close(s);
@@ -147,15 +444,12 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct fe
             return FERRY_E_IO;
         }
     }
-    char many[64 + RELAY_ROWS * 24];
-    int at = snprintf(many, sizeof many,
-                      "INSERT OR REPLACE INTO relay(number, hash, header, set_id) VALUES ");
-    for (int i = 0; i < RELAY_ROWS; i++)
-        at += snprintf(many + at, sizeof many - (size_t)at, "%s(?,?,?,?)", i ? "," : "");
-    if (sqlite3_prepare_v2(s->db, many, -1, &s->put_relay_many, NULL) != SQLITE_OK) {
-        ferry_reason_set(why, FERRY_E_IO, "store %s: %s", path, sqlite3_errmsg(s->db));
-        ferry_store_close(s);
-        return FERRY_E_IO;
+    if (version <= 1 && has_v1) {
+        ferry_err e = migrate_v1(s, why);
+        if (e) {
+            ferry_store_close(s);
+            return e;
+        }
     }
     *out = s;
     return FERRY_OK;
@@ -167,20 +461,16 @@ void ferry_store_close(struct ferry_store *s)
         return;
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
-    sqlite3_finalize(s->put_relay_many);
     sqlite3_close(s->db);
     free(s->arena);
+    free(s->enc);
+    free(s->path);
     free(s);
-}
-
-static ferry_err exec(struct ferry_store *s, const char *sql)
-{
-    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? FERRY_OK : FERRY_E_IO;
 }
 
 ferry_err ferry_store_begin(struct ferry_store *s)
 {
-    s->n_rows = 0;
+    s->queued = 0;
     s->arena_used = 0;
     ferry_err err = exec(s, "BEGIN IMMEDIATE");
     s->in_write = err == FERRY_OK;
@@ -190,49 +480,6 @@ ferry_err ferry_store_begin(struct ferry_store *s)
 ferry_err ferry_store_begin_read(struct ferry_store *s)
 {
     return exec(s, "BEGIN DEFERRED");
-}
-
-/* Run a prepared write statement to completion and reset it. Its parameters are not cleared:
- * every write binds all of them before its step. */
-static ferry_err step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? FERRY_OK : FERRY_E_IO;
-}
-
-static void bind_relay(sqlite3_stmt *st, int at, uint32_t number, const uint8_t hash[32],
-                       const uint8_t *header, size_t header_len, uint64_t set_id)
-{
-    sqlite3_bind_int64(st, at + 1, number);
-    sqlite3_bind_blob(st, at + 2, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, at + 3, header, (int)header_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, at + 4, (sqlite3_int64)set_id);
-}
-
-/* Insert the queued relay rows: RELAY_ROWS by one execution of the multi-row statement, a
- * shorter tail one by one, in queue order. The queue is empty afterwards, written or not. */
-static ferry_err flush_relay(struct ferry_store *s)
-{
-    ferry_err err = FERRY_OK;
-    if (s->n_rows == RELAY_ROWS) {
-        for (size_t i = 0; i < RELAY_ROWS; i++) {
-            const struct relay_row *r = &s->rows[i];
-            bind_relay(s->put_relay_many, (int)i * 4, r->number, r->hash, s->arena + r->off, r->len,
-                       r->set_id);
-        }
-        err = step_done(s->put_relay_many);
-    } else {
-        for (size_t i = 0; !err && i < s->n_rows; i++) {
-            const struct relay_row *r = &s->rows[i];
-            bind_relay(s->st[ST_PUT_RELAY], 0, r->number, r->hash, s->arena + r->off, r->len,
-                       r->set_id);
-            err = step_done(s->st[ST_PUT_RELAY]);
-        }
-    }
-    s->n_rows = 0;
-    s->arena_used = 0;
-    return err;
 }
 
 ferry_err ferry_store_commit(struct ferry_store *s)
@@ -248,7 +495,7 @@ ferry_err ferry_store_commit(struct ferry_store *s)
 
 void ferry_store_rollback(struct ferry_store *s)
 {
-    s->n_rows = 0;
+    s->queued = 0;
     s->arena_used = 0;
     s->in_write = false;
     if (!sqlite3_get_autocommit(s->db))
@@ -316,74 +563,92 @@ ferry_err ferry_store_bind_genesis(struct ferry_store *s, const uint8_t genesis[
 ferry_err ferry_store_put_relay(struct ferry_store *s, uint32_t number, const uint8_t hash[32],
                                 const uint8_t *header, size_t header_len, uint64_t set_id)
 {
-    if (header_len > INT32_MAX)
+    if (header_len > INT32_MAX - CHUNK * ENTRY_FIXED)
         return FERRY_E_INVALID;
-    if (!s->in_write) { /* committed on its own: written now */
-        bind_relay(s->st[ST_PUT_RELAY], 0, number, hash, header, header_len, set_id);
-        return step_done(s->st[ST_PUT_RELAY]);
+    if (s->in_write)
+        return queue_relay(s, number, hash, header, header_len, set_id);
+    /* not in ferry_store_begin: written now, in a transaction of its own unless the caller has
+     * one open (a read transaction) */
+    bool own = sqlite3_get_autocommit(s->db) != 0;
+    if (own && exec(s, "BEGIN IMMEDIATE"))
+        return FERRY_E_IO;
+    ferry_err err = queue_relay(s, number, hash, header, header_len, set_id);
+    if (!err)
+        err = flush_relay(s);
+    s->queued = 0;
+    s->arena_used = 0;
+    if (own) {
+        if (!err)
+            err = exec(s, "COMMIT");
+        if (err)
+            (void)exec(s, "ROLLBACK");
     }
-    if (s->arena_cap - s->arena_used < header_len) {
-        size_t cap = s->arena_cap ? s->arena_cap : 8192;
-        while (cap - s->arena_used < header_len) {
-            if (cap > SIZE_MAX / 2)
-                return FERRY_E_NOMEM;
-            cap *= 2;
-        }
-        uint8_t *a = realloc(s->arena, cap);
-        if (!a)
-            return FERRY_E_NOMEM;
-        s->arena = a;
-        s->arena_cap = cap;
-    }
-    struct relay_row *r = &s->rows[s->n_rows++];
-    r->number = number;
-    r->set_id = set_id;
-    memcpy(r->hash, hash, 32);
-    r->off = s->arena_used;
-    r->len = header_len;
-    if (header_len)
-        memcpy(s->arena + s->arena_used, header, header_len);
-    s->arena_used += header_len;
-    return s->n_rows == RELAY_ROWS ? flush_relay(s) : FERRY_OK;
+    return err;
 }
 
-static ferry_err read_relay_row(sqlite3_stmt *st, uint32_t *number, uint8_t hash[32],
-                                uint8_t **header, size_t *header_len, uint64_t *set_id)
+/* The entry at number in the chunk row of st (stepped to a row), copied out. */
+static ferry_err copy_entry(const struct ferry_store_chunk_entry *e, uint32_t *number,
+                            uint8_t hash[32], uint8_t **header, size_t *header_len,
+                            uint64_t *set_id)
 {
+    if (header) {
+        *header = malloc(e->header_len ? e->header_len : 1);
+        if (!*header)
+            return FERRY_E_NOMEM;
+        if (e->header_len)
+            memcpy(*header, e->header, e->header_len);
+        *header_len = e->header_len;
+    }
+    if (number)
+        *number = e->number;
+    if (hash)
+        memcpy(hash, e->hash, 32);
+    if (set_id)
+        *set_id = e->set_id;
+    return FERRY_OK;
+}
+
+/* Step st; from its chunk take the entry at number, or the last one when want_last. */
+static ferry_err read_relay(struct ferry_store *s, sqlite3_stmt *st, bool want_last, uint32_t want,
+                            uint32_t *number, uint8_t hash[32], uint8_t **header,
+                            size_t *header_len, uint64_t *set_id)
+{
+    if (s->queued && flush_relay(s))
+        return FERRY_E_IO;
     int rc = sqlite3_step(st);
-    ferry_err err = FERRY_OK;
+    ferry_err err = FERRY_E_NOT_FOUND;
     if (rc == SQLITE_ROW) {
-        if (number)
-            *number = (uint32_t)sqlite3_column_int64(st, 0);
-        if (hash)
-            column_hash(st, 1, hash);
-        if (header)
-            err = column_blob(st, 2, header, header_len);
-        if (set_id)
-            *set_id = (uint64_t)sqlite3_column_int64(st, 3);
-    } else {
-        err = rc == SQLITE_DONE ? FERRY_E_NOT_FOUND : FERRY_E_IO;
+        struct ferry_store_chunk_entry ents[CHUNK];
+        size_t n;
+        err = row_chunk(s, st, ents, &n);
+        if (!err) {
+            const struct ferry_store_chunk_entry *e = want_last ? &ents[n - 1] : NULL;
+            for (size_t i = 0; !e && i < n; i++)
+                if (ents[i].number == want)
+                    e = &ents[i];
+            err = e ? copy_entry(e, number, hash, header, header_len, set_id) : FERRY_E_NOT_FOUND;
+        }
+    } else if (rc != SQLITE_DONE) {
+        err = FERRY_E_IO;
     }
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     return err;
 }
 
 ferry_err ferry_store_last_relay(struct ferry_store *s, uint32_t *number, uint8_t hash[32],
                                  uint8_t **header, size_t *header_len, uint64_t *set_id)
 {
-    if (s->n_rows && flush_relay(s))
-        return FERRY_E_IO;
-    return read_relay_row(s->st[ST_LAST_RELAY], number, hash, header, header_len, set_id);
+    return read_relay(s, s->st[ST_LAST_CHUNK], true, 0, number, hash, header, header_len, set_id);
 }
 
 ferry_err ferry_store_relay_at(struct ferry_store *s, uint32_t number, uint8_t hash[32],
                                uint8_t **header, size_t *header_len, uint64_t *set_id)
 {
-    if (s->n_rows && flush_relay(s))
+    if (s->queued && flush_relay(s))
         return FERRY_E_IO;
-    sqlite3_bind_int64(s->st[ST_RELAY_AT], 1, number);
-    return read_relay_row(s->st[ST_RELAY_AT], NULL, hash, header, header_len, set_id);
+    sqlite3_bind_int64(s->st[ST_GET_CHUNK], 1, number / CHUNK);
+    return read_relay(s, s->st[ST_GET_CHUNK], false, number, NULL, hash, header, header_len,
+                      set_id);
 }
 
 ferry_err ferry_store_put_authorities(struct ferry_store *s, const void *state, size_t len)
@@ -431,9 +696,9 @@ ferry_err ferry_store_last_para(struct ferry_store *s, uint32_t para_id, uint32_
 
 ferry_err ferry_store_prune_relay(struct ferry_store *s, uint32_t keep_from)
 {
-    if (s->n_rows && flush_relay(s))
+    if (s->queued && flush_relay(s))
         return FERRY_E_IO;
     sqlite3_stmt *st = s->st[ST_PRUNE_RELAY];
-    sqlite3_bind_int64(st, 1, keep_from);
+    sqlite3_bind_int64(st, 1, keep_from / CHUNK);
     return step_done(st);
 }

@@ -1,6 +1,7 @@
 /* The light client's SQLite store: persistence across reopen, genesis binding, transactions,
  * and crash consistency (a writer killed mid-transaction leaves the previous state). */
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,335 @@ START_TEST(read_transaction_is_a_snapshot)
 }
 END_TEST
 
+/* Relay headers live 64 to a row: runs across chunk boundaries, sparse numbers, a header missing
+ * inside a stored chunk, a batch merged into a partly filled chunk and rolled back, and a prune
+ * that drops whole chunks only (never the newest). */
+START_TEST(chunks_hold_runs_gaps_and_prune_on_boundaries)
+{
+    tmp_store();
+    struct ferry_store *s = open_ok();
+    uint8_t hash[32], got[32];
+    uint8_t *hdr;
+    size_t len;
+    uint32_t number;
+    uint64_t set_id;
+    /* 60..70 committed, then 71..200 in a batch, then single 300 and 1000 */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    for (uint32_t n = 60; n <= 70; n++) {
+        memset(hash, (int)n, 32);
+        ck_assert_int_eq(ferry_store_put_relay(s, n, hash, hash, n % 7, n), FERRY_OK);
+    }
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    for (uint32_t n = 71; n <= 200; n++) {
+        memset(hash, (int)n, 32);
+        ck_assert_int_eq(ferry_store_put_relay(s, n, hash, hash, n % 7, n), FERRY_OK);
+    }
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    memset(hash, 0x30, 32);
+    ck_assert_int_eq(ferry_store_put_relay(s, 300, hash, hash, 3, 300), FERRY_OK);
+    memset(hash, 0x40, 32);
+    ck_assert_int_eq(ferry_store_put_relay(s, 1000, hash, hash, 4, 1000), FERRY_OK);
+    /* a batch that extends chunk 3 (192..255) and starts chunk 4, rolled back */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    for (uint32_t n = 201; n <= 260; n++)
+        ck_assert_int_eq(ferry_store_put_relay(s, n, hash, hash, 1, 9), FERRY_OK);
+    memset(hash, 0x99, 32);
+    ck_assert_int_eq(ferry_store_put_relay(s, 65, hash, hash, 1, 9), FERRY_OK);
+    ferry_store_rollback(s);
+    ferry_store_close(s);
+    s = open_ok();
+    for (uint32_t n = 0; n < 1100; n++) {
+        bool want = (n >= 60 && n <= 200) || n == 300 || n == 1000;
+        ferry_err err = ferry_store_relay_at(s, n, got, &hdr, &len, &set_id);
+        ck_assert_msg(err == (want ? FERRY_OK : FERRY_E_NOT_FOUND), "#%u: %d", n, (int)err);
+        if (!want)
+            continue;
+        size_t hl = n == 300 ? 3 : n == 1000 ? 4 : n % 7;
+        uint8_t fill = n == 300 ? 0x30 : n == 1000 ? 0x40 : (uint8_t)n;
+        ck_assert_uint_eq(len, hl);
+        ck_assert_uint_eq(set_id, n);
+        ck_assert_uint_eq(got[0], fill);
+        ck_assert_uint_eq(got[31], fill);
+        for (size_t i = 0; i < hl; i++)
+            ck_assert_uint_eq(hdr[i], fill);
+        free(hdr);
+    }
+    ck_assert_int_eq(ferry_store_last_relay(s, &number, got, NULL, NULL, &set_id), FERRY_OK);
+    ck_assert_uint_eq(number, 1000);
+    /* keep from 130: chunk 2 (128..191) and later stay, 127 and below go */
+    ck_assert_int_eq(ferry_store_prune_relay(s, 130), FERRY_OK);
+    ck_assert_int_eq(ferry_store_relay_at(s, 127, got, NULL, NULL, NULL), FERRY_E_NOT_FOUND);
+    ck_assert_int_eq(ferry_store_relay_at(s, 60, got, NULL, NULL, NULL), FERRY_E_NOT_FOUND);
+    ck_assert_int_eq(ferry_store_relay_at(s, 128, got, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_int_eq(ferry_store_relay_at(s, 200, got, NULL, NULL, NULL), FERRY_OK);
+    /* keep from beyond the newest: the newest chunk stays */
+    ck_assert_int_eq(ferry_store_prune_relay(s, 5000), FERRY_OK);
+    ck_assert_int_eq(ferry_store_relay_at(s, 300, got, NULL, NULL, NULL), FERRY_E_NOT_FOUND);
+    ck_assert_int_eq(ferry_store_last_relay(s, &number, got, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, 1000);
+    /* the highest number a chunk can hold */
+    ck_assert_int_eq(ferry_store_put_relay(s, UINT32_MAX, hash, hash, 2, 1), FERRY_OK);
+    ck_assert_int_eq(ferry_store_last_relay(s, &number, got, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, UINT32_MAX);
+    ferry_store_close(s);
+    tmp_store();
+}
+END_TEST
+
+static void sql_ok(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : "");
+}
+
+static int user_version(void)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A store written by the schema-1 ferry (one row per header) is converted when opened: every
+ * header, hash and set_id, the meta values and parachain rows are kept. A newer schema is
+ * refused. */
+START_TEST(schema_1_store_is_converted_on_open)
+{
+    tmp_store();
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sql_ok(db, "PRAGMA journal_mode=WAL;"
+               "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+               "CREATE TABLE relay(number INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
+               " header BLOB NOT NULL, set_id INTEGER NOT NULL);"
+               "CREATE TABLE para(para_id INTEGER NOT NULL, number INTEGER NOT NULL,"
+               " hash BLOB NOT NULL, header BLOB NOT NULL, relay_number INTEGER NOT NULL,"
+               " PRIMARY KEY(para_id, number));"
+               "PRAGMA user_version = 1;"
+               "INSERT INTO meta VALUES ('authority_set', x'0102');"
+               "INSERT INTO para VALUES (2000, 7, zeroblob(32), x'aa', 5);");
+    sqlite3_stmt *ins;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "INSERT INTO relay VALUES (?1, ?2, ?3, ?4)", -1, &ins, NULL),
+        SQLITE_OK);
+    sql_ok(db, "BEGIN");
+    for (uint32_t n = 1000; n < 1300; n++) {
+        uint8_t hash[32], hdr[40];
+        memset(hash, (int)n, 32);
+        memset(hdr, (int)(n * 3), sizeof hdr);
+        sqlite3_bind_int64(ins, 1, n);
+        sqlite3_bind_blob(ins, 2, hash, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(ins, 3, hdr, (int)(n % 41), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(ins, 4, n / 100);
+        ck_assert_int_eq(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+    }
+    sql_ok(db, "COMMIT");
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+
+    struct ferry_store *s = open_ok();
+    ck_assert_int_eq(user_version(), 2);
+    uint8_t got[32], *hdr;
+    size_t len;
+    uint64_t set_id;
+    uint32_t number;
+    for (uint32_t n = 990; n < 1310; n++) {
+        ferry_err err = ferry_store_relay_at(s, n, got, &hdr, &len, &set_id);
+        if (n < 1000 || n >= 1300) {
+            ck_assert_int_eq(err, FERRY_E_NOT_FOUND);
+            continue;
+        }
+        ck_assert_int_eq(err, FERRY_OK);
+        ck_assert_uint_eq(len, n % 41);
+        for (size_t i = 0; i < len; i++)
+            ck_assert_uint_eq(hdr[i], (uint8_t)(n * 3));
+        ck_assert_uint_eq(got[5], (uint8_t)n);
+        ck_assert_uint_eq(set_id, n / 100);
+        free(hdr);
+    }
+    ck_assert_int_eq(ferry_store_last_relay(s, &number, got, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, 1299);
+    uint8_t *state;
+    ck_assert_int_eq(ferry_store_get_authorities(s, &state, &len), FERRY_OK);
+    ck_assert(len == 2 && state[0] == 1 && state[1] == 2);
+    free(state);
+    ck_assert_int_eq(ferry_store_last_para(s, 2000, &number, got, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, 7);
+    ferry_store_close(s);
+    s = open_ok(); /* already schema 2: opened as is */
+    ck_assert_int_eq(ferry_store_relay_at(s, 1100, got, NULL, NULL, NULL), FERRY_OK);
+    ferry_store_close(s);
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sql_ok(db, "PRAGMA user_version = 3");
+    sqlite3_close(db);
+    struct ferry_reason why = {""};
+    ck_assert_int_eq(ferry_store_open(path, &s, &why), FERRY_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(why.text, "newer ferry"));
+    tmp_store();
+}
+END_TEST
+
+static void write_v1(int version, const char *rows)
+{
+    tmp_store();
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sql_ok(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+               "CREATE TABLE relay(number INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
+               " header BLOB NOT NULL, set_id INTEGER NOT NULL);");
+    char sql[512];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d; INSERT INTO relay VALUES %s;", version,
+             rows);
+    sql_ok(db, sql);
+    sqlite3_close(db);
+}
+
+/* A per-header store without user_version is converted too; one that cannot be converted (a
+ * number out of range) is refused with the reason and left exactly as it was. */
+START_TEST(unconvertible_schema_1_store_is_refused_unchanged)
+{
+    write_v1(0, "(5, zeroblob(32), x'0102', 1), (6, zeroblob(32), x'03', 1)");
+    struct ferry_store *s = open_ok();
+    uint8_t got[32], *hdr;
+    size_t len;
+    ck_assert_int_eq(ferry_store_relay_at(s, 5, got, &hdr, &len, NULL), FERRY_OK);
+    ck_assert(len == 2 && hdr[1] == 2);
+    free(hdr);
+    ferry_store_close(s);
+    ck_assert_int_eq(user_version(), 2);
+
+    write_v1(1, "(5, zeroblob(32), x'01', 1), (-1, zeroblob(32), x'01', 1)");
+    struct ferry_reason why = {""};
+    ck_assert_int_eq(ferry_store_open(path, &s, &why), FERRY_E_IO);
+    ck_assert_ptr_nonnull(strstr(why.text, "cannot convert from schema 1"));
+    ck_assert_ptr_nonnull(strstr(why.text, "out of range"));
+    ck_assert_int_eq(user_version(), 1);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sql_ok(db, "SELECT count(*) FROM relay");
+    sqlite3_close(db);
+    tmp_store();
+}
+END_TEST
+
+/* Encode one entry the way the store does. */
+static size_t put_entry(uint8_t *p, unsigned off, uint64_t set_id, uint8_t fill, uint32_t hl)
+{
+    p[0] = (uint8_t)off;
+    for (int b = 0; b < 8; b++)
+        p[1 + b] = (uint8_t)(set_id >> (8 * b));
+    memset(p + 9, fill, 32);
+    for (int b = 0; b < 4; b++)
+        p[41 + b] = (uint8_t)(hl >> (8 * b));
+    memset(p + 45, fill, hl);
+    return 45 + hl;
+}
+
+/* The chunk decoder treats the blob as hostile: each prefix of a valid blob, trailing bytes,
+ * no entry, more than 64, offsets out of order or >= 64, a length past the end (up to
+ * 0xffffffff) are refused with a reason; a valid blob decodes to its entries. */
+START_TEST(chunk_decoder_refuses_every_malformed_blob)
+{
+    uint8_t blob[512];
+    size_t n = 1;
+    blob[0] = 3;
+    n += put_entry(blob + n, 0, 5, 0xa0, 10);
+    n += put_entry(blob + n, 7, 6, 0xa1, 0);
+    n += put_entry(blob + n, 63, UINT64_MAX, 0xa2, 100);
+    struct ferry_store_chunk_entry e[FERRY_STORE_CHUNK_HEADERS];
+    size_t count;
+    struct ferry_reason why = {""};
+    ck_assert_int_eq(ferry_store_chunk_decode(2, blob, n, e, &count, &why), FERRY_OK);
+    ck_assert_uint_eq(count, 3);
+    ck_assert_uint_eq(e[0].number, 128);
+    ck_assert_uint_eq(e[1].number, 135);
+    ck_assert_uint_eq(e[2].number, 191);
+    ck_assert_uint_eq(e[2].set_id, UINT64_MAX);
+    ck_assert_uint_eq(e[0].header_len, 10);
+    ck_assert_uint_eq(e[2].header_len, 100);
+    ck_assert_uint_eq(e[2].header[99], 0xa2);
+    ck_assert_uint_eq(e[1].hash[31], 0xa1);
+    for (size_t cut = 0; cut < n; cut++) {
+        why.text[0] = 0;
+        ck_assert_int_ne(ferry_store_chunk_decode(2, blob, cut, e, &count, &why), FERRY_OK);
+        ck_assert(why.text[0] != 0);
+        ck_assert_uint_eq(count, 0);
+    }
+    blob[n] = 0;
+    ck_assert_int_eq(ferry_store_chunk_decode(2, blob, n + 1, e, &count, &why), FERRY_E_TRAILING);
+    ck_assert_int_ne(ferry_store_chunk_decode(UINT32_MAX, blob, n, e, &count, &why), FERRY_OK);
+    blob[0] = 0;
+    ck_assert_int_eq(ferry_store_chunk_decode(2, blob, n, e, &count, &why), FERRY_E_INVALID);
+    blob[0] = 65;
+    ck_assert_int_eq(ferry_store_chunk_decode(2, blob, n, e, &count, &why), FERRY_E_INVALID);
+    blob[0] = 3;
+    size_t second = 1 + 45 + 10;
+    blob[second] = 0; /* same offset as the first */
+    ck_assert_int_eq(ferry_store_chunk_decode(2, blob, n, e, &count, &why), FERRY_E_INVALID);
+    blob[second] = 64;
+    ck_assert_int_eq(ferry_store_chunk_decode(2, blob, n, e, &count, &why), FERRY_E_INVALID);
+    blob[second] = 7;
+    memset(blob + second + 41, 0xff, 4); /* length 0xffffffff */
+    ck_assert_int_eq(ferry_store_chunk_decode(2, blob, n, e, &count, &why), FERRY_E_TOO_LARGE);
+    blob[second + 41] = 1; /* length 0xffffff01: also past the end */
+    ck_assert_int_eq(ferry_store_chunk_decode(2, blob, n, e, &count, &why), FERRY_E_TOO_LARGE);
+}
+END_TEST
+
+/* A chunk corrupted on disk is reported (an error, not a crash or a misread) by every read, and
+ * a batch that would merge into it fails instead of overwriting it. */
+START_TEST(corrupt_chunk_on_disk_is_an_error)
+{
+    static const char *const bad[] = {
+        "x''",
+        "x'00'",
+        "x'01'",
+        "x'41'",
+        "x'0140'",
+        "'text'",
+        "x'"
+        "010000000000000000000000000000000000000000000000000000000000000000000000000000000000ffffff"
+        "ff"
+        "'",
+    };
+    uint8_t hash[32] = {1}, got[32], *hdr;
+    size_t len;
+    uint32_t number;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tmp_store();
+        struct ferry_store *s = open_ok();
+        for (uint32_t n = 64; n < 70; n++)
+            ck_assert_int_eq(ferry_store_put_relay(s, n, hash, hash, 32, 0), FERRY_OK);
+        ferry_store_close(s);
+        sqlite3 *db;
+        ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+        char sql[256];
+        snprintf(sql, sizeof sql, "UPDATE relay_chunk SET data = %s WHERE k = 1", bad[i]);
+        sql_ok(db, sql);
+        sqlite3_close(db);
+        s = open_ok();
+        ck_assert_int_ne(ferry_store_relay_at(s, 65, got, &hdr, &len, NULL), FERRY_OK);
+        ck_assert_int_ne(ferry_store_relay_at(s, 65, got, &hdr, &len, NULL), FERRY_E_NOT_FOUND);
+        ck_assert_int_ne(ferry_store_last_relay(s, &number, got, &hdr, &len, NULL), FERRY_OK);
+        ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+        ck_assert_int_eq(ferry_store_put_relay(s, 70, hash, hash, 32, 0), FERRY_OK);
+        ck_assert_int_ne(ferry_store_commit(s), FERRY_OK);
+        ferry_store_rollback(s);
+        ferry_store_close(s);
+    }
+    tmp_store();
+}
+END_TEST
+
 Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -303,6 +633,11 @@ Suite *store_suite(void)
     tcase_add_test(tc, unopenable_path_reports_why);
     tcase_add_test(tc, export_refuses_header_and_set_that_disagree);
     tcase_add_test(tc, read_transaction_is_a_snapshot);
+    tcase_add_test(tc, chunks_hold_runs_gaps_and_prune_on_boundaries);
+    tcase_add_test(tc, schema_1_store_is_converted_on_open);
+    tcase_add_test(tc, unconvertible_schema_1_store_is_refused_unchanged);
+    tcase_add_test(tc, chunk_decoder_refuses_every_malformed_blob);
+    tcase_add_test(tc, corrupt_chunk_on_disk_is_an_error);
     suite_add_tcase(s, tc);
     return s;
 }
