@@ -7,9 +7,7 @@
 # socket dropped) and when the node serves tampered justifications. Checked at the end: every
 # user decrypts each reply once, the chain's OffchainIngress for the worker equals the number of
 # replies, and SIGTERM stops the relayer with exit 0.
-F=$FERRY_BIN
-W=$(dirname "$FERRY_BIN")/ferry-worker
-[ -x "$W" ] || skip "no ferry-worker next to $FERRY_BIN"
+[ -x "$(dirname "$FERRY_BIN")/ferry-worker" ] || skip "no ferry-worker next to $FERRY_BIN"
 if [ "${RELAY_MODE:-solo}" = para ]; then
     devnet_start DEVNET_PARA=phala DEVNET_SET_CHANGE_EVERY=10 DEVNET_BLOCK_MS=1000
     CHAIN_URL=$DEVNET_PARA_URL
@@ -20,21 +18,7 @@ else
     CHAIN_URL=$DEVNET_URL
     MODE_ARGS=(--relay-url "$DEVNET_URL")
 fi
-T=$FERRY_TMP
-# on failure, show what the relayer said
-fail() {
-    echo "FAIL: $*"
-    echo "--- relay log (without debug lines) ---"
-    grep -v DEBUG "$T/relay.log" 2>/dev/null | tail -40
-    [ -n "${FERRY_KEEP_LOGS:-}" ] && cp "$T"/*.log "$FERRY_KEEP_LOGS"/ 2>/dev/null
-    exit 1
-}
-wport=$(free_port)
-mport=$(free_port)
-"$F" key generate --out "$T/seal.key" >/dev/null 2>&1 || fail "seal key"
-printf '//Bob\n' >"$T/relay.key"
-printf '//Charlie\n' >"$T/user.key"
-chmod 600 "$T/relay.key" "$T/user.key"
+. "$FERRY_ROOT/tests/integration/relay_lib.sh"
 
 start_worker() {
     "$W" --listen "127.0.0.1:$wport" --data-dir "$T/w" --seal-key-file "$T/seal.key" \
@@ -52,19 +36,6 @@ start_relay() {
     track_pid "$RELAY_PID"
     WAIT_SECONDS=30 wait_for curl -sf "http://127.0.0.1:$mport/healthz" ||
         fail "relay did not start: $(tail -5 "$T/relay.log")"
-}
-# metric NAME_WITH_LABELS — its value (empty when absent)
-metric() {
-    curl -sf "http://127.0.0.1:$mport/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
-metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
-replies() {
-    "$F" message replies --url "$CHAIN_URL" --key-file "$T/user.key" --from 1 2>/dev/null
-}
-replies_ge() { [ "$(replies | wc -l)" -ge "$1" ]; }
-send() {
-    "$F" message send --url "$CHAIN_URL" --key-file "$T/user.key" --worker "$PK" "$1" \
-        >>"$T/sent.log" 2>>"$T/send.err" || fail "message send $1: $(tail -3 "$T/send.err")"
 }
 
 start_worker
@@ -156,7 +127,6 @@ done
 ingress=$("$F" rpc --url "$CHAIN_URL" devnet_offchainIngress "{\"worker\":\"$PK\"}" 2>&1)
 [ "$(json_get "$ingress" "['sequence']")" = 8 ] || fail "OffchainIngress (next sequence): $ingress"
 metric_ge ferry_relay_set_id 2 || fail "fewer than two set changes followed: $(metric ferry_relay_set_id)"
-outbox_finalized_eq() { [ "$(metric 'ferry_relay_outbox_messages{state="finalized"}')" = "$1" ]; }
 WAIT_SECONDS=60 wait_for outbox_finalized_eq 8 ||
     fail "outbox: $(curl -sf "http://127.0.0.1:$mport/metrics" | grep outbox_messages)"
 

@@ -20,35 +20,11 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/devnet.sh"
-F=$FERRY_BIN
-W=$(dirname "$FERRY_BIN")/ferry-worker
-[ -x "$W" ] || skip "no ferry-worker next to $FERRY_BIN"
+[ -x "$(dirname "$FERRY_BIN")/ferry-worker" ] || skip "no ferry-worker next to $FERRY_BIN"
 devnet_start DEVNET_PARA=phala DEVNET_SET_CHANGE_EVERY=10 DEVNET_BLOCK_MS=1000
-T=$FERRY_TMP
 PARA=$DEVNET_PARA_URL
-fail() {
-    echo "FAIL: $*"
-    echo "--- relay log (without debug lines) ---"
-    grep -v DEBUG "$T/relay.log" 2>/dev/null | tail -40
-    [ -n "${FERRY_KEEP_LOGS:-}" ] && cp "$T"/*.log "$FERRY_KEEP_LOGS"/ 2>/dev/null
-    exit 1
-}
-wport=$(free_port)
-mport=$(free_port)
-"$F" key generate --out "$T/seal.key" >/dev/null 2>&1 || fail "seal key"
-printf '//Bob\n' >"$T/relay.key"
-printf '//Charlie\n' >"$T/user.key"
-chmod 600 "$T/relay.key" "$T/user.key"
-
-start_proxy() { # MODE [LATER_MODE] -> PROXY_URL, PROXY_PID (in front of the para node)
-    local port; port=$(free_port)
-    node "$here/tamper-proxy.js" --upstream "$PARA" --mode "$1" --port "$port" \
-        --later "${2:-$1}" >"$T/proxy-$1.log" 2>&1 &
-    PROXY_PID=$!
-    track_pid "$PROXY_PID"
-    wait_for grep -q "proxy ready" "$T/proxy-$1.log" || fail "proxy $1 did not start"
-    PROXY_URL=ws://127.0.0.1:$port
-}
+CHAIN_URL=$PARA
+. "$here/relay_lib.sh"
 start_relay() { # PARA_URL...
     local urls=()
     for u in "$@"; do urls+=(--para-url "$u"); done
@@ -67,23 +43,10 @@ stop_relay() {
     local rc=$?
     [ "$rc" -eq 0 ] || fail "relay exit status after SIGTERM: $rc"
 }
-metric() {
-    curl -sf "http://127.0.0.1:$mport/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
-metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
-winfo() { "$F" worker info --url "http://127.0.0.1:$wport"; }
 para_headernum() { json_get "$(winfo)" "['para_headernum']"; }
 para_finalized() {
     local h; h=$("$F" rpc --url "$PARA" chain_getFinalizedHead) || return 1
     "$F" rpc --url "$PARA" chain_getHeader "$h" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"],16))'
-}
-replies() {
-    "$F" message replies --url "$PARA" --key-file "$T/user.key" --from 1 2>/dev/null
-}
-replies_ge() { [ "$(replies | wc -l)" -ge "$1" ]; }
-send() {
-    "$F" message send --url "$PARA" --key-file "$T/user.key" --worker "$PK" "$1" \
-        >>"$T/sent.log" 2>>"$T/send.err" || fail "message send $1: $(tail -3 "$T/send.err")"
 }
 count() { grep -c "$1" "$T/relay.log"; }
 switched_from() { # URL [SKIP_LINES] — "switching endpoint" lines about URL after SKIP_LINES
@@ -98,7 +61,7 @@ WAIT_SECONDS=20 wait_for curl -sf "http://127.0.0.1:$wport/prpc/PhactoryAPI.GetI
 
 # 1. the only para endpoint alters headers: refused again and again, no para header reaches the
 #    worker, and the relayer does not give up
-start_proxy alter-header
+start_proxy "$PARA" alter-header
 ALTER_PID=$PROXY_PID
 ALTER_URL=$PROXY_URL
 start_relay "$ALTER_URL"
@@ -125,9 +88,9 @@ kill "$ALTER_PID"
 
 # 3. two liars before an honest para node
 before=$(grep -c "switching endpoint" "$T/relay.log")
-start_proxy proof-root
+start_proxy "$PARA" proof-root
 ROOT_URL=$PROXY_URL
-start_proxy garbage-header
+start_proxy "$PARA" garbage-header
 GARBAGE_URL=$PROXY_URL
 start_relay "$ROOT_URL" "$GARBAGE_URL" "$PARA"
 send "msg 3"
@@ -142,7 +105,7 @@ done
 stop_relay
 
 # 4. a trusted para node starts lying at the tip
-start_proxy none proof-root
+start_proxy "$PARA" none proof-root
 LATER_PID=$PROXY_PID
 LATER_URL=$PROXY_URL
 start_relay "$LATER_URL" "$PARA"
@@ -167,7 +130,6 @@ for i in $(seq $N); do
 done
 ingress=$("$F" rpc --url "$PARA" devnet_offchainIngress "{\"worker\":\"$PK\"}" 2>&1)
 [ "$(json_get "$ingress" "['sequence']")" = $N ] || fail "OffchainIngress (next sequence): $ingress"
-outbox_finalized_eq() { [ "$(metric 'ferry_relay_outbox_messages{state="finalized"}')" = "$1" ]; }
 WAIT_SECONDS=60 wait_for outbox_finalized_eq $N ||
     fail "outbox: $(curl -sf "http://127.0.0.1:$mport/metrics" | grep outbox_messages)"
 grep -q "the worker refused data ferry verified" "$T/relay.log" &&

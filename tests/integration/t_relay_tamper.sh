@@ -17,35 +17,10 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/devnet.sh"
-F=$FERRY_BIN
-W=$(dirname "$FERRY_BIN")/ferry-worker
-[ -x "$W" ] || skip "no ferry-worker next to $FERRY_BIN"
+[ -x "$(dirname "$FERRY_BIN")/ferry-worker" ] || skip "no ferry-worker next to $FERRY_BIN"
 devnet_start DEVNET_CHAIN=phala DEVNET_SET_CHANGE_EVERY=10 DEVNET_BLOCK_MS=500
-T=$FERRY_TMP
-fail() {
-    echo "FAIL: $*"
-    echo "--- relay log (without debug lines) ---"
-    grep -v DEBUG "$T/relay.log" 2>/dev/null | tail -40
-    [ -n "${FERRY_KEEP_LOGS:-}" ] && cp "$T"/*.log "$FERRY_KEEP_LOGS"/ 2>/dev/null
-    exit 1
-}
-wport=$(free_port)
-mport=$(free_port)
-"$F" key generate --out "$T/seal.key" >/dev/null 2>&1 || fail "seal key"
-printf '//Bob\n' >"$T/relay.key"
-printf '//Charlie\n' >"$T/user.key"
-chmod 600 "$T/relay.key" "$T/user.key"
-
-start_proxy() { # MODE [LATER_MODE] -> PROXY_URL, PROXY_PID
-    local port; port=$(free_port)
-    node "$here/tamper-proxy.js" --upstream "$DEVNET_URL" --mode "$1" --port "$port" \
-        --later "${2:-$1}" \
-        >"$T/proxy-$1.log" 2>&1 &
-    PROXY_PID=$!
-    track_pid "$PROXY_PID"
-    wait_for grep -q "proxy ready" "$T/proxy-$1.log" || fail "proxy $1 did not start"
-    PROXY_URL=ws://127.0.0.1:$port
-}
+CHAIN_URL=$DEVNET_URL
+. "$here/relay_lib.sh"
 start_relay() { # URL...
     local urls=()
     for u in "$@"; do urls+=(--relay-url "$u"); done
@@ -63,21 +38,8 @@ stop_relay() {
     local rc=$?
     [ "$rc" -eq 0 ] || fail "relay exit status after SIGTERM: $rc"
 }
-metric() {
-    curl -sf "http://127.0.0.1:$mport/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
-metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
-winfo() { "$F" worker info --url "http://127.0.0.1:$wport"; }
 headernum() { json_get "$(winfo)" "['headernum']"; }
 finalized() { devnet_rpc devnet_info | python3 -c 'import json,sys; print(json.load(sys.stdin)["finalized"])'; }
-replies() {
-    "$F" message replies --url "$DEVNET_URL" --key-file "$T/user.key" --from 1 2>/dev/null
-}
-replies_ge() { [ "$(replies | wc -l)" -ge "$1" ]; }
-send() {
-    "$F" message send --url "$DEVNET_URL" --key-file "$T/user.key" --worker "$PK" "$1" \
-        >>"$T/sent.log" 2>>"$T/send.err" || fail "message send $1: $(tail -3 "$T/send.err")"
-}
 count() { grep -c "$1" "$T/relay.log"; }
 count_ge() { [ "$(count "$2")" -ge "$1" ]; }
 
@@ -88,7 +50,7 @@ WAIT_SECONDS=20 wait_for curl -sf "http://127.0.0.1:$wport/prpc/PhactoryAPI.GetI
     fail "worker did not start: $(tail -5 "$T/worker.log")"
 
 # 1. the only endpoint forges signatures: refused again and again, nothing reaches the worker
-start_proxy forge-sig
+start_proxy "$DEVNET_URL" forge-sig
 FORGE_PID=$PROXY_PID
 start_relay "$PROXY_URL"
 WAIT_SECONDS=60 wait_for count_ge 3 "bad_signature" ||
@@ -119,7 +81,7 @@ kill "$FORGE_PID"
 # 3. three liars before an honest node: each is refused, the honest one serves
 liars=()
 for mode in alter-header proof-root withhold; do
-    start_proxy "$mode"
+    start_proxy "$DEVNET_URL" "$mode"
     liars+=("$PROXY_URL")
     eval "URL_$(echo "$mode" | tr - _)=$PROXY_URL"
 done
@@ -140,7 +102,7 @@ stop_relay
 
 # 4. a trusted node starts lying once the relayer is at the tip: its read proofs are against
 #    another root (the relayer's DispatchBlocks and OffchainIngress reads)
-start_proxy none proof-root
+start_proxy "$DEVNET_URL" none proof-root
 LATER_PID=$PROXY_PID
 LATER_URL=$PROXY_URL
 start_relay "$LATER_URL" "$DEVNET_URL"
@@ -166,7 +128,6 @@ for i in $(seq $N); do
 done
 ingress=$("$F" rpc --url "$DEVNET_URL" devnet_offchainIngress "{\"worker\":\"$PK\"}" 2>&1)
 [ "$(json_get "$ingress" "['sequence']")" = $N ] || fail "OffchainIngress (next sequence): $ingress"
-outbox_finalized_eq() { [ "$(metric 'ferry_relay_outbox_messages{state="finalized"}')" = "$1" ]; }
 WAIT_SECONDS=60 wait_for outbox_finalized_eq $N ||
     fail "outbox: $(curl -sf "http://127.0.0.1:$mport/metrics" | grep outbox_messages)"
 WAIT_SECONDS=30 wait_for at_tip || fail "worker not at the finalized tip: $(winfo), chain #$(finalized)"
