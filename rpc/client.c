@@ -351,8 +351,10 @@ static ferry_err take_slot(struct rpc_slot *s, cJSON **result, struct ferry_rpc_
     return s->err;
 }
 
-ferry_err ferry_rpc_send(struct ferry_rpc *c, const char *method, const char *params_json,
-                         uint32_t timeout_ms, struct ferry_rpc_pending **out)
+/* Build and queue one call; want_bytes: its answer is a hex string wanted as bytes (set before
+ * it can be answered). Out: *out, the caller's until ferry_rpc_wait-like collection. */
+static ferry_err send_one(struct ferry_rpc *c, const char *method, const char *params_json,
+                          uint32_t timeout_ms, bool want_bytes, struct ferry_rpc_pending **out)
 {
     *out = NULL;
     if (!valid_method(method) || (params_json && !valid_params(params_json)))
@@ -360,6 +362,7 @@ ferry_err ferry_rpc_send(struct ferry_rpc *c, const char *method, const char *pa
     struct ferry_rpc_pending *r = rpc_req_new(c, REQ_CALL, 1);
     if (!r)
         return FERRY_E_NOMEM;
+    r->slots[0].want_bytes = want_bytes;
     const char *m[1] = {method};
     const char *p[1] = {params_json};
     ferry_err err = rpc_req_build(c, r, m, p, false);
@@ -371,6 +374,12 @@ ferry_err ferry_rpc_send(struct ferry_rpc *c, const char *method, const char *pa
     }
     *out = r;
     return FERRY_OK;
+}
+
+ferry_err ferry_rpc_send(struct ferry_rpc *c, const char *method, const char *params_json,
+                         uint32_t timeout_ms, struct ferry_rpc_pending **out)
+{
+    return send_one(c, method, params_json, timeout_ms, false, out);
 }
 
 ferry_err ferry_rpc_wait(struct ferry_rpc_pending *p, cJSON **result,
@@ -411,21 +420,10 @@ ferry_err ferry_rpc_call_hex(struct ferry_rpc *c, const char *method, const char
     *len = 0;
     if (rpc_error)
         memset(rpc_error, 0, sizeof *rpc_error);
-    if (!valid_method(method) || (params_json && !valid_params(params_json)))
-        return FERRY_E_ARG;
-    struct ferry_rpc_pending *r = rpc_req_new(c, REQ_CALL, 1);
-    if (!r)
-        return FERRY_E_NOMEM;
-    r->slots[0].want_bytes = true; /* before it can be answered */
-    const char *m[1] = {method};
-    const char *p[1] = {params_json};
-    ferry_err err = rpc_req_build(c, r, m, p, false);
-    if (!err)
-        err = submit(c, r, timeout_ms);
-    if (err) {
-        rpc_req_free(r);
+    struct ferry_rpc_pending *r;
+    ferry_err err = send_one(c, method, params_json, timeout_ms, true, &r);
+    if (err)
         return err;
-    }
     if (!atomic_load(&r->orphaned) && !atomic_load(&r->finished)) /* as ferry_rpc_wait */
         wait_done(c, r);
     struct rpc_slot *s = &r->slots[0];
