@@ -281,6 +281,17 @@ static ferry_err read_proof_ahead(struct relay *r, enum prefetch_kind kind, stru
     return err;
 }
 
+/* The storage keys DispatchBlocks proves at every block for this worker, and views of them. */
+static void dispatch_keys(const struct relay *r, uint8_t keys[][FERRY_WORKER_KEY_MAX],
+                          size_t klens[], struct ferry_bytes kb[])
+{
+    ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
+    for (int i = 0; i < FERRY_WORKER_N_KEYS; i++) {
+        kb[i].p = keys[i];
+        kb[i].len = klens[i];
+    }
+}
+
 void prefetch_tip(struct relay *r)
 {
     if (r->ps)
@@ -301,12 +312,8 @@ void prefetch_tip(struct relay *r)
         n - r->info.blocknum < r->cfg->dispatch_batch) { /* else step_blocks pipelines a range */
         uint8_t keys[FERRY_WORKER_N_KEYS][FERRY_WORKER_KEY_MAX];
         size_t klens[FERRY_WORKER_N_KEYS];
-        ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
         struct ferry_bytes kb[FERRY_WORKER_N_KEYS];
-        for (int i = 0; i < FERRY_WORKER_N_KEYS; i++) {
-            kb[i].p = keys[i];
-            kb[i].len = klens[i];
-        }
+        dispatch_keys(r, keys, klens, kb);
         prefetch_one(r, PF_BLOCK, src, kb, FERRY_WORKER_N_KEYS, n, hash);
     }
     if (r->parachain && ferry_source_pushed_tip(r->rs, &n, hash) && n >= r->info.headernum) {
@@ -616,12 +623,8 @@ ferry_err step_blocks(struct relay *r, uint32_t upto, enum ferry_fault_class *fa
     size_t nb = (size_t)(to - from) + 1;
     uint8_t keys[FERRY_WORKER_N_KEYS][FERRY_WORKER_KEY_MAX];
     size_t klens[FERRY_WORKER_N_KEYS];
-    ferry_worker_dispatch_keys(r->info.public_key, keys, klens);
     struct ferry_bytes kb[FERRY_WORKER_N_KEYS];
-    for (int i = 0; i < FERRY_WORKER_N_KEYS; i++) {
-        kb[i].p = keys[i];
-        kb[i].len = klens[i];
-    }
+    dispatch_keys(r, keys, klens, kb);
     /* the verified hashes first: a block ferry's lc lacks changes the plan before anything is
      * asked */
     uint8_t(*hashes)[32] = calloc(nb, sizeof *hashes);
