@@ -11,8 +11,13 @@
  * power loss may roll back the last few commits, which leaves an older consistent state that
  * ferry simply re-verifies forward from.
  *
- * Relay headers are kept 64 to a row (schema 2, see ferry_store_chunk_decode); a store of
- * schema 1 (one row per header) is converted when opened.
+ * Relay headers are kept 64 to a chunk (see ferry_store_chunk_decode). A chunk holding all 64 is
+ * appended to the header log, segment files in the directory `<path>-headers` beside the SQLite
+ * file, and SQLite keeps a reference to it (ferry_store_chunk_ref_decode); a partial chunk (the
+ * newest) stays in SQLite. The log is synced before every commit that refers to new log bytes,
+ * and every read is checked against the reference's checksum. Schema 3; a store of schema 1 (one
+ * row per header) or 2 (every chunk in SQLite) is converted when opened. A store is the file and
+ * its `-headers` directory: copy or move both.
  *
  * A store handle is used by one thread at a time.
  */
@@ -43,6 +48,14 @@ FERRY_WARN_UNUSED ferry_err ferry_store_begin(struct ferry_store *s);
 FERRY_WARN_UNUSED ferry_err ferry_store_begin_read(struct ferry_store *s);
 FERRY_WARN_UNUSED ferry_err ferry_store_commit(struct ferry_store *s);
 void ferry_store_rollback(struct ferry_store *s);
+
+/* A unit nested in ferry_store_begin (one verified batch inside a longer transaction):
+ * ferry_store_savepoint starts it, ferry_store_release keeps its writes in the transaction, and
+ * ferry_store_rollback_to undoes them and ends it. One level only.
+ * Returns: FERRY_OK or FERRY_E_IO (FERRY_E_STATE outside a transaction or when one is open). */
+FERRY_WARN_UNUSED ferry_err ferry_store_savepoint(struct ferry_store *s);
+FERRY_WARN_UNUSED ferry_err ferry_store_release(struct ferry_store *s);
+void ferry_store_rollback_to(struct ferry_store *s);
 
 /* Small named values (genesis hash, para id, ...).
  * get: *val is malloc'd (caller frees). Returns FERRY_OK, FERRY_E_NOT_FOUND or FERRY_E_IO. */
@@ -97,11 +110,30 @@ FERRY_WARN_UNUSED ferry_err ferry_store_prune_relay(struct ferry_store *s, uint3
 
 /* ---- on-disk chunk format (exposed for tests and fuzzing) ----------------------------------
  *
- * Relay headers numbered key*64 .. key*64+63 live in one row (relay_chunk.k = key) whose blob is
+ * Relay headers numbered key*64 .. key*64+63 live in one chunk (relay_chunk.k = key) whose blob is
  *   u8 n (1..64), then n entries in strictly increasing offset order, each
  *   u8 offset (< 64) | u64 LE set_id | 32-byte hash | u32 LE len | len bytes of SCALE header
- * and nothing after the last entry. The header's number is key*64 + offset. */
+ * and nothing after the last entry. The header's number is key*64 + offset. The row's data is
+ * either that blob or, for a chunk in the header log, a reference of FERRY_STORE_CHUNK_REF_LEN
+ * bytes: u8 0 | u32 LE segment | u64 LE offset | u32 LE length | u64 LE xxh64(blob, seed key). */
 #define FERRY_STORE_CHUNK_HEADERS 64
+#define FERRY_STORE_CHUNK_REF_LEN 25
+#define FERRY_STORE_LOG_CHUNK_MAX (1u << 20) /* a larger chunk stays in SQLite */
+
+struct ferry_store_chunk_ref {
+    uint32_t seg;
+    uint64_t off;
+    uint32_t len;
+    uint64_t sum;
+};
+
+/* Is this row's data a reference into the header log? (Its first byte is 0; a chunk's is its
+ * entry count.) Decode it: hostile input, lengths checked. Returns: FERRY_OK, FERRY_E_INVALID
+ * (not a reference, or a length of 0 or above FERRY_STORE_LOG_CHUNK_MAX) or FERRY_E_TRUNCATED /
+ * FERRY_E_TRAILING (not FERRY_STORE_CHUNK_REF_LEN bytes). */
+FERRY_WARN_UNUSED ferry_err ferry_store_chunk_ref_decode(const uint8_t *data, size_t len,
+                                                         struct ferry_store_chunk_ref *out,
+                                                         struct ferry_reason *why);
 
 struct ferry_store_chunk_entry {
     uint32_t number;

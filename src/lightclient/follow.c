@@ -48,6 +48,23 @@ struct prefetch {
 /* Old relay headers are pruned once this many more may go (see relay_step). */
 #define PRUNE_STEP 4096u
 
+/* Verified batches written in one store transaction, each in a savepoint of its own, while
+ * catching up (see group_due): one commit, with its log sync, per GROUP_S instead of per batch.
+ * Their reports wait for the commit. */
+struct group {
+    bool open;
+    double t0;
+    uint8_t parent[32];    /* of the first block */
+    uint32_t first;        /* its number */
+    uint8_t (*hashes)[32]; /* hashes[i]: block first + i */
+    size_t n, cap;
+    struct group_run {
+        size_t end; /* hashes[..end) not in an earlier run */
+        uint64_t signed_by;
+    } * runs;
+    size_t n_runs, cap_runs;
+};
+
 struct follower {
     const struct ferry_follow_config *cfg;
     struct prefetch pf;
@@ -64,6 +81,7 @@ struct follower {
     double rate_t0;
     uint32_t rate_n0;
     double rate;
+    struct group grp;
 };
 
 static bool stopped(const struct follower *f)
@@ -362,7 +380,13 @@ static ferry_err verify_and_store(struct follower *f, struct ferry_source_stream
         snprintf(why, whylen, "%s", r.text);
         return err;
     }
-    bool io = ferry_store_begin(f->store) != FERRY_OK;
+    bool io = false;
+    if (!f->grp.open) {
+        io = ferry_store_begin(f->store) != FERRY_OK;
+        f->grp.open = !io;
+        f->grp.t0 = ferry_clock_s();
+    }
+    io = io || ferry_store_savepoint(f->store) != FERRY_OK;
     while (!io) {
         struct ferry_header h;
         err = ferry_source_stream_next(st, &h, &r);
@@ -385,7 +409,7 @@ static ferry_err verify_and_store(struct follower *f, struct ferry_source_stream
     }
     if (io || err) {
         ferry_lc_batch_abort(lb);
-        ferry_store_rollback(f->store);
+        ferry_store_rollback_to(f->store);
         if (io) {
             snprintf(why, whylen, "store %s: cannot write verified headers", f->cfg->db_path);
             return FERRY_E_IO;
@@ -397,7 +421,7 @@ static ferry_err verify_and_store(struct follower *f, struct ferry_source_stream
     const uint8_t *just = ferry_source_stream_justification(st, &jl);
     err = ferry_lc_batch_finish(lb, just, jl, ch, NULL, &r);
     if (err) {
-        ferry_store_rollback(f->store);
+        ferry_store_rollback_to(f->store);
         snprintf(why, whylen, "%s", r.text);
         return err == FERRY_E_NOMEM ? err : FERRY_E_VERIFY;
     }
@@ -409,14 +433,111 @@ static ferry_err verify_and_store(struct follower *f, struct ferry_source_stream
     if (!err)
         err = ferry_store_put_authorities(f->store, w.buf, w.len);
     if (!err)
-        err = ferry_store_commit(f->store);
+        err = ferry_store_release(f->store);
     ferry_scale_writer_free(&w);
     if (err) {
-        ferry_store_rollback(f->store);
-        snprintf(why, whylen, "store %s: cannot commit verified headers", f->cfg->db_path);
+        ferry_store_rollback_to(f->store);
+        snprintf(why, whylen, "store %s: cannot write verified headers", f->cfg->db_path);
         return FERRY_E_IO;
     }
     return FERRY_OK;
+}
+
+#define GROUP_S   0.25
+#define GROUP_MAX 65536
+
+/* Room for a batch of up to n more hashes after the group's (verify_and_store writes them at
+ * hashes + n). */
+static ferry_err group_reserve(struct follower *f, size_t n)
+{
+    struct group *g = &f->grp;
+    if (g->cap - g->n >= n)
+        return FERRY_OK;
+    size_t cap = g->n + n;
+    if (cap < 2 * g->cap && g->cap < GROUP_MAX)
+        cap = 2 * g->cap; /* grow geometrically while small */
+    uint8_t(*h)[32] = realloc(g->hashes, cap * sizeof *h);
+    if (!h)
+        return FERRY_E_NOMEM;
+    g->hashes = h;
+    g->cap = cap;
+    return FERRY_OK;
+}
+
+/* Add the verified batch whose n hashes verify_and_store wrote after the group's (blocks
+ * first..first+n-1, finalized by set signed_by) to the group's reports. */
+static ferry_err group_add(struct follower *f, uint32_t first, const uint8_t parent[32], size_t n,
+                           uint64_t signed_by)
+{
+    struct group *g = &f->grp;
+    if (!g->n) {
+        g->first = first;
+        memcpy(g->parent, parent, 32);
+        g->n_runs = 0;
+    }
+    if (g->n_runs == g->cap_runs) {
+        size_t cap = g->cap_runs ? 2 * g->cap_runs : 16;
+        struct group_run *r = realloc(g->runs, cap * sizeof *r);
+        if (!r)
+            return FERRY_E_NOMEM;
+        g->runs = r;
+        g->cap_runs = cap;
+    }
+    g->n += n;
+    g->runs[g->n_runs].end = g->n;
+    g->runs[g->n_runs].signed_by = signed_by;
+    g->n_runs++;
+    return FERRY_OK;
+}
+
+/* Commit the group's transaction and report its blocks (reports only after the commit). A
+ * failed commit loses the group's batches, which are verified again from the store's state.
+ * Returns: FERRY_OK or FERRY_E_IO (why says so). */
+static ferry_err group_commit(struct follower *f, char *why, size_t whylen)
+{
+    struct group *g = &f->grp;
+    if (!g->open)
+        return FERRY_OK;
+    g->open = false;
+    ferry_err err = ferry_store_commit(f->store);
+    if (err) {
+        ferry_store_rollback(f->store);
+        g->n = 0;
+        snprintf(why, whylen, "store %s: cannot commit verified headers", f->cfg->db_path);
+        return FERRY_E_IO;
+    }
+    if (f->cfg->on_relay) {
+        /* the batch is in the store, not in memory: reports carry number, hash and parent */
+        struct ferry_header h;
+        memset(&h, 0, sizeof h);
+        size_t run = 0;
+        for (size_t i = 0; i < g->n; i++) {
+            while (run + 1 < g->n_runs && i >= g->runs[run].end)
+                run++;
+            h.number = g->first + (uint32_t)i;
+            memcpy(h.parent_hash, i ? g->hashes[i - 1] : g->parent, 32);
+            memcpy(h.hash, g->hashes[i], 32);
+            f->cfg->on_relay(f->cfg->user, &h, g->runs[run].signed_by);
+        }
+    }
+    g->n = 0;
+    /* a long catch-up's largest group is not kept once it is over */
+    if (g->cap > 4096) {
+        free(g->hashes);
+        g->hashes = NULL;
+        g->cap = 0;
+    }
+    return FERRY_OK;
+}
+
+/* Does the group end with the batch that ended at last? It stays open only while catching up
+ * (more is known to be finalized), in relay-only mode, for at most GROUP_S seconds and
+ * GROUP_MAX headers: a crash loses at most that much verified (not reported) work, which is
+ * verified again on restart. */
+static bool group_due(const struct follower *f, uint32_t last)
+{
+    return f->para || last >= f->target || (f->cfg->has_until && last >= f->cfg->until) ||
+           f->grp.n >= GROUP_MAX || ferry_clock_s() - f->grp.t0 >= GROUP_S || stopped(f);
 }
 
 /* One relay step: fetch one batch (or take the one prefetched), start fetching the next, have
@@ -440,8 +561,7 @@ static ferry_err relay_step(struct follower *f, char *why, size_t whylen)
     uint32_t top = ferry_source_stream_top(st, top_hash);
     size_t cap = top >= first ? (size_t)(top - first) + 1 : 0;
     prefetch_start(f, top, top_hash, cap);
-    uint8_t(*hashes)[32] = malloc((cap ? cap : 1) * sizeof *hashes);
-    if (!hashes) {
+    if (group_reserve(f, cap ? cap : 1)) {
         ferry_source_stream_free(st);
         return FERRY_E_NOMEM;
     }
@@ -452,12 +572,12 @@ static ferry_err relay_step(struct follower *f, char *why, size_t whylen)
     memcpy(parent, before.hash, 32);
     struct ferry_lc_change ch = {0};
     size_t n = 0;
-    err = verify_and_store(f, st, hashes, cap, &n, signed_by, &ch, why, whylen);
+    err = verify_and_store(f, st, f->grp.hashes + f->grp.n, cap, &n, signed_by, &ch, why, whylen);
     ferry_source_stream_free(st);
-    if (err) {
-        free(hashes);
+    if (!err)
+        err = group_add(f, first, parent, n, signed_by);
+    if (err)
         return err;
-    }
     uint32_t last = first + (uint32_t)n - 1;
     if (ch.set_enacted) {
         const struct ferry_authority_set *set = ferry_lc_authority_set(f->lc);
@@ -475,19 +595,7 @@ static ferry_err relay_step(struct follower *f, char *why, size_t whylen)
         else
             f->pruned_to = keep_from;
     }
-    if (f->cfg->on_relay) {
-        /* the batch is in the store, not in memory: reports carry number, hash and parent */
-        struct ferry_header h;
-        memset(&h, 0, sizeof h);
-        for (size_t i = 0; i < n; i++) {
-            h.number = first + (uint32_t)i;
-            memcpy(h.parent_hash, i ? hashes[i - 1] : parent, 32);
-            memcpy(h.hash, hashes[i], 32);
-            f->cfg->on_relay(f->cfg->user, &h, signed_by);
-        }
-    }
-    free(hashes);
-    return FERRY_OK;
+    return group_due(f, last) ? group_commit(f, why, whylen) : FERRY_OK;
 }
 
 /* ---- parachain --------------------------------------------------------------------------------
@@ -738,8 +846,15 @@ static ferry_err follow_run(const struct ferry_follow_config *cfg, char *why, si
         bool at_tip = !err && verified(&f) >= f.target;
         if (!err && !at_tip) {
             err = relay_step(&f, step_why, sizeof step_why);
-            if (err)
+            if (err) {
                 prefetch_drop(&f); /* before penalise/backoff touch the source */
+                /* what was verified before the failed batch is kept and reported */
+                char cwhy[256];
+                if (group_commit(&f, cwhy, sizeof cwhy)) {
+                    err = FERRY_E_IO;
+                    snprintf(step_why, sizeof step_why, "%s", cwhy);
+                }
+            }
             /* Report (and so flush) the batch before the para step's round trips: a kill in
              * between must not lose printed lines of blocks that are already committed. */
             if (!err)
@@ -802,6 +917,13 @@ static ferry_err follow_run(const struct ferry_follow_config *cfg, char *why, si
         ferry_source_backoff(f.relay);
     }
     prefetch_drop(&f);
+    char cwhy[256];
+    if (group_commit(&f, cwhy, sizeof cwhy) && !err) {
+        err = FERRY_E_IO;
+        snprintf(why, whylen, "%s", cwhy);
+    }
+    free(f.grp.hashes);
+    free(f.grp.runs);
     ferry_source_close(f.relay);
     ferry_source_close(f.para);
     ferry_lc_free(f.lc);

@@ -26,10 +26,11 @@
 
 #include "ferry/log.h"
 #include "ferry/store.h"
+#include "headerlog.h"
 
 #define LOG "store"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 #define CHUNK       FERRY_STORE_CHUNK_HEADERS
 #define ENTRY_FIXED (1 + 8 + 32 + 4) /* offset, set_id, hash, header length */
@@ -43,6 +44,7 @@ enum stmt_id {
     ST_PUT_PARA,
     ST_LAST_PARA,
     ST_PRUNE_RELAY,
+    ST_FIRST_CHUNK,
     ST__COUNT
 };
 
@@ -58,6 +60,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                      "ORDER BY number DESC LIMIT 1",
     [ST_PRUNE_RELAY] = "DELETE FROM relay_chunk WHERE k < ?1 AND k < "
                        "(SELECT MAX(k) FROM relay_chunk)",
+    [ST_FIRST_CHUNK] = "SELECT MIN(k) FROM relay_chunk",
 };
 
 static const char schema[] =
@@ -86,6 +89,11 @@ struct ferry_store {
     size_t arena_used, arena_cap;
     uint8_t *enc; /* a chunk being encoded */
     size_t enc_cap;
+    struct hlog *log;       /* full chunks (NULL for ":memory:": everything in SQLite) */
+    struct hlog_pos tx_pos; /* the log's end at ferry_store_begin */
+    struct hlog_pos sp_pos; /* ... and at ferry_store_savepoint */
+    bool in_savepoint;
+    uint32_t drop_below; /* segments below this are unreferenced once committed */
 };
 
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
@@ -194,20 +202,75 @@ static ferry_err step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? FERRY_OK : FERRY_E_IO;
 }
 
-/* Decode the current row's chunk (columns k, data) of st; a corrupt chunk is logged. */
+ferry_err ferry_store_chunk_ref_decode(const uint8_t *data, size_t len,
+                                       struct ferry_store_chunk_ref *out, struct ferry_reason *why)
+{
+    memset(out, 0, sizeof *out);
+    if (len < 1 || data[0] != 0)
+        return ferry_reason_set(why, FERRY_E_INVALID, "relay chunk reference: no reference tag");
+    if (len < FERRY_STORE_CHUNK_REF_LEN)
+        return ferry_reason_set(why, FERRY_E_TRUNCATED, "relay chunk reference: %zu of %d bytes",
+                                len, FERRY_STORE_CHUNK_REF_LEN);
+    if (len > FERRY_STORE_CHUNK_REF_LEN)
+        return ferry_reason_set(why, FERRY_E_TRAILING, "relay chunk reference: %zu bytes, not %d",
+                                len, FERRY_STORE_CHUNK_REF_LEN);
+    uint64_t v[4] = {0};
+    static const int at[4] = {1, 5, 13, 17}, width[4] = {4, 8, 4, 8};
+    for (int f = 0; f < 4; f++)
+        for (int b = width[f] - 1; b >= 0; b--)
+            v[f] = v[f] << 8 | data[at[f] + b];
+    if (v[2] == 0 || v[2] > FERRY_STORE_LOG_CHUNK_MAX || v[1] > INT64_MAX - v[2])
+        return ferry_reason_set(why, FERRY_E_INVALID, "relay chunk reference: %llu bytes at %llu",
+                                (unsigned long long)v[2], (unsigned long long)v[1]);
+    out->seg = (uint32_t)v[0];
+    out->off = v[1];
+    out->len = (uint32_t)v[2];
+    out->sum = v[3];
+    return FERRY_OK;
+}
+
+static void chunk_ref_encode(const struct ferry_store_chunk_ref *ref,
+                             uint8_t out[FERRY_STORE_CHUNK_REF_LEN])
+{
+    const uint64_t v[4] = {ref->seg, ref->off, ref->len, ref->sum};
+    static const int at[4] = {1, 5, 13, 17}, width[4] = {4, 8, 4, 8};
+    out[0] = 0;
+    for (int f = 0; f < 4; f++)
+        for (int b = 0; b < width[f]; b++)
+            out[at[f] + b] = (uint8_t)(v[f] >> (8 * b));
+}
+
+/* Decode the current row's chunk (columns k, data) of st, reading it from the header log when
+ * the row refers to it; a corrupt chunk is logged. ents[] point into the row or the log's
+ * buffer, valid until st is reset or the log read again. */
 static ferry_err row_chunk(struct ferry_store *s, sqlite3_stmt *st,
                            struct ferry_store_chunk_entry ents[CHUNK], size_t *count)
 {
     sqlite3_int64 k = sqlite3_column_int64(st, 0);
     const uint8_t *blob = sqlite3_column_blob(st, 1);
     int n = sqlite3_column_bytes(st, 1);
+    size_t len = n > 0 ? (size_t)n : 0;
+    if (!blob)
+        blob = (const uint8_t *)"";
     struct ferry_reason why = {""};
     ferry_err err = FERRY_E_INVALID;
-    if (k < 0 || k > UINT32_MAX / CHUNK)
+    if (k < 0 || k > UINT32_MAX / CHUNK) {
         ferry_reason_set(&why, FERRY_E_INVALID, "relay chunk key %lld out of range", (long long)k);
-    else
-        err = ferry_store_chunk_decode((uint32_t)k, blob ? blob : (const uint8_t *)"",
-                                       n > 0 ? (size_t)n : 0, ents, count, &why);
+    } else if (len > 0 && blob[0] == 0) {
+        struct ferry_store_chunk_ref ref;
+        err = ferry_store_chunk_ref_decode(blob, len, &ref, &why);
+        if (!err && !s->log)
+            err = ferry_reason_set(&why, FERRY_E_INVALID,
+                                   "relay chunk %lld is in a header log, which a store in memory "
+                                   "cannot have",
+                                   (long long)k);
+        if (!err)
+            err = hlog_read(s->log, (uint32_t)k, &ref, &blob, &why);
+        if (!err)
+            err = ferry_store_chunk_decode((uint32_t)k, blob, ref.len, ents, count, &why);
+    } else {
+        err = ferry_store_chunk_decode((uint32_t)k, blob, len, ents, count, &why);
+    }
     if (err)
         ferry_log_error(LOG,
                         "store %s is corrupt: %s (restore it from a backup, or remove it and "
@@ -265,7 +328,21 @@ static ferry_err flush_relay(struct ferry_store *s)
     s->enc[0] = (uint8_t)n;
     sqlite3_stmt *put = s->st[ST_PUT_CHUNK];
     sqlite3_bind_int64(put, 1, s->key);
-    sqlite3_bind_blob(put, 2, s->enc, (int)used, SQLITE_STATIC);
+    uint8_t ref_bytes[FERRY_STORE_CHUNK_REF_LEN];
+    if (s->log && n == CHUNK && used <= FERRY_STORE_LOG_CHUNK_MAX) {
+        /* a full chunk no longer changes: into the log, SQLite keeps where */
+        struct ferry_store_chunk_ref ref;
+        struct ferry_reason why = {""};
+        err = hlog_append(s->log, s->key, s->enc, used, &ref, &why);
+        if (err) {
+            ferry_log_error(LOG, "store %s: %s", s->path, why.text);
+            return err;
+        }
+        chunk_ref_encode(&ref, ref_bytes);
+        sqlite3_bind_blob(put, 2, ref_bytes, (int)sizeof ref_bytes, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_blob(put, 2, s->enc, (int)used, SQLITE_STATIC);
+    }
     return step_done(put);
 }
 
@@ -350,7 +427,11 @@ static ferry_err migrate_v1(struct ferry_store *s, struct ferry_reason *why)
     if (!err)
         err = exec(s, "DROP TABLE relay");
     if (!err)
-        err = exec(s, "PRAGMA user_version = 2");
+        err = exec(s, "PRAGMA user_version = 3");
+    if (!err && s->log) {
+        struct ferry_reason lw = {""};
+        err = hlog_sync(s->log, &lw);
+    }
     if (!err)
         err = exec(s, "COMMIT");
     s->in_write = false;
@@ -364,7 +445,7 @@ static ferry_err migrate_v1(struct ferry_store *s, struct ferry_reason *why)
         (void)exec(s, "ROLLBACK");
         return FERRY_E_IO;
     }
-    ferry_log_info(LOG, "store %s converted from schema 1 to 2 (%zu relay headers)", s->path, rows);
+    ferry_log_info(LOG, "store %s converted from schema 1 to 3 (%zu relay headers)", s->path, rows);
     return FERRY_OK;
 }
 
@@ -429,13 +510,30 @@ ferry_err ferry_store_open(const char *path, struct ferry_store **out, struct fe
         has_v1 = sqlite3_step(v) == SQLITE_ROW;
         sqlite3_finalize(v);
     }
+    /* Schema 2 rows (every chunk in SQLite) are valid schema 3 rows: converting is saying so,
+     * after which an older ferry refuses the store instead of misreading a log reference. */
     if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK ||
-        (version == 0 && !has_v1 &&
-         sqlite3_exec(s->db, "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)) {
+        (((version == 0 && !has_v1) || version == 2) &&
+         sqlite3_exec(s->db, "PRAGMA user_version = 3", NULL, NULL, NULL) != SQLITE_OK)) {
         ferry_reason_set(why, FERRY_E_IO, "cannot create tables in %s: %s", path, err ? err : "");
         sqlite3_free(err);
         ferry_store_close(s);
         return FERRY_E_IO;
+    }
+    if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+        size_t pl = strlen(path);
+        char *dir = malloc(pl + sizeof "-headers");
+        ferry_err e = dir ? FERRY_OK : FERRY_E_NOMEM;
+        if (dir) {
+            memcpy(dir, path, pl);
+            memcpy(dir + pl, "-headers", sizeof "-headers");
+            e = hlog_open(dir, &s->log);
+            free(dir);
+        }
+        if (e) {
+            ferry_store_close(s);
+            return e;
+        }
     }
     for (int i = 0; i < ST__COUNT; i++) {
         if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
@@ -462,6 +560,7 @@ void ferry_store_close(struct ferry_store *s)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
+    hlog_close(s->log);
     free(s->arena);
     free(s->enc);
     free(s->path);
@@ -472,8 +571,11 @@ ferry_err ferry_store_begin(struct ferry_store *s)
 {
     s->queued = 0;
     s->arena_used = 0;
+    s->in_savepoint = false;
     ferry_err err = exec(s, "BEGIN IMMEDIATE");
     s->in_write = err == FERRY_OK;
+    if (s->log)
+        hlog_mark(s->log, &s->tx_pos);
     return err;
 }
 
@@ -482,14 +584,39 @@ ferry_err ferry_store_begin_read(struct ferry_store *s)
     return exec(s, "BEGIN DEFERRED");
 }
 
-ferry_err ferry_store_commit(struct ferry_store *s)
+/* Remove the log segments a committed prune left unreferenced. */
+static void drop_segments(struct ferry_store *s)
+{
+    if (s->log && s->drop_below)
+        hlog_drop_below(s->log, s->drop_below);
+    s->drop_below = 0;
+}
+
+/* The log first, then SQLite: a committed reference never points at bytes a power cut can
+ * lose. */
+static ferry_err commit_now(struct ferry_store *s)
 {
     ferry_err err = flush_relay(s);
-    if (err)
-        return err;
-    err = exec(s, "COMMIT");
+    if (!err && s->log) {
+        struct ferry_reason why = {""};
+        err = hlog_sync(s->log, &why);
+        if (err)
+            ferry_log_error(LOG, "store %s: %s", s->path, why.text);
+    }
     if (!err)
+        err = exec(s, "COMMIT");
+    return err;
+}
+
+ferry_err ferry_store_commit(struct ferry_store *s)
+{
+    if (s->in_savepoint)
+        return FERRY_E_STATE;
+    ferry_err err = commit_now(s);
+    if (!err) {
         s->in_write = false;
+        drop_segments(s);
+    }
     return err;
 }
 
@@ -497,9 +624,55 @@ void ferry_store_rollback(struct ferry_store *s)
 {
     s->queued = 0;
     s->arena_used = 0;
+    s->drop_below = 0;
+    bool was_write = s->in_write;
     s->in_write = false;
+    s->in_savepoint = false;
     if (!sqlite3_get_autocommit(s->db))
         (void)exec(s, "ROLLBACK");
+    if (was_write && s->log)
+        hlog_rewind(s->log, &s->tx_pos);
+}
+
+ferry_err ferry_store_savepoint(struct ferry_store *s)
+{
+    if (!s->in_write || s->in_savepoint)
+        return FERRY_E_STATE;
+    /* what is queued belongs to the enclosing transaction */
+    ferry_err err = flush_relay(s);
+    if (!err)
+        err = exec(s, "SAVEPOINT batch");
+    if (!err) {
+        s->in_savepoint = true;
+        if (s->log)
+            hlog_mark(s->log, &s->sp_pos);
+    }
+    return err;
+}
+
+ferry_err ferry_store_release(struct ferry_store *s)
+{
+    if (!s->in_savepoint)
+        return FERRY_E_STATE;
+    ferry_err err = flush_relay(s);
+    if (!err)
+        err = exec(s, "RELEASE batch");
+    if (!err)
+        s->in_savepoint = false;
+    return err;
+}
+
+void ferry_store_rollback_to(struct ferry_store *s)
+{
+    if (!s->in_savepoint)
+        return;
+    s->queued = 0;
+    s->arena_used = 0;
+    s->in_savepoint = false;
+    (void)exec(s, "ROLLBACK TO batch");
+    (void)exec(s, "RELEASE batch");
+    if (s->log)
+        hlog_rewind(s->log, &s->sp_pos);
 }
 
 /* Copy a BLOB column into a malloc'd buffer. */
@@ -572,6 +745,9 @@ ferry_err ferry_store_put_relay(struct ferry_store *s, uint32_t number, const ui
     bool own = sqlite3_get_autocommit(s->db) != 0;
     if (own && exec(s, "BEGIN IMMEDIATE"))
         return FERRY_E_IO;
+    struct hlog_pos pos;
+    if (own && s->log)
+        hlog_mark(s->log, &pos);
     ferry_err err = queue_relay(s, number, hash, header, header_len, set_id);
     if (!err)
         err = flush_relay(s);
@@ -579,9 +755,16 @@ ferry_err ferry_store_put_relay(struct ferry_store *s, uint32_t number, const ui
     s->arena_used = 0;
     if (own) {
         if (!err)
-            err = exec(s, "COMMIT");
-        if (err)
+            err = commit_now(s);
+        if (err) {
             (void)exec(s, "ROLLBACK");
+            if (s->log)
+                hlog_rewind(s->log, &pos);
+        }
+    } else if (!err && s->log) {
+        /* the caller's transaction is a read one: its commit does not sync the log */
+        struct ferry_reason why = {""};
+        err = hlog_sync(s->log, &why);
     }
     return err;
 }
@@ -700,5 +883,18 @@ ferry_err ferry_store_prune_relay(struct ferry_store *s, uint32_t keep_from)
         return FERRY_E_IO;
     sqlite3_stmt *st = s->st[ST_PRUNE_RELAY];
     sqlite3_bind_int64(st, 1, keep_from / CHUNK);
-    return step_done(st);
+    ferry_err err = step_done(st);
+    if (err || !s->log)
+        return err;
+    /* the log segments below the lowest chunk left go once the delete is committed */
+    sqlite3_stmt *first = s->st[ST_FIRST_CHUNK];
+    if (sqlite3_step(first) == SQLITE_ROW && sqlite3_column_type(first, 0) == SQLITE_INTEGER) {
+        sqlite3_int64 k = sqlite3_column_int64(first, 0);
+        if (k > 0 && k <= UINT32_MAX / CHUNK)
+            s->drop_below = (uint32_t)k / HLOG_SEG_CHUNKS;
+    }
+    sqlite3_reset(first);
+    if (sqlite3_get_autocommit(s->db))
+        drop_segments(s);
+    return FERRY_OK;
 }

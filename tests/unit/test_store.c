@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +28,29 @@ static void tmp_store(void)
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", path);
     unlink(side);
+    /* the header log's segments */
+    snprintf(side, sizeof side, "%s-headers", path);
+    DIR *d = opendir(side);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            char f[600];
+            snprintf(f, sizeof f, "%s/%s", side, e->d_name);
+            if (e->d_name[0] != '.')
+                unlink(f);
+        }
+        closedir(d);
+        rmdir(side);
+    }
+}
+
+/* The size of header-log segment seg (-1: absent). */
+static long long seg_size(uint32_t seg)
+{
+    char f[600];
+    snprintf(f, sizeof f, "%s-headers/%08u.hlog", path, seg);
+    struct stat st;
+    return stat(f, &st) == 0 ? (long long)st.st_size : -1;
 }
 
 static struct ferry_store *open_ok(void)
@@ -427,7 +452,7 @@ START_TEST(schema_1_store_is_converted_on_open)
     sqlite3_close(db);
 
     struct ferry_store *s = open_ok();
-    ck_assert_int_eq(user_version(), 2);
+    ck_assert_int_eq(user_version(), 3);
     uint8_t got[32], *hdr;
     size_t len;
     uint64_t set_id;
@@ -460,7 +485,7 @@ START_TEST(schema_1_store_is_converted_on_open)
     ferry_store_close(s);
 
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    sql_ok(db, "PRAGMA user_version = 3");
+    sql_ok(db, "PRAGMA user_version = 4");
     sqlite3_close(db);
     struct ferry_reason why = {""};
     ck_assert_int_eq(ferry_store_open(path, &s, &why), FERRY_E_UNSUPPORTED);
@@ -496,7 +521,7 @@ START_TEST(unconvertible_schema_1_store_is_refused_unchanged)
     ck_assert(len == 2 && hdr[1] == 2);
     free(hdr);
     ferry_store_close(s);
-    ck_assert_int_eq(user_version(), 2);
+    ck_assert_int_eq(user_version(), 3);
 
     write_v1(1, "(5, zeroblob(32), x'01', 1), (-1, zeroblob(32), x'01', 1)");
     struct ferry_reason why = {""};
@@ -621,6 +646,325 @@ START_TEST(corrupt_chunk_on_disk_is_an_error)
 }
 END_TEST
 
+static void put_range(struct ferry_store *s, uint32_t from, uint32_t to, size_t hl)
+{
+    for (uint32_t n = from; n <= to; n++) {
+        uint8_t hash[32], hdr[64];
+        memset(hash, (int)(n * 7), 32);
+        memset(hdr, (int)(n * 3), sizeof hdr);
+        ck_assert_int_eq(ferry_store_put_relay(s, n, hash, hdr, hl ? hl : 1 + n % 60, n / 50),
+                         FERRY_OK);
+    }
+}
+
+/* Every number in from..to reads back as put_range wrote it; the others are not found. */
+static void check_range(struct ferry_store *s, uint32_t from, uint32_t to, size_t hl)
+{
+    for (uint32_t n = from; n <= to; n++) {
+        uint8_t hash[32], want[64], got[32], *hdr;
+        size_t len;
+        uint64_t set_id;
+        memset(hash, (int)(n * 7), 32);
+        memset(want, (int)(n * 3), sizeof want);
+        ferry_err err = ferry_store_relay_at(s, n, got, &hdr, &len, &set_id);
+        ck_assert_msg(err == FERRY_OK, "#%u: %s", n, ferry_strerror(err));
+        ck_assert_mem_eq(got, hash, 32);
+        ck_assert_uint_eq(len, hl ? hl : 1 + n % 60);
+        ck_assert_mem_eq(hdr, want, len);
+        ck_assert_uint_eq(set_id, n / 50);
+        free(hdr);
+    }
+}
+
+/* The data of relay_chunk row k: its length and first byte (-1: no row). */
+static int chunk_row(uint32_t k, int *first)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT data FROM relay_chunk WHERE k = ?1", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(st, 1, k);
+    int len = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        len = sqlite3_column_bytes(st, 0);
+        *first = len > 0 ? ((const uint8_t *)sqlite3_column_blob(st, 0))[0] : -1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return len;
+}
+
+/* Full chunks go to the header log (SQLite keeps a 25-byte reference), the partial newest one
+ * stays in SQLite; both read back the same, also after reopening, and a partial chunk that
+ * fills up moves to the log. */
+START_TEST(full_chunks_live_in_the_header_log)
+{
+    tmp_store();
+    struct ferry_store *s = open_ok();
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 0, 64 * 3 + 9, 0);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    ck_assert_int_gt(seg_size(0), 3 * 64 * 46);
+    int first;
+    for (uint32_t k = 0; k < 3; k++) {
+        ck_assert_int_eq(chunk_row(k, &first), FERRY_STORE_CHUNK_REF_LEN);
+        ck_assert_int_eq(first, 0);
+    }
+    ck_assert_int_gt(chunk_row(3, &first), FERRY_STORE_CHUNK_REF_LEN);
+    ck_assert_int_eq(first, 10);
+    check_range(s, 0, 64 * 3 + 9, 0);
+    ferry_store_close(s);
+    s = open_ok();
+    check_range(s, 0, 64 * 3 + 9, 0);
+    /* chunk 3 fills up, one header at a time as at the tip */
+    for (uint32_t n = 64 * 3 + 10; n < 64 * 4 + 2; n++) {
+        ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+        put_range(s, n, n, 0);
+        ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    }
+    ck_assert_int_eq(chunk_row(3, &first), FERRY_STORE_CHUNK_REF_LEN);
+    uint32_t number;
+    uint8_t got[32];
+    ck_assert_int_eq(ferry_store_last_relay(s, &number, got, NULL, NULL, NULL), FERRY_OK);
+    ck_assert_uint_eq(number, 64 * 4 + 1);
+    check_range(s, 0, 64 * 4 + 1, 0);
+    ferry_store_close(s);
+    /* a store in memory has no log and keeps everything in SQLite */
+    struct ferry_store *m;
+    ck_assert_int_eq(ferry_store_open(":memory:", &m, NULL), FERRY_OK);
+    put_range(m, 0, 200, 0);
+    check_range(m, 0, 200, 0);
+    ferry_store_close(m);
+    tmp_store();
+}
+END_TEST
+
+/* A log segment changed, cut short or gone is an error naming it, never a misread. */
+START_TEST(header_log_damage_is_an_error)
+{
+    for (int damage = 0; damage < 3; damage++) {
+        tmp_store();
+        struct ferry_store *s = open_ok();
+        ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+        put_range(s, 0, 130, 0);
+        ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+        ferry_store_close(s);
+        char f[600];
+        snprintf(f, sizeof f, "%s-headers/%08u.hlog", path, 0u);
+        if (damage == 0) {
+            FILE *fp = fopen(f, "r+b");
+            ck_assert_ptr_nonnull(fp);
+            fseek(fp, 100, SEEK_SET);
+            int c = fgetc(fp);
+            fseek(fp, 100, SEEK_SET);
+            fputc(c ^ 1, fp);
+            fclose(fp);
+        } else if (damage == 1) {
+            ck_assert_int_eq(truncate(f, seg_size(0) - 1), 0);
+        } else {
+            ck_assert_int_eq(unlink(f), 0);
+        }
+        s = open_ok();
+        uint8_t got[32], *hdr;
+        size_t len;
+        /* the byte changed is in chunk 0, the one cut off in chunk 1 */
+        ferry_err err = ferry_store_relay_at(s, damage == 0 ? 5 : 127, got, &hdr, &len, NULL);
+        ck_assert_int_ne(err, FERRY_OK);
+        ck_assert_int_ne(err, FERRY_E_NOT_FOUND);
+        /* the partial chunk in SQLite is still fine */
+        check_range(s, 128, 130, 0);
+        if (damage == 0) {
+            /* chunk 1 (the second in the segment) is untouched */
+            check_range(s, 64, 127, 0);
+        }
+        ferry_store_close(s);
+    }
+    tmp_store();
+}
+END_TEST
+
+/* A rolled-back transaction or savepoint leaves neither rows nor log bytes behind. */
+START_TEST(rollback_and_savepoints_undo_log_appends)
+{
+    tmp_store();
+    struct ferry_store *s = open_ok();
+    ck_assert_int_eq(ferry_store_savepoint(s), FERRY_E_STATE); /* outside a transaction */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 0, 127, 0);
+    ck_assert_int_eq(ferry_store_savepoint(s), FERRY_OK);
+    ck_assert_int_eq(ferry_store_savepoint(s), FERRY_E_STATE); /* one level */
+    put_range(s, 128, 260, 0);
+    check_range(s, 200, 260, 0); /* visible inside */
+    ferry_store_rollback_to(s);
+    ck_assert_int_eq(ferry_store_savepoint(s), FERRY_OK);
+    put_range(s, 128, 140, 0);
+    ck_assert_int_eq(ferry_store_release(s), FERRY_OK);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    long long two_chunks = seg_size(0);
+    uint8_t got[32], *hdr;
+    size_t len;
+    ck_assert_int_eq(ferry_store_relay_at(s, 141, got, &hdr, &len, NULL), FERRY_E_NOT_FOUND);
+    check_range(s, 0, 140, 0);
+    /* a whole transaction rolled back: the segment is as it was */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 141, 1000, 0);
+    ferry_store_rollback(s);
+    ck_assert_int_eq(seg_size(0), two_chunks);
+    ck_assert_int_eq(ferry_store_relay_at(s, 141, got, &hdr, &len, NULL), FERRY_E_NOT_FOUND);
+    /* and the next batch carries on from there */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 141, 300, 0);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    ferry_store_close(s);
+    s = open_ok();
+    check_range(s, 0, 300, 0);
+    ferry_store_close(s);
+    tmp_store();
+}
+END_TEST
+
+/* Pruning drops log segments whole, once the delete is committed. */
+START_TEST(prune_removes_whole_log_segments)
+{
+    tmp_store();
+    struct ferry_store *s = open_ok();
+    const uint32_t seg = 64 * 1024; /* headers a segment */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 0, 3 * seg + 70, 1);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    for (uint32_t i = 0; i < 4; i++)
+        ck_assert_int_gt(seg_size(i), 0);
+    /* inside a transaction that is rolled back: nothing goes */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    ck_assert_int_eq(ferry_store_prune_relay(s, 2 * seg + 5), FERRY_OK);
+    ferry_store_rollback(s);
+    ck_assert_int_gt(seg_size(0), 0);
+    check_range(s, 0, 10, 1);
+    /* committed: segments 0 and 1 go, 2 stays (its first chunk is kept) */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    ck_assert_int_eq(ferry_store_prune_relay(s, 2 * seg + 5), FERRY_OK);
+    ck_assert_int_gt(seg_size(0), 0);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    ck_assert_int_eq(seg_size(0), -1);
+    ck_assert_int_eq(seg_size(1), -1);
+    ck_assert_int_gt(seg_size(2), 0);
+    check_range(s, 2 * seg, 2 * seg + 100, 1);
+    check_range(s, 3 * seg, 3 * seg + 70, 1);
+    /* outside a transaction it goes at once */
+    ck_assert_int_eq(ferry_store_prune_relay(s, 3 * seg + 64), FERRY_OK);
+    ck_assert_int_eq(seg_size(2), -1);
+    check_range(s, 3 * seg + 64, 3 * seg + 70, 1);
+    ferry_store_close(s);
+    tmp_store();
+}
+END_TEST
+
+/* A schema 2 store (every chunk in SQLite) reads as it is and is marked schema 3. */
+START_TEST(schema_2_store_is_read_and_marked_3)
+{
+    tmp_store();
+    struct ferry_store *m;
+    ck_assert_int_eq(ferry_store_open(":memory:", &m, NULL), FERRY_OK);
+    ferry_store_close(m);
+    /* what ferry of schema 2 wrote: full chunks inline */
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sql_ok(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+               "CREATE TABLE relay_chunk(k INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+               "CREATE TABLE para(para_id INTEGER NOT NULL, number INTEGER NOT NULL,"
+               " hash BLOB NOT NULL, header BLOB NOT NULL, relay_number INTEGER NOT NULL,"
+               " PRIMARY KEY(para_id, number));"
+               "PRAGMA user_version = 2;");
+    sqlite3_close(db);
+    struct ferry_store *s = open_ok();
+    ferry_store_close(s);
+    ck_assert_int_eq(ferry_store_open(":memory:", &m, NULL), FERRY_OK);
+    ferry_store_close(m);
+    /* fill it through a store in memory's encoding: write with the log, then inline the rows */
+    s = open_ok();
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 0, 150, 0);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    ferry_store_close(s);
+    ck_assert_int_eq(user_version(), 3);
+    /* turn the log references back into inline chunks, as schema 2 kept them */
+    char f[600];
+    snprintf(f, sizeof f, "%s-headers/%08u.hlog", path, 0u);
+    FILE *fp = fopen(f, "rb");
+    ck_assert_ptr_nonnull(fp);
+    static uint8_t seg[1 << 16];
+    size_t got = fread(seg, 1, sizeof seg, fp);
+    fclose(fp);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    for (uint32_t k = 0; k < 2; k++) {
+        sqlite3_stmt *st;
+        ck_assert_int_eq(
+            sqlite3_prepare_v2(db, "SELECT data FROM relay_chunk WHERE k = ?1", -1, &st, NULL),
+            SQLITE_OK);
+        sqlite3_bind_int64(st, 1, k);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        struct ferry_store_chunk_ref ref;
+        ck_assert_int_eq(ferry_store_chunk_ref_decode(sqlite3_column_blob(st, 0),
+                                                      (size_t)sqlite3_column_bytes(st, 0), &ref,
+                                                      NULL),
+                         FERRY_OK);
+        sqlite3_finalize(st);
+        ck_assert_uint_le(ref.off + ref.len, got);
+        ck_assert_int_eq(
+            sqlite3_prepare_v2(db, "UPDATE relay_chunk SET data = ?2 WHERE k = ?1", -1, &st, NULL),
+            SQLITE_OK);
+        sqlite3_bind_int64(st, 1, k);
+        sqlite3_bind_blob(st, 2, seg + ref.off, (int)ref.len, SQLITE_TRANSIENT);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+    }
+    sql_ok(db, "PRAGMA user_version = 2");
+    sqlite3_close(db);
+    ck_assert_int_eq(unlink(f), 0);
+    s = open_ok();
+    ck_assert_int_eq(user_version(), 3);
+    check_range(s, 0, 150, 0);
+    put_range(s, 151, 64 * 3, 0); /* chunk 2 fills up: into a new log */
+    ferry_store_close(s);
+    int first;
+    ck_assert_int_eq(chunk_row(2, &first), FERRY_STORE_CHUNK_REF_LEN);
+    ck_assert_int_gt(chunk_row(1, &first), FERRY_STORE_CHUNK_REF_LEN);
+    s = open_ok();
+    check_range(s, 0, 64 * 3, 0);
+    ferry_store_close(s);
+    tmp_store();
+}
+END_TEST
+
+START_TEST(chunk_reference_decoder_refuses_malformed_input)
+{
+    uint8_t ref[FERRY_STORE_CHUNK_REF_LEN + 1] = {0};
+    struct ferry_store_chunk_ref r;
+    struct ferry_reason why = {""};
+    ref[13] = 10; /* 10 bytes at offset 0 of segment 0 */
+    ck_assert_int_eq(ferry_store_chunk_ref_decode(ref, FERRY_STORE_CHUNK_REF_LEN, &r, &why),
+                     FERRY_OK);
+    ck_assert_uint_eq(r.len, 10);
+    ck_assert_int_eq(ferry_store_chunk_ref_decode(ref, 0, &r, &why), FERRY_E_INVALID);
+    ck_assert_int_eq(ferry_store_chunk_ref_decode(ref, 24, &r, &why), FERRY_E_TRUNCATED);
+    ck_assert_int_eq(ferry_store_chunk_ref_decode(ref, 26, &r, &why), FERRY_E_TRAILING);
+    ref[0] = 1;
+    ck_assert_int_eq(ferry_store_chunk_ref_decode(ref, 25, &r, &why), FERRY_E_INVALID);
+    ref[0] = 0;
+    ref[13] = 0; /* no bytes */
+    ck_assert_int_eq(ferry_store_chunk_ref_decode(ref, 25, &r, &why), FERRY_E_INVALID);
+    ref[15] = 0x20; /* 2 MiB: above the log's chunk limit */
+    ck_assert_int_eq(ferry_store_chunk_ref_decode(ref, 25, &r, &why), FERRY_E_INVALID);
+    ck_assert(strstr(why.text, "2097152") != NULL);
+    ref[15] = 0;
+    ref[13] = 10;
+    memset(ref + 5, 0xff, 8); /* an offset past any file */
+    ck_assert_int_eq(ferry_store_chunk_ref_decode(ref, 25, &r, &why), FERRY_E_INVALID);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -638,6 +982,12 @@ Suite *store_suite(void)
     tcase_add_test(tc, unconvertible_schema_1_store_is_refused_unchanged);
     tcase_add_test(tc, chunk_decoder_refuses_every_malformed_blob);
     tcase_add_test(tc, corrupt_chunk_on_disk_is_an_error);
+    tcase_add_test(tc, full_chunks_live_in_the_header_log);
+    tcase_add_test(tc, header_log_damage_is_an_error);
+    tcase_add_test(tc, rollback_and_savepoints_undo_log_appends);
+    tcase_add_test(tc, prune_removes_whole_log_segments);
+    tcase_add_test(tc, schema_2_store_is_read_and_marked_3);
+    tcase_add_test(tc, chunk_reference_decoder_refuses_malformed_input);
     suite_add_tcase(s, tc);
     return s;
 }
