@@ -1,6 +1,8 @@
-/* Fuzz target: the store's relay chunk decoder (a blob read back from disk, treated as hostile).
- * The first 4 bytes are the chunk key. A decoded chunk's entries must lie inside the blob, in
- * increasing number order within the key's 64 numbers; a refusal must carry a reason. */
+/* Fuzz target: the store's relay chunk decoder and its header-log reference decoder (a row read
+ * back from disk, treated as hostile). The first 4 bytes are the chunk key. A decoded chunk's
+ * entries must lie inside the blob, in increasing number order within the key's 64 numbers; a
+ * decoded reference has a length within the log's limit; a refusal must carry a reason. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    (uint32_t)data[3] << 24;
     const uint8_t *blob = data + 4;
     size_t len = size - 4;
+    struct ferry_store_chunk_ref ref;
+    struct ferry_reason rwhy = {""};
+    if (ferry_store_chunk_ref_decode(blob, len, &ref, &rwhy) == FERRY_OK) {
+        if (len != FERRY_STORE_CHUNK_REF_LEN || ref.len == 0 ||
+            ref.len > FERRY_STORE_LOG_CHUNK_MAX || ref.off > (uint64_t)INT64_MAX - ref.len)
+            abort();
+    } else if (rwhy.text[0] == 0) {
+        abort();
+    }
     struct ferry_store_chunk_entry e[FERRY_STORE_CHUNK_HEADERS];
     size_t count = 99;
     struct ferry_reason why = {""};
