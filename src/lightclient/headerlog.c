@@ -116,8 +116,9 @@ static ferry_err write_buffer(struct hlog *l, struct ferry_reason *why)
         if (w <= 0) {
             /* what was written stays beyond every reference; drop the rest */
             l->wbuf_used = 0;
-            return ferry_reason_set(why, FERRY_E_IO, "header log %s: cannot write segment %" PRIu32
-                                    ": %s", l->dir, l->seg, w < 0 ? strerror(errno) : "no space");
+            return ferry_reason_set(why, FERRY_E_IO,
+                                    "header log %s: cannot write segment %" PRIu32 ": %s", l->dir,
+                                    l->seg, w < 0 ? strerror(errno) : "no space");
         }
         done += (size_t)w;
         l->file_end += (uint64_t)w;
@@ -235,7 +236,8 @@ ferry_err hlog_read(struct hlog *l, uint32_t key, const struct ferry_store_chunk
     *blob = NULL;
     if (ref->len == 0 || ref->len > HLOG_MAX_CHUNK || ref->off > (uint64_t)INT64_MAX - ref->len)
         return ferry_reason_set(why, FERRY_E_INVALID,
-                                "header log: chunk %u has a reference of %" PRIu32 " bytes at %" PRIu64,
+                                "header log: chunk %u has a reference of %" PRIu32
+                                " bytes at %" PRIu64,
                                 key, ref->len, ref->off);
     if (ref->seg != key / HLOG_SEG_CHUNKS)
         return ferry_reason_set(why, FERRY_E_INVALID,

@@ -25,7 +25,7 @@
 #include "ferry/error.h"
 #include "ferry/store.h"
 
-#define HLOG_SEG_CHUNKS 1024u      /* chunks per segment file */
+#define HLOG_SEG_CHUNKS 1024u                     /* chunks per segment file */
 #define HLOG_MAX_CHUNK  FERRY_STORE_LOG_CHUNK_MAX /* larger chunks stay in SQLite */
 
 struct hlog;
@@ -52,8 +52,9 @@ FERRY_WARN_UNUSED ferry_err hlog_sync(struct hlog *l, struct ferry_reason *why);
 
 /* The chunk at ref, checked (length, checksum with key). *blob stays valid until the next call
  * on l. Returns FERRY_OK, FERRY_E_IO (cannot read) or FERRY_E_INVALID (damaged). */
-FERRY_WARN_UNUSED ferry_err hlog_read(struct hlog *l, uint32_t key, const struct ferry_store_chunk_ref *ref,
-                                      const uint8_t **blob, struct ferry_reason *why);
+FERRY_WARN_UNUSED ferry_err hlog_read(struct hlog *l, uint32_t key,
+                                      const struct ferry_store_chunk_ref *ref, const uint8_t **blob,
+                                      struct ferry_reason *why);
 
 /* The current end of the log; and dropping what was appended after pos (within the segment pos
  * names; bytes in other segments stay, unreferenced). */
