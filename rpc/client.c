@@ -6,9 +6,11 @@
  * oversize.c, and the transports ws.c and http.c.
  */
 #include <ctype.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +158,7 @@ static void free_client(struct ferry_rpc *c)
         if (r->kind == REQ_RESUB)
             rpc_req_free(r);
     }
+    rpc_spare_sweep(c, INT64_MAX);
     for (size_t i = 0; i < c->n_urls; i++)
         free(c->urls[i]);
     free(c->urls);
@@ -351,10 +354,12 @@ static ferry_err take_slot(struct rpc_slot *s, cJSON **result, struct ferry_rpc_
     return s->err;
 }
 
-/* Build and queue one call; want_bytes: its answer is a hex string wanted as bytes (set before
- * it can be answered). Out: *out, the caller's until ferry_rpc_wait-like collection. */
+/* Build and queue one call; want_bytes: its answer is a hex string wanted as bytes, keep_cap:
+ * in its receive buffer unshrunk (both set before it can be answered). Out: *out, the caller's
+ * until ferry_rpc_wait-like collection. */
 static ferry_err send_one(struct ferry_rpc *c, const char *method, const char *params_json,
-                          uint32_t timeout_ms, bool want_bytes, struct ferry_rpc_pending **out)
+                          uint32_t timeout_ms, bool want_bytes, bool keep_cap,
+                          struct ferry_rpc_pending **out)
 {
     *out = NULL;
     if (!valid_method(method) || (params_json && !valid_params(params_json)))
@@ -363,6 +368,7 @@ static ferry_err send_one(struct ferry_rpc *c, const char *method, const char *p
     if (!r)
         return FERRY_E_NOMEM;
     r->slots[0].want_bytes = want_bytes;
+    r->slots[0].keep_cap = keep_cap;
     const char *m[1] = {method};
     const char *p[1] = {params_json};
     ferry_err err = rpc_req_build(c, r, m, p, false);
@@ -379,7 +385,7 @@ static ferry_err send_one(struct ferry_rpc *c, const char *method, const char *p
 ferry_err ferry_rpc_send(struct ferry_rpc *c, const char *method, const char *params_json,
                          uint32_t timeout_ms, struct ferry_rpc_pending **out)
 {
-    return send_one(c, method, params_json, timeout_ms, false, out);
+    return send_one(c, method, params_json, timeout_ms, false, false, out);
 }
 
 ferry_err ferry_rpc_wait(struct ferry_rpc_pending *p, cJSON **result,
@@ -416,12 +422,19 @@ ferry_err ferry_rpc_call_hex(struct ferry_rpc *c, const char *method, const char
                              uint32_t timeout_ms, uint8_t **out, size_t *len,
                              struct ferry_rpc_error *rpc_error)
 {
+    return rpc_call_hex(c, method, params_json, timeout_ms, false, out, len, rpc_error);
+}
+
+ferry_err rpc_call_hex(struct ferry_rpc *c, const char *method, const char *params_json,
+                       uint32_t timeout_ms, bool keep_cap, uint8_t **out, size_t *len,
+                       struct ferry_rpc_error *rpc_error)
+{
     *out = NULL;
     *len = 0;
     if (rpc_error)
         memset(rpc_error, 0, sizeof *rpc_error);
     struct ferry_rpc_pending *r;
-    ferry_err err = send_one(c, method, params_json, timeout_ms, true, &r);
+    ferry_err err = send_one(c, method, params_json, timeout_ms, true, keep_cap, &r);
     if (err)
         return err;
     if (!atomic_load(&r->orphaned) && !atomic_load(&r->finished)) /* as ferry_rpc_wait */
@@ -443,6 +456,80 @@ ferry_err ferry_rpc_call_hex(struct ferry_rpc *c, const char *method, const char
     cJSON_Delete(result);
     rpc_req_free(r);
     return err;
+}
+
+void rpc_spare_sweep(struct ferry_rpc *c, int64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_spares; i++) {
+        if (now == INT64_MAX || now - c->spares[i].since_us >= RPC_SPARE_IDLE_US)
+            free(c->spares[i].buf);
+        else
+            c->spares[k++] = c->spares[i];
+    }
+    c->n_spares = k;
+}
+
+unsigned char *rpc_spare_take(struct ferry_rpc *c, size_t want, size_t *cap)
+{
+    rpc_spare_sweep(c, ferry_clock_us());
+    if (want < RPC_SPARE_MIN || !c->n_spares)
+        return NULL;
+    size_t best = 0;
+    for (size_t i = 1; i < c->n_spares; i++)
+        if (c->spares[i].cap > c->spares[best].cap)
+            best = i;
+    struct rpc_spare sp = c->spares[best];
+    if (sp.cap < want) {
+        /* a large block is grown in place or by moving its pages (mremap): the pages it had
+         * stay mapped, only the added tail is new */
+        unsigned char *nb = realloc(sp.buf, want);
+        if (!nb)
+            return NULL; /* it stays kept; the caller allocates as before */
+        sp.buf = nb;
+        sp.cap = want;
+    }
+    c->spares[best] = c->spares[--c->n_spares];
+    *cap = sp.cap;
+    return sp.buf;
+}
+
+void ferry_rpc_bytes_release(struct ferry_rpc *c, uint8_t *bytes)
+{
+    if (!bytes)
+        return;
+    /* the bytes are one malloc'd block (ferry_rpc_call_hex): its usable size is its capacity */
+    size_t cap = malloc_usable_size(bytes);
+    if (!c || !c->tr->streams || cap < RPC_SPARE_MIN || cap > RPC_SPARE_MAX_CAP) {
+        free(bytes);
+        return;
+    }
+    int64_t now = ferry_clock_us();
+    unsigned char *drop = NULL;
+    pthread_mutex_lock(&c->mu);
+    rpc_spare_sweep(c, now);
+    if (c->closing) {
+        drop = bytes;
+    } else {
+        struct rpc_spare in = {bytes, cap, now};
+        if (c->n_spares < RPC_SPARE_MAX) {
+            c->spares[c->n_spares++] = in;
+        } else {
+            /* full: the smallest goes (the larger ones fit more of the messages to come) */
+            size_t small = 0;
+            for (size_t i = 1; i < c->n_spares; i++)
+                if (c->spares[i].cap < c->spares[small].cap)
+                    small = i;
+            if (c->spares[small].cap < cap) {
+                drop = c->spares[small].buf;
+                c->spares[small] = in;
+            } else {
+                drop = bytes;
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(drop);
 }
 
 ferry_err ferry_rpc_batch(struct ferry_rpc *c, struct ferry_rpc_batch_item *items, size_t n,

@@ -63,6 +63,8 @@ struct rpc_slot {
     cJSON *result;
     struct ferry_rpc_error error;
     bool want_bytes; /* ferry_rpc_call_hex: a hex answer may come as bytes (fast.c) */
+    bool keep_cap;   /* ... handed over unshrunk when at most FERRY_RPC_REUSE_MAX bytes (its
+                      * caller gives the buffer back with ferry_rpc_bytes_release) */
     uint8_t *bytes;  /* the decoded result when it did (malloc'd), else result is set */
     size_t bytes_len;
 };
@@ -114,6 +116,23 @@ struct early_gap {
     enum ferry_rpc_gap_reason reason;
 };
 
+/* Receive buffers given back with ferry_rpc_bytes_release, kept for the next large messages:
+ * their pages are mapped already, so a run of large answers (a catch-up's proveFinality batches)
+ * does not fault in fresh zeroed memory for each, one fault per 4 KiB (docs/performance.md).
+ * At most RPC_SPARE_MAX buffers of RPC_SPARE_MIN..RPC_SPARE_MAX_CAP bytes each; one unused for
+ * RPC_SPARE_IDLE_US is freed (checked at each large message and on the transport's tick), all
+ * are freed at close. */
+#define RPC_SPARE_MAX     2
+#define RPC_SPARE_MIN     ((size_t)64 << 10)
+#define RPC_SPARE_MAX_CAP (2 * FERRY_RPC_REUSE_MAX + ((size_t)64 << 10))
+#define RPC_SPARE_IDLE_US (10 * 1000000LL)
+
+struct rpc_spare {
+    unsigned char *buf;
+    size_t cap;
+    int64_t since_us; /* given back at */
+};
+
 struct ev_node {
     struct ev_node *next;
     struct ferry_rpc_event ev;
@@ -146,6 +165,8 @@ struct ferry_rpc {
     size_t n_early_gaps;
     struct ferry_rpc_stats stats;
     char last_error[256];
+    struct rpc_spare spares[RPC_SPARE_MAX];
+    size_t n_spares;
 
     /* Connection state, written by the transport under mu and read by the core. HTTP is always
      * CONN_OPEN (each call is its own connection); fail_streak counts attempts failed in a row
@@ -192,6 +213,17 @@ void rpc_set_last_error(struct ferry_rpc *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void rpc_note_error(struct ferry_rpc *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* ferry_rpc_call_hex; keep_cap: an answer of at most FERRY_RPC_REUSE_MAX bytes is handed over
+ * in its receive buffer as it is (not shrunk), for ferry_rpc_bytes_release to reuse. */
+ferry_err rpc_call_hex(struct ferry_rpc *c, const char *method, const char *params_json,
+                       uint32_t timeout_ms, bool keep_cap, uint8_t **out, size_t *len,
+                       struct ferry_rpc_error *rpc_error);
+/* A spare receive buffer (mu held) for a message that needs want >= RPC_SPARE_MIN bytes: the
+ * largest one kept, grown to want when smaller (its pages stay mapped). Frees the spares unused
+ * for RPC_SPARE_IDLE_US first. Returns: the buffer (*cap its capacity) or NULL when none. */
+unsigned char *rpc_spare_take(struct ferry_rpc *c, size_t want, size_t *cap);
+/* Free the spares unused since before now - RPC_SPARE_IDLE_US (all when now is INT64_MAX). */
+void rpc_spare_sweep(struct ferry_rpc *c, int64_t now);
 
 /* ---- request.c (mu held unless said) ------------------------------------------------------------
  */

@@ -354,7 +354,10 @@ bool rpc_dispatch_rx(struct ferry_rpc *c, struct rpc_rx_hex *h, unsigned char *b
             /* what dispatch_one + fill_slot would do with the parsed answer, minus the tree */
             c->stats.messages_in++;
             size_t n = rpc_rx_hex_bytes(h, buf, len);
-            unsigned char *shrunk = realloc(buf, n ? n : 1);
+            /* kept as is for reuse (ferry_rpc_bytes_release): its pages stay mapped; else the
+             * text's tail is given back */
+            bool keep = slot->keep_cap && n <= FERRY_RPC_REUSE_MAX;
+            unsigned char *shrunk = keep ? buf : realloc(buf, n ? n : 1);
             slot->done = true;
             slot->err = FERRY_OK;
             slot->bytes = shrunk ? shrunk : buf;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ferry/hex.h"
+#include "rpc/client.h"
 #include "rpc/internal.h"
 
 void ferry_bytes_list_free(struct ferry_bytes_list *l)
@@ -57,12 +58,12 @@ static ferry_err call_p(struct ferry_rpc *c, const char *method, struct ferry_rp
 /* A call whose result is hex bytes (decoded in place for large answers: ferry_rpc_call_hex), with
  * the params built in p (then freed). */
 static ferry_err call_hex_p(struct ferry_rpc *c, const char *method, struct ferry_rpc_params *p,
-                            uint8_t **out, size_t *len, struct ferry_rpc_error *e)
+                            bool keep_cap, uint8_t **out, size_t *len, struct ferry_rpc_error *e)
 {
     const char *text = ferry_rpc_params_text(p);
     struct ferry_rpc_error local;
-    ferry_err err = text ? ferry_rpc_call_hex(c, method, text, ferry_rpc_request_timeout(c), out,
-                                              len, e ? e : &local)
+    ferry_err err = text ? rpc_call_hex(c, method, text, ferry_rpc_request_timeout(c), keep_cap,
+                                        out, len, e ? e : &local)
                          : FERRY_E_NOMEM;
     if (!e && text)
         ferry_rpc_error_clear(&local);
@@ -285,7 +286,7 @@ ferry_err ferry_rpc_prove_finality(struct ferry_rpc *c, uint32_t number, uint8_t
     struct ferry_rpc_params p;
     ferry_rpc_params_init(&p);
     ferry_rpc_params_u64(&p, number);
-    return call_hex_p(c, "grandpa_proveFinality", &p, proof, len, e);
+    return call_hex_p(c, "grandpa_proveFinality", &p, true, proof, len, e);
 }
 
 ferry_err rpc_decode_read_proof(const cJSON *r, struct ferry_bytes_list *proof, uint8_t at_out[32])
@@ -333,7 +334,7 @@ ferry_err ferry_rpc_get_storage(struct ferry_rpc *c, const uint8_t *key, size_t 
     ferry_rpc_params_init(&p);
     ferry_rpc_params_hex(&p, key, key_len);
     param_at(&p, at);
-    return call_hex_p(c, "state_getStorage", &p, value, len, e);
+    return call_hex_p(c, "state_getStorage", &p, false, value, len, e);
 }
 
 ferry_err ferry_rpc_get_keys_paged(struct ferry_rpc *c, const uint8_t *prefix, size_t prefix_len,
@@ -367,7 +368,7 @@ ferry_err ferry_rpc_get_metadata(struct ferry_rpc *c, const uint8_t *at, uint8_t
     struct ferry_rpc_params p;
     ferry_rpc_params_init(&p);
     param_at(&p, at);
-    return call_hex_p(c, "state_getMetadata", &p, metadata, len, e);
+    return call_hex_p(c, "state_getMetadata", &p, false, metadata, len, e);
 }
 
 static ferry_err u32_field(const cJSON *o, const char *name, uint32_t *out)

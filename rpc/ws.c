@@ -197,6 +197,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
     struct ferry_rpc *c = lws_container_of(sul, struct ws_state, tick)->c;
     pthread_mutex_lock(&c->mu);
     int64_t now = ferry_clock_us();
+    rpc_spare_sweep(c, now);
     if (W(c)->kill_requested && now - W(c)->kill_at_us > KILL_GRACE_US)
         conn_lost(c, FERRY_E_NET); /* lws never reported the close: abandon the wsi */
     switch (c->conn) {

@@ -11,6 +11,8 @@
 #define STABLE_CONNECTION_US (5 * 1000000LL)
 /* Receive buffers above this are freed after each message instead of kept for the next. */
 #define RX_KEEP_CAP ((size_t)1 << 20)
+/* Received data is appended (and a hex answer decoded) in pieces of at most this much. */
+#define RX_STEP ((size_t)64 << 10)
 
 void rpc_rx_reset(struct rpc_rx *rx)
 {
@@ -64,8 +66,8 @@ static void go_discard(struct rpc_rx *rx)
     rx->len = 0;
 }
 
-void rpc_rx_append(struct ferry_rpc *c, struct rpc_rx *rx, const char *in, size_t len,
-                   uint64_t hint)
+static void append_piece(struct ferry_rpc *c, struct rpc_rx *rx, const char *in, size_t len,
+                         uint64_t hint)
 {
     size_t max = c->cfg.max_message_bytes;
     c->stats.bytes_in += len;
@@ -94,10 +96,20 @@ void rpc_rx_append(struct ferry_rpc *c, struct rpc_rx *rx, const char *in, size_
             want = max + 1;
         if (want < need)
             want = need;
-        unsigned char *nb = realloc(rx->buf, want);
+        size_t spare_cap = 0;
+        unsigned char *nb = need + h >= RPC_SPARE_MIN ? rpc_spare_take(c, want, &spare_cap) : NULL;
+        if (nb) {
+            /* a buffer given back (ferry_rpc_bytes_release): its pages are mapped already */
+            if (rx->len)
+                memcpy(nb, rx->buf, rx->len);
+            free(rx->buf);
+            want = spare_cap;
+        } else {
+            nb = realloc(rx->buf, want);
+        }
         if (!nb) {
             go_discard(rx); /* treated as over the limit: fail its request, keep going */
-            rpc_rx_append(c, rx, in, len, 0);
+            append_piece(c, rx, in, len, 0);
             c->stats.bytes_in -= len;
             return;
         }
@@ -107,6 +119,20 @@ void rpc_rx_append(struct ferry_rpc *c, struct rpc_rx *rx, const char *in, size_
     memcpy(rx->buf + rx->len, in, len);
     rx->len += len;
     rpc_rx_hex_feed(&rx->hex, rx->buf, &rx->len);
+}
+
+void rpc_rx_append(struct ferry_rpc *c, struct rpc_rx *rx, const char *in, size_t len,
+                   uint64_t hint)
+{
+    /* A hex answer is decoded in place after each piece (fast.c): pieces of at most RX_STEP
+     * bound the text held beyond the decoded bytes, and the pages it touches, to one step
+     * rather than one socket read (up to 512 KiB). */
+    while (len > RX_STEP && !rx->discard) {
+        append_piece(c, rx, in, RX_STEP, hint + (len - RX_STEP));
+        in += RX_STEP;
+        len -= RX_STEP;
+    }
+    append_piece(c, rx, in, len, hint);
 }
 
 void rpc_rx_finish(struct ferry_rpc *c, struct rpc_rx *rx)

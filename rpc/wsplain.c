@@ -466,6 +466,7 @@ static bool flush_out(struct ferry_rpc *c)
 static void timers(struct ferry_rpc *c, int64_t now)
 {
     struct wp_state *w = W(c);
+    rpc_spare_sweep(c, now);
     if (c->closing) {
         if (w->fd >= 0 || c->conn != CONN_WAIT) {
             send_close_now(w, 1000);

@@ -163,6 +163,18 @@ FERRY_WARN_UNUSED ferry_err ferry_rpc_call_hex(struct ferry_rpc *c, const char *
                                                uint8_t **out, size_t *len,
                                                struct ferry_rpc_error *rpc_error);
 
+/* Answers of at most this many bytes from ferry_rpc_prove_finality (rpc.h) are handed over in
+ * their receive buffer as received, for ferry_rpc_bytes_release to reuse. */
+#define FERRY_RPC_REUSE_MAX ((size_t)2 << 20)
+
+/* Give back bytes returned by ferry_rpc_call_hex or ferry_rpc_prove_finality (instead of free):
+ * a large answer's buffer (64 KiB to 2 * FERRY_RPC_REUSE_MAX + 64 KiB) is kept, at most two,
+ * to receive later large messages of c's WebSocket connection into pages already mapped, which
+ * saves a page fault per 4 KiB of each (the catch-up's proveFinality batches); anything else is
+ * freed, and so is a kept buffer unused for 10 s or when c closes. bytes may be NULL. Any
+ * thread; c must be open. */
+void ferry_rpc_bytes_release(struct ferry_rpc *c, uint8_t *bytes);
+
 /* A request sent but not yet collected (pipelining). */
 struct ferry_rpc_pending;
 

@@ -73,8 +73,10 @@ FERRY_WARN_UNUSED ferry_err ferry_rpc_get_block(struct ferry_rpc *c, const uint8
 FERRY_WARN_UNUSED ferry_err ferry_rpc_get_finalized_head(struct ferry_rpc *c, uint8_t hash[32],
                                                          struct ferry_rpc_error *rpc_error);
 
-/* grandpa_proveFinality(number): the SCALE FinalityProof bytes (malloc'd), FERRY_E_NOT_FOUND
- * when the node has no justification to prove it with (it answered null). */
+/* grandpa_proveFinality(number): the SCALE FinalityProof bytes (malloc'd: free them, or give
+ * them back with ferry_rpc_bytes_release so that a proof of at most FERRY_RPC_REUSE_MAX bytes
+ * keeps its receive buffer for the next one), FERRY_E_NOT_FOUND when the node has no
+ * justification to prove it with (it answered null). */
 FERRY_WARN_UNUSED ferry_err ferry_rpc_prove_finality(struct ferry_rpc *c, uint32_t number,
                                                      uint8_t **proof, size_t *len,
                                                      struct ferry_rpc_error *rpc_error);

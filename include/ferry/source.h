@@ -164,7 +164,9 @@ FERRY_WARN_UNUSED ferry_err ferry_source_relay_batch_after(struct ferry_source *
  * The same batches as ferry_source_relay_batch(_after), handed out one header at a time so a
  * driver never holds a whole batch: a grandpa_proveFinality answer is kept as its SCALE bytes
  * (decoded in place by the RPC client, ferry_rpc_call_hex), headers are decoded from it as they
- * are asked for, and the bytes already read are given back to the system. Only the batch's
+ * are asked for, and the bytes already read are given back to the system (a proof of at most
+ * FERRY_RPC_REUSE_MAX bytes is given back whole to the RPC client when the stream is freed, to
+ * receive a later answer into: ferry_rpc_bytes_release). Only the batch's
  * first block is fetched at open when the proof starts above it (Substrate's do); proofs in any
  * other shape, and the fallback without proofs, are built in memory as before. A stream does
  * not use the source after it was opened: it may be read while the source fetches the next one.

@@ -5,6 +5,7 @@
  * trusted by what it returns to: lc.h verifies.
  */
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,12 @@
  * since a request answered before its client closed must not be waited for after. */
 struct rpc_ref {
     struct ferry_rpc *rpc;
-    size_t refs;
+    atomic_size_t refs; /* a stream may be freed on one thread while another uses the source */
 };
 
 static void rpc_ref_drop(struct rpc_ref *r)
 {
-    if (r && --r->refs == 0) {
+    if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
         ferry_rpc_close(r->rpc);
         free(r);
     }
@@ -173,7 +174,7 @@ static ferry_err connect_rpc(struct ferry_source *s, struct ferry_reason *why)
         return ferry_reason_set(why, FERRY_E_NOMEM, "out of memory");
     }
     s->ref->rpc = s->rpc;
-    s->ref->refs = 1;
+    atomic_init(&s->ref->refs, 1);
     return FERRY_OK;
 }
 
@@ -495,7 +496,7 @@ static ferry_err batch_from_prove_finality(struct ferry_source *s,
     if (err)
         return err;
     err = batch_from_proof_bytes(s, set, raw, len, b);
-    free(raw);
+    ferry_rpc_bytes_release(s->rpc, raw); /* its buffer receives a later answer */
     return err;
 }
 
@@ -515,6 +516,7 @@ struct ferry_source_stream {
     /* else: the FinalityProof, its headers read one at a time */
     uint8_t *raw;
     size_t raw_len;
+    struct rpc_ref *ref;         /* the client raw came from (given back to it), held until freed */
     struct ferry_scale_reader r; /* at the next unknown header */
     size_t left;                 /* unknown headers not read yet */
     size_t released;             /* raw[0..released) given back to the system */
@@ -532,7 +534,11 @@ void ferry_source_stream_free(struct ferry_source_stream *st)
     if (!st)
         return;
     ferry_source_batch_free(&st->mem);
-    free(st->raw);
+    if (st->ref)
+        ferry_rpc_bytes_release(st->ref->rpc, st->raw);
+    else
+        free(st->raw);
+    rpc_ref_drop(st->ref);
     ferry_header_free(&st->first);
     free(st->just);
     free(st);
@@ -557,6 +563,10 @@ const uint8_t *ferry_source_stream_justification(const struct ferry_source_strea
 static void release_consumed(struct ferry_source_stream *st)
 {
 #ifdef MADV_DONTNEED
+    /* A proof this small is given back whole to the RPC client when the batch ends, to receive
+     * a later one into its pages (ferry_rpc_bytes_release): none is returned to the system. */
+    if (st->raw_len <= FERRY_RPC_REUSE_MAX)
+        return;
     long ps = sysconf(_SC_PAGESIZE);
     if (ps <= 0)
         return;
@@ -698,12 +708,15 @@ static ferry_err stream_open(struct ferry_source *s, const struct ferry_authorit
     err = prove_finality_outcome(s, set->number, err, &re);
     if (err)
         return err;
+    st->ref = s->ref;
+    if (st->ref)
+        atomic_fetch_add(&st->ref->refs, 1);
     err = stream_from_proof(s, st, set->number, set->hash);
     if (err != SHAPE_AGAIN)
         return err;
     /* not Substrate's shape: the whole batch in memory, as ferry_source_relay_batch builds it */
     err = batch_from_proof_bytes(s, set, st->raw, st->raw_len, &st->mem);
-    free(st->raw);
+    ferry_rpc_bytes_release(s->rpc, st->raw);
     st->raw = NULL;
     st->in_mem = !err;
     if (!err)
@@ -1146,7 +1159,7 @@ ferry_err ferry_source_read_proof_send(struct ferry_source *s, const struct ferr
         return ferry_reason_set(why, err, "state_getReadProof: %s", ferry_strerror(err));
     }
     q->ref = s->ref;
-    q->ref->refs++;
+    atomic_fetch_add(&q->ref->refs, 1);
     *out = q;
     return FERRY_OK;
 }

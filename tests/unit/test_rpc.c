@@ -616,6 +616,80 @@ START_TEST(call_hex_answers_like_call_then_decode)
 }
 END_TEST
 
+/* "0x" + the hex of n bytes (k * 7 + seed) & 0xff, malloc'd. */
+static char *pattern_hex(size_t n, unsigned seed)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *t = malloc(2 * n + 3);
+    ck_assert_ptr_nonnull(t);
+    t[0] = '0';
+    t[1] = 'x';
+    for (size_t k = 0; k < n; k++) {
+        unsigned v = (unsigned)(k * 7 + seed) & 0xff;
+        t[2 + 2 * k] = digits[v >> 4];
+        t[3 + 2 * k] = digits[v & 15];
+    }
+    t[2 * n + 2] = 0;
+    return t;
+}
+
+static void check_pattern(const uint8_t *b, size_t n, unsigned seed)
+{
+    for (size_t k = 0; k < n; k++)
+        if (b[k] != ((k * 7 + seed) & 0xff))
+            ck_abort_msg("byte %zu of %zu is %u", k, n, b[k]);
+}
+
+START_TEST(released_proof_buffer_receives_the_next_large_answer)
+{
+    /* A catch-up asks grandpa_proveFinality again and again: a proof given back with
+     * ferry_rpc_bytes_release receives the next large answer (its pages are mapped already),
+     * a larger answer grows it, and whatever is not kept is freed (ASan/LSan check that). */
+    struct fixture f;
+    setup(&f, "ws", (size_t)16 << 20);
+    size_t n = 300000;
+    char *hex = pattern_hex(n, 1);
+    tu_rpcserver_set_proof(f.srv, hex);
+    uint8_t *p1, *p2, *p3;
+    size_t len;
+    ck_assert_int_eq(ferry_rpc_prove_finality(f.c, 7, &p1, &len, NULL), FERRY_OK);
+    ck_assert_uint_eq(len, n);
+    check_pattern(p1, len, 1);
+    ferry_rpc_bytes_release(f.c, p1);
+    ck_assert_int_eq(ferry_rpc_prove_finality(f.c, 8, &p2, &len, NULL), FERRY_OK);
+    ck_assert_ptr_eq(p2, p1); /* the same buffer, taken back */
+    ck_assert_uint_eq(len, n);
+    check_pattern(p2, len, 1);
+    /* a small answer in between takes no kept buffer */
+    ferry_rpc_bytes_release(f.c, p2);
+    cJSON *r = NULL;
+    ck_assert_int_eq(ferry_rpc_call(f.c, "echo", "[1]", 5000, &r, NULL), FERRY_OK);
+    cJSON_Delete(r);
+    /* a larger one: the kept buffer is grown to fit */
+    free(hex);
+    hex = pattern_hex(3 * n, 5);
+    tu_rpcserver_set_proof(f.srv, hex);
+    ck_assert_int_eq(ferry_rpc_prove_finality(f.c, 9, &p3, &len, NULL), FERRY_OK);
+    ck_assert_uint_eq(len, 3 * n);
+    check_pattern(p3, len, 5);
+    ferry_rpc_bytes_release(f.c, p3);
+    /* bytes too small or too large to keep are freed; NULL is ignored */
+    ferry_rpc_bytes_release(f.c, malloc(100));
+    ferry_rpc_bytes_release(f.c, malloc(RPC_SPARE_MAX_CAP + 1));
+    ferry_rpc_bytes_release(f.c, NULL);
+    /* more than RPC_SPARE_MAX given back: the smallest go */
+    for (int i = 0; i < RPC_SPARE_MAX + 2; i++)
+        ferry_rpc_bytes_release(f.c, malloc(RPC_SPARE_MIN + (size_t)i * 4096));
+    tu_rpcserver_set_proof(f.srv, NULL);
+    free(hex);
+    teardown(&f); /* frees the kept buffers */
+    /* over HTTP nothing is kept */
+    setup(&f, "http", 0);
+    ferry_rpc_bytes_release(f.c, malloc(RPC_SPARE_MIN));
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(hex_answer_of_a_full_set_is_decoded_in_place_in_bounded_memory)
 {
     /* A 65 536-header grandpa_proveFinality answer is ~12.5 MiB of SCALE, 25 MiB of hex text.
@@ -1856,6 +1930,7 @@ Suite *rpc_suite(void)
     tcase_add_test(tc, fast_hex_path_refuses_one_bad_digit_anywhere_in_a_run);
     tcase_add_test(tc, call_hex_answers_like_call_then_decode);
     tcase_add_test(tc, hex_answer_of_a_full_set_is_decoded_in_place_in_bounded_memory);
+    tcase_add_test(tc, released_proof_buffer_receives_the_next_large_answer);
     tcase_add_test(tc, malformed_json_is_skipped);
     tcase_add_test(tc, answer_with_unknown_id_is_ignored);
     tcase_add_test(tc, request_timeout_returns_by_its_deadline);
