@@ -29,13 +29,15 @@
 # shared machine it, not ferry, can make wall time exceed CPU time.
 #
 # Environment: FERRY_BIN [build/ferry], FLOOR_BIN [<dir of FERRY_BIN>/bench/follow_floor],
-# BENCH_PERIOD [512], BENCH_MODES ["substrate next"], BENCH_TIMEOUT [300 s per run],
+# BENCH_PERIOD [512], BENCH_LATENCY_MS [0: the server answers each request that much later, a
+# node far away], BENCH_MODES ["substrate next"], BENCH_TIMEOUT [300 s per run],
 # BENCH_TMP [a new directory under /tmp; the store goes there], BENCH_RSS_TARGET_MIB [32].
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 FERRY_BIN=${FERRY_BIN:-$root/build/ferry}
 FLOOR_BIN=${FLOOR_BIN:-$(dirname "$FERRY_BIN")/bench/follow_floor}
 P=${BENCH_PERIOD:-512}
+LATENCY_MS=${BENCH_LATENCY_MS:-0}
 CONFIGS=${BENCH_CONFIGS:-small polkadot kusama}
 MODES=${BENCH_MODES:-substrate next}
 LIMIT=${BENCH_TIMEOUT:-300}
@@ -74,7 +76,8 @@ esac
 for mode in $MODES; do
     log=$T/server-$cfg-$mode.log
     node "$root/bench/replay-server.js" --blocks "$N" --set-every "$K" --period "$P" \
-        --authorities "$V" --signers "$S" --prove-finality "$mode" --port 0 >"$log" 2>&1 &
+        --authorities "$V" --signers "$S" --prove-finality "$mode" --latency-ms "$LATENCY_MS" \
+        --port 0 >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1200); do   # generation takes seconds; at most 120 s
         grep -q "replay ready" "$log" && break

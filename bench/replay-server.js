@@ -37,7 +37,7 @@
 //
 // Usage: node replay-server.js [--blocks 100000] [--set-every 10000] [--period 512]
 //                              [--authorities 4] [--signers V] [--prove-finality substrate|next]
-//                              [--state-root placeholder|genesis] [--port 0]
+//                              [--state-root placeholder|genesis] [--latency-ms 0] [--port 0]
 // Prints "replay chain …" (figures of the generated chain) and then
 // "replay ready ws://127.0.0.1:<port>". Binds 127.0.0.1 only. SIGTERM/SIGINT stop it; it also
 // prints "replay served …" (requests, bytes) on exit.
@@ -61,10 +61,12 @@ const MODE = args['prove-finality'] || 'substrate';
 // --state-root genesis: every block carries genesis's state root (the relay benchmark reads the
 // worker's keys at every block, proven absent from that one-entry trie); default placeholder.
 const ROOTS = args['state-root'] || 'placeholder';
+// --latency-ms L: every answer leaves L ms after its request arrived (a node far away).
+const LATENCY = Number(args['latency-ms'] || 0);
 if (!(N >= 1 && N < 2 ** 30) || !(K >= 0) || !(P >= 0) || !(NV >= 1) || !(NS >= 1 && NS <= NV) || !['substrate', 'next'].includes(MODE) ||
-    !['placeholder', 'genesis'].includes(ROOTS)) {
+    !['placeholder', 'genesis'].includes(ROOTS) || !(LATENCY >= 0)) {
   console.error('usage: replay-server.js [--blocks N] [--set-every K] [--period P] [--authorities V] ' +
-    '[--signers S] [--prove-finality substrate|next] [--state-root placeholder|genesis] [--port PORT]');
+    '[--signers S] [--prove-finality substrate|next] [--state-root placeholder|genesis] [--latency-ms L] [--port PORT]');
   process.exit(2);
 }
 
@@ -293,7 +295,9 @@ let requests = 0, bytesOut = 0;
 function send(ws, obj) {
   const buf = Buffer.isBuffer(obj) ? obj : Buffer.from(JSON.stringify(obj));
   bytesOut += buf.length;
-  if (ws.readyState === WebSocket.OPEN) ws.send(buf, { binary: false });
+  const out = () => { if (ws.readyState === WebSocket.OPEN) ws.send(buf, { binary: false }); };
+  if (LATENCY > 0) setTimeout(out, LATENCY);
+  else out();
 }
 // One response as JSON text bytes.
 function answer(ws, req) {

@@ -443,7 +443,7 @@ static ferry_err verify_and_store(struct follower *f, struct ferry_source_stream
     return FERRY_OK;
 }
 
-#define GROUP_S   0.25
+#define GROUP_S   0.1
 #define GROUP_MAX 65536
 
 /* Room for a batch of up to n more hashes after the group's (verify_and_store writes them at
