@@ -11,11 +11,15 @@ usage:
       it with SIGKILL KILLS times, in turn a random 0-400 ms after it starts, a random 0-200 ms
       after its first output and as soon as it has output (mid-print, as a rule), then let a last
       run finish; check every run and the store after every run (see t_follow_crash.sh).
+  crash_follow.py early --ferry BIN --url WS --until U --set-every K --hashes FILE --runs R
+                        --seed S --dir DIR
+      R fresh stores, each killed a random 0-30 ms after ferry starts (while it creates the
+      store), then resumed to U: the resume starts after what the store holds and ends at U.
   crash_follow.py check --n N --set-every K --hashes FILE OUT.jsonl
       one uninterrupted run's output: exactly blocks 0..N once each, the server's hashes.
 Exit 0 ok, 1 a check failed (the reason on stdout).
 """
-import argparse, json, os, random, re, signal, subprocess, sys, time
+import argparse, hashlib, json, os, random, re, signal, sqlite3, struct, subprocess, sys, time
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 
@@ -86,12 +90,67 @@ def check_blocks(blocks, first, hashes, k, what):
         check(b.get('set_id') == set_of(n, k), f'{what}: #{n} set_id {b.get("set_id")}, want {set_of(n, k)}')
 
 
-def checkpoint(ferry, db):
+def checkpoint(ferry, db, empty_ok):
+    """The store's last block (number, hash), by `ferry checkpoint export`; (-1, None) for a
+    store that does not exist yet or holds no verified state (exit 3 / 1), only when empty_ok
+    (a run killed before its trust root was committed)."""
     r = subprocess.run([ferry, 'checkpoint', 'export', '--db', db], capture_output=True, text=True,
                        timeout=30)
+    if empty_ok and (r.returncode == 1 or r.returncode == 3 and not os.path.exists(db)):
+        return -1, None
     check(r.returncode == 0, f'checkpoint export --db {db}: exit {r.returncode}: {r.stderr.strip()}')
     c = json.loads(r.stdout)
     return c['number'], c['hash']
+
+
+def audit_store(db, hashes, k, want_last):
+    """Read every relay header the store keeps, without ferry: SQLite's relay_chunk rows and the
+    header-log chunks they refer to (format in include/ferry/store.h), and check each against the
+    server's chain: its hash, parent, number and set id; numbers contiguous up to want_last.
+    Returns (first kept number, chunks in the log, chunks in SQLite). The log's checksums are
+    not recomputed (no xxh64 here); the content checks are stronger."""
+    con = sqlite3.connect(f'file:{db}?mode=ro', uri=True)
+    try:
+        rows = con.execute('SELECT k, data FROM relay_chunk ORDER BY k').fetchall()
+    finally:
+        con.close()
+    check(rows, f'{db}: no relay_chunk rows')
+    segs, in_log, in_sql, expect = {}, 0, 0, None
+    for key, data in rows:
+        data = bytes(data)
+        if data[0] == 0:
+            check(len(data) == 25, f'{db}: chunk {key}: a reference of {len(data)} bytes')
+            seg, off, ln, _sum = struct.unpack('<IQIQ', data[1:])
+            check(seg == key // 1024, f'{db}: chunk {key} refers to segment {seg}')
+            if seg not in segs:
+                path = f'{db}-headers/{seg:08d}.hlog'
+                check(os.path.exists(path), f'{db}: chunk {key} refers to the missing {path}')
+                segs[seg] = open(path, 'rb').read()
+            blob = segs[seg][off:off + ln]
+            check(len(blob) == ln, f'{db}: chunk {key}: segment {seg} ends before {off}+{ln}')
+            in_log += 1
+        else:
+            blob = data
+            in_sql += 1
+        n, at = blob[0], 1
+        check(1 <= n <= 64, f'{db}: chunk {key}: {n} entries')
+        for _ in range(n):
+            o, set_id, h, ln = struct.unpack_from('<BQ32sI', blob, at)
+            at += 45
+            header = blob[at:at + ln]
+            at += ln
+            num = key * 64 + o
+            what = f'{db}: chunk {key} #{num}'
+            check(len(header) == ln and o < 64, f'{what}: truncated entry')
+            check(expect is None or num == expect, f'{what}: stored headers skip from #{expect}')
+            expect = num + 1
+            check(0 <= num < len(hashes) and '0x' + h.hex() == hashes[num], f'{what}: not the server\'s hash')
+            check(hashlib.blake2b(header, digest_size=32).digest() == h, f'{what}: header does not hash to its hash')
+            check(num == 0 or '0x' + header[:32].hex() == hashes[num - 1], f'{what}: parent is not #{num - 1}')
+            check(set_id == set_of(num, k), f'{what}: set_id {set_id}, want {set_of(num, k)}')
+        check(at == len(blob), f'{db}: chunk {key}: {len(blob) - at} bytes after its entries')
+    check(expect - 1 == want_last, f'{db}: stored headers end at #{expect - 1}, the checkpoint at #{want_last}')
+    return rows[0][0] * 64, in_log, in_sql
 
 
 def cmd_hashes(a):
@@ -122,7 +181,7 @@ def cmd_crash(a):
     t_start = time.monotonic()
     stored = -1          # the store's last block (-1: empty)
     printed_max = -1     # the highest block printed by any run
-    kills = progress_kills = unprinted = torn_lines = 0
+    kills = progress_kills = unprinted = torn_lines = empty_kills = 0
     finished = False
     runs = []
     i = 0
@@ -172,10 +231,14 @@ def cmd_crash(a):
                   f'{what}: prints #{blocks[0]["number"]} again (printed up to #{printed_max})')
             printed_max = blocks[-1]['number']
         before = stored
-        stored, stored_hash = checkpoint(a.ferry, a.db)
+        stored, stored_hash = checkpoint(a.ferry, a.db, before < 0 and killed)
         check(stored >= before, f'{what}: the store went back from #{before} to #{stored}')
-        check(stored_hash == hashes[stored], f'{what}: the store\'s #{stored} is not the server\'s block')
+        check(stored < 0 or stored_hash == hashes[stored], f'{what}: the store\'s #{stored} is not the server\'s block')
         check(stored >= printed_max, f'{what}: printed #{printed_max} but the store holds #{stored}')
+        if stored < 0:
+            empty_kills += 1
+        else:
+            kept_from, in_log, in_sql = audit_store(a.db, hashes, a.set_every, stored)
         if stored > printed_max:  # committed, killed before printed: never printed (documented)
             unprinted += stored - printed_max
             printed_max = stored
@@ -194,8 +257,45 @@ def cmd_crash(a):
     check(r.returncode == 0 and json.loads(r.stdout) == hashes[a.n], f'server hash of #{a.n}: {r.stdout} {r.stderr}')
     check(printed_max == a.n, f'the last block printed is #{printed_max}, want #{a.n}')
     print(f'{os.path.basename(a.dir)}: ok, {kills} kills ({progress_kills} after progress), {len(runs)} runs '
-          f'in {time.monotonic() - t_start:.1f} s; {unprinted} committed blocks unprinted after kills, '
+          f'in {time.monotonic() - t_start:.1f} s; store keeps #{kept_from}..#{stored} ({in_log} chunks in '
+          f'the header log, {in_sql} in SQLite; audited after every run); {empty_kills} kills before the '
+          f'store held a state; '
+          f'{unprinted} committed blocks unprinted after kills, '
           f'{torn_lines} torn last lines; runs: {" ".join(runs)}')
+    return 0
+
+
+def cmd_early(a):
+    """Kills while the store is created: fresh stores, each killed a random 0-30 ms after ferry
+    starts (opening or creating the SQLite file, its schema, the trust root), then resumed to
+    --until; the resumed run must start after what the store holds and end at --until."""
+    rng = random.Random(f'{a.seed} early')
+    hashes = open(a.hashes).read().split()
+    os.makedirs(a.dir, exist_ok=True)
+    seen = {}
+    for i in range(a.runs):
+        db = f'{a.dir}/e{i}.db'
+        base = [a.ferry, 'follow', '--url', a.url, '--db', db, '--json', '--until', str(a.until)]
+        with open(f'{a.dir}/e{i}.log', 'wb') as err:
+            p = subprocess.Popen(base, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        delay = rng.uniform(0, 0.03)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        rc = p.wait()
+        what = f'early {i} ({delay * 1e3:.0f} ms)'
+        check(rc in (0, -signal.SIGKILL), f'{what}: exit {rc}')
+        stored, _ = checkpoint(a.ferry, db, True)
+        state = 'no file' if not os.path.exists(db) else 'empty' if stored < 0 else f'#{stored}'
+        seen[state] = seen.get(state, 0) + 1
+        r = subprocess.run(base, capture_output=True, text=True, timeout=60)
+        bad = [l for l in r.stderr.splitlines() if re.search(r'ERROR|corrupt', l, re.I)]
+        check(r.returncode == 0 and not bad, f'{what}: resume exit {r.returncode}: {r.stderr[-800:]}')
+        blocks = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        check_blocks(blocks, stored + 1, hashes, a.set_every, f'{what}: resume')
+        check(blocks and blocks[-1]['number'] == a.until, f'{what}: resume ended at {blocks[-1:]}')
+        audit_store(db, hashes, a.set_every, a.until)
+    print(f'early: ok, {a.runs} kills within 30 ms of the start, store left: '
+          + ', '.join(f'{k} x{v}' for k, v in sorted(seen.items())))
     return 0
 
 
@@ -212,6 +312,11 @@ def main():
     for f in ('--n', '--set-every', '--kills', '--min-kills'):
         c.add_argument(f, type=int, required=True)
     c.add_argument('flags', nargs=argparse.REMAINDER)
+    e = sub.add_parser('early')
+    for f in ('--ferry', '--url', '--hashes', '--dir', '--seed'):
+        e.add_argument(f, required=True)
+    for f in ('--until', '--set-every', '--runs'):
+        e.add_argument(f, type=int, required=True)
     k = sub.add_parser('check')
     k.add_argument('--n', type=int, required=True)
     k.add_argument('--set-every', type=int, required=True)
@@ -221,7 +326,7 @@ def main():
     # stopped by the harness's timeout: the finally blocks kill the ferry being run
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        return {'hashes': cmd_hashes, 'crash': cmd_crash, 'check': cmd_check}[a.cmd](a)
+        return {'hashes': cmd_hashes, 'crash': cmd_crash, 'early': cmd_early, 'check': cmd_check}[a.cmd](a)
     except Failed as e:
         print(f'FAIL: {e}')
         return 1

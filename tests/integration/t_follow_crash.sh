@@ -19,11 +19,16 @@
 #     printing may leave committed blocks unprinted: that is documented, and counted);
 #   * after every kill `ferry checkpoint export` reads the store: its number never goes back,
 #     is at least the last printed one and its hash is the server's;
+#   * after every run every header the store keeps is read without ferry (SQLite's relay_chunk
+#     rows and the header-log chunks they refer to, decoded per include/ferry/store.h): all
+#     present, contiguous up to the checkpoint, each the server's header (hash, parent, set id);
 #   * the last run ends at N with the server's hash of N (ferry rpc chain_getBlockHash N) and
 #     the store's checkpoint is N.
 # Scenarios: proveFinality "substrate" (one batch per set) and "next" (one per justification),
 # then "next" with --keep-headers 4096 so that header-log segments (65 536 headers each) are
-# pruned across kills: the store's -headers directory ends without segment 0. Last, the replay
+# pruned across kills: the store's -headers directory ends without segment 0. Then 12 fresh
+# stores are each killed within 30 ms of ferry's start (store creation, schema, trust root) and
+# resumed to #3000 (crash_follow.py early). Last, the replay
 # server is killed and restarted on the same port while ferry catches up: ferry waits for it,
 # resumes and prints every block once.
 # Environment: CRASH_SEED (random seed, printed), CRASH_KILLS [9] kills per scenario.
@@ -61,7 +66,7 @@ has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
 # same chain, so one list of hashes serves both.
 SPORT=$(free_port)
 spawn_server substrate substrate 30 "$SPORT"
-spawn_server next next 4 0
+spawn_server next next 5 0
 URL_S=$(server_url substrate) || { echo "$URL_S"; exit 1; }
 URL_N=$(server_url next) || { echo "$URL_N"; exit 1; }
 $DRIVER hashes --url "$URL_S" --n $N --out "$T/hashes" || fail "cannot list the chain's hashes"
@@ -92,6 +97,9 @@ echo "next-keep: header log segments left: $(echo $segs)"
     fail "next-keep: unexpected segments: $segs"
 # the pruned store still resumes and answers
 "$F" checkpoint export --db "$T/next-keep.db" >/dev/null || fail "next-keep: checkpoint export"
+
+$DRIVER early --ferry "$F" --url "$URL_N" --until 3000 --set-every $K --hashes "$T/hashes" \
+    --runs 12 --seed "$SEED" --dir "$T/early" || fail "kills while the store is created (seed $SEED)"
 
 # The node goes away mid-catch-up and comes back (same port, same chain).
 R=$T/restart
