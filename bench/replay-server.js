@@ -37,7 +37,12 @@
 //
 // Usage: node replay-server.js [--blocks 100000] [--set-every 10000] [--period 512]
 //                              [--authorities 4] [--signers V] [--prove-finality substrate|next]
-//                              [--state-root placeholder|genesis] [--latency-ms 0] [--port 0]
+//                              [--state-root placeholder|genesis] [--latency-ms 0] [--delay-ms 0]
+//                              [--port 0]
+// --latency-ms L answers every request L ms late (a node far away: bench-follow's
+// BENCH_LATENCY_MS). --delay-ms D answers each request that includes grandpa_proveFinality D ms
+// late (a slow node: tests/integration/t_follow_crash.sh stretches a catch-up over several store
+// commits with it).
 // Prints "replay chain …" (figures of the generated chain) and then
 // "replay ready ws://127.0.0.1:<port>". Binds 127.0.0.1 only. SIGTERM/SIGINT stop it; it also
 // prints "replay served …" (requests, bytes) on exit.
@@ -63,10 +68,11 @@ const MODE = args['prove-finality'] || 'substrate';
 const ROOTS = args['state-root'] || 'placeholder';
 // --latency-ms L: every answer leaves L ms after its request arrived (a node far away).
 const LATENCY = Number(args['latency-ms'] || 0);
+const DELAY_MS = Number(args['delay-ms'] || 0);
 if (!(N >= 1 && N < 2 ** 30) || !(K >= 0) || !(P >= 0) || !(NV >= 1) || !(NS >= 1 && NS <= NV) || !['substrate', 'next'].includes(MODE) ||
-    !['placeholder', 'genesis'].includes(ROOTS) || !(LATENCY >= 0)) {
+    !['placeholder', 'genesis'].includes(ROOTS) || !(LATENCY >= 0) || !(DELAY_MS >= 0)) {
   console.error('usage: replay-server.js [--blocks N] [--set-every K] [--period P] [--authorities V] ' +
-    '[--signers S] [--prove-finality substrate|next] [--state-root placeholder|genesis] [--latency-ms L] [--port PORT]');
+    '[--signers S] [--prove-finality substrate|next] [--state-root placeholder|genesis] [--latency-ms L] [--delay-ms D] [--port PORT]');
   process.exit(2);
 }
 
@@ -326,10 +332,15 @@ server.on('connection', (ws) => {
     try { req = JSON.parse(data.toString()); } catch (e) {
       return send(ws, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
     }
-    if (!Array.isArray(req)) return send(ws, answer(ws, req));
-    const parts = [Buffer.from('[')];
-    req.forEach((r, i) => parts.push(Buffer.from(i ? ',' : ''), answer(ws, r)));
-    send(ws, Buffer.concat([...parts, Buffer.from(']')]));
+    const reply = () => {
+      if (!Array.isArray(req)) return send(ws, answer(ws, req));
+      const parts = [Buffer.from('[')];
+      req.forEach((r, i) => parts.push(Buffer.from(i ? ',' : ''), answer(ws, r)));
+      send(ws, Buffer.concat([...parts, Buffer.from(']')]));
+    };
+    const slow = (r) => r && r.method === 'grandpa_proveFinality';
+    if (DELAY_MS > 0 && (Array.isArray(req) ? req.some(slow) : slow(req))) setTimeout(reply, DELAY_MS);
+    else reply();
   });
   ws.on('error', () => {});
 });
