@@ -51,6 +51,18 @@ static char *put_str(char *p, const char *s)
     return p + n;
 }
 
+/* stdout is written in whole lines: a kill mid-batch leaves no half line for a consumer of
+ * --json to choke on. The buffer is flushed by us before a line would not fit, so stdio never
+ * has to write a partial one. */
+#define OUT_BUF 65536
+static size_t out_pending;
+
+static void out_flush(void)
+{
+    fflush(stdout);
+    out_pending = 0;
+}
+
 static void print_block(const char *chain, const struct ferry_header *h, const uint64_t *set_id)
 {
     /* One line per verified block during a catch-up: built by hand and written with one
@@ -70,7 +82,11 @@ static void print_block(const char *chain, const struct ferry_header *h, const u
     }
     *p++ = '}';
     *p++ = '\n';
-    fwrite_unlocked(line, 1, (size_t)(p - line), stdout);
+    size_t len = (size_t)(p - line);
+    if (out_pending + len >= OUT_BUF)
+        out_flush();
+    fwrite_unlocked(line, 1, len, stdout);
+    out_pending += len;
     /* Flushed once per verified batch, in on_progress: one write per batch, not per block. */
 }
 
@@ -92,7 +108,7 @@ static void on_para(void *user, uint32_t para_id, const struct ferry_header *h)
 static void on_progress(void *user, const struct ferry_follow_progress *p)
 {
     struct output *o = user;
-    fflush(stdout);
+    out_flush();
     double t = ferry_clock_s();
     char para[48] = "";
     if (p->has_para)
@@ -192,7 +208,10 @@ static int run_follow(int argc, char **argv)
     cfg.user = &out;
     cfg.stop = cli_stop_on_signals(stop_msg);
     struct ferry_reason why = {""};
+    static char out_buf[OUT_BUF];
+    setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
     ferry_err err = ferry_follow_run(&cfg, &why);
+    out_flush();
     if (out.tty)
         fputc('\n', stderr);
     if (err) {

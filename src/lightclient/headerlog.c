@@ -297,6 +297,13 @@ ferry_err hlog_read(struct hlog *l, uint32_t key, const struct ferry_store_chunk
     return FERRY_OK;
 }
 
+void hlog_refresh(struct hlog *l)
+{
+    struct stat st;
+    if (l->fd >= 0 && l->wbuf_used == 0 && fstat(l->fd, &st) == 0)
+        l->file_end = (uint64_t)st.st_size;
+}
+
 void hlog_mark(const struct hlog *l, struct hlog_pos *pos)
 {
     pos->valid = l->fd >= 0;

@@ -56,6 +56,11 @@ FERRY_WARN_UNUSED ferry_err hlog_read(struct hlog *l, uint32_t key,
                                       const struct ferry_store_chunk_ref *ref, const uint8_t **blob,
                                       struct ferry_reason *why);
 
+/* Take the segment's end from the file again: another handle (another process) may have
+ * appended to it. Call it holding the store's write lock (every append is made under it), before
+ * appending. */
+void hlog_refresh(struct hlog *l);
+
 /* The current end of the log; and dropping what was appended after pos (within the segment pos
  * names; bytes in other segments stay, unreferenced). */
 void hlog_mark(const struct hlog *l, struct hlog_pos *pos);

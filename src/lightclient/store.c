@@ -93,6 +93,7 @@ struct ferry_store {
     struct hlog_pos tx_pos; /* the log's end at ferry_store_begin */
     struct hlog_pos sp_pos; /* ... and at ferry_store_savepoint */
     bool in_savepoint;
+    bool log_locked;     /* the write lock was taken before anything was appended */
     uint32_t drop_below; /* segments below this are unreferenced once committed */
 };
 
@@ -329,7 +330,7 @@ static ferry_err flush_relay(struct ferry_store *s)
     sqlite3_stmt *put = s->st[ST_PUT_CHUNK];
     sqlite3_bind_int64(put, 1, s->key);
     uint8_t ref_bytes[FERRY_STORE_CHUNK_REF_LEN];
-    if (s->log && n == CHUNK && used <= FERRY_STORE_LOG_CHUNK_MAX) {
+    if (s->log && s->log_locked && n == CHUNK && used <= FERRY_STORE_LOG_CHUNK_MAX) {
         /* a full chunk no longer changes: into the log, SQLite keeps where */
         struct ferry_store_chunk_ref ref;
         struct ferry_reason why = {""};
@@ -399,6 +400,7 @@ static ferry_err migrate_v1(struct ferry_store *s, struct ferry_reason *why)
                                 "using it?)",
                                 s->path, sqlite3_errmsg(s->db));
     s->in_write = true;
+    s->log_locked = true;
     if (sqlite3_prepare_v2(s->db, "SELECT number, hash, header, set_id FROM relay ORDER BY number",
                            -1, &rd, NULL) != SQLITE_OK)
         err = FERRY_E_IO;
@@ -435,6 +437,7 @@ static ferry_err migrate_v1(struct ferry_store *s, struct ferry_reason *why)
     if (!err)
         err = exec(s, "COMMIT");
     s->in_write = false;
+    s->log_locked = false;
     s->queued = 0;
     s->arena_used = 0;
     if (err) {
@@ -574,8 +577,12 @@ ferry_err ferry_store_begin(struct ferry_store *s)
     s->in_savepoint = false;
     ferry_err err = exec(s, "BEGIN IMMEDIATE");
     s->in_write = err == FERRY_OK;
-    if (s->log)
+    s->log_locked = !err;
+    if (s->log && !err) {
+        /* the write lock is ours: the log ends where the last writer left it */
+        hlog_refresh(s->log);
         hlog_mark(s->log, &s->tx_pos);
+    }
     return err;
 }
 
@@ -615,6 +622,7 @@ ferry_err ferry_store_commit(struct ferry_store *s)
     ferry_err err = commit_now(s);
     if (!err) {
         s->in_write = false;
+        s->log_locked = false;
         drop_segments(s);
     }
     return err;
@@ -627,6 +635,7 @@ void ferry_store_rollback(struct ferry_store *s)
     s->drop_below = 0;
     bool was_write = s->in_write;
     s->in_write = false;
+    s->log_locked = false;
     s->in_savepoint = false;
     if (!sqlite3_get_autocommit(s->db))
         (void)exec(s, "ROLLBACK");
@@ -746,11 +755,17 @@ ferry_err ferry_store_put_relay(struct ferry_store *s, uint32_t number, const ui
     if (own && exec(s, "BEGIN IMMEDIATE"))
         return FERRY_E_IO;
     struct hlog_pos pos;
-    if (own && s->log)
+    if (own && s->log) {
+        hlog_refresh(s->log);
         hlog_mark(s->log, &pos);
+    }
+    /* inside the caller's read transaction the write lock comes with the row: too late to
+     * append to the log, so the chunk stays in SQLite */
+    s->log_locked = own;
     ferry_err err = queue_relay(s, number, hash, header, header_len, set_id);
     if (!err)
         err = flush_relay(s);
+    s->log_locked = false;
     s->queued = 0;
     s->arena_used = 0;
     if (own) {
@@ -761,10 +776,6 @@ ferry_err ferry_store_put_relay(struct ferry_store *s, uint32_t number, const ui
             if (s->log)
                 hlog_rewind(s->log, &pos);
         }
-    } else if (!err && s->log) {
-        /* the caller's transaction is a read one: its commit does not sync the log */
-        struct ferry_reason why = {""};
-        err = hlog_sync(s->log, &why);
     }
     return err;
 }

@@ -938,6 +938,36 @@ START_TEST(schema_2_store_is_read_and_marked_3)
 }
 END_TEST
 
+/* Two handles on one store (two processes, say) writing in turn: each appends after what the
+ * other committed, never over it. */
+START_TEST(two_handles_writing_in_turn_share_the_log)
+{
+    tmp_store();
+    struct ferry_store *a = open_ok(), *b = open_ok();
+    for (uint32_t round = 0; round < 6; round++) {
+        struct ferry_store *w = round % 2 ? b : a;
+        ck_assert_int_eq(ferry_store_begin(w), FERRY_OK);
+        put_range(w, round * 128, round * 128 + 127, 0);
+        ck_assert_int_eq(ferry_store_commit(w), FERRY_OK);
+    }
+    /* and one that is rolled back by a, after b wrote */
+    ck_assert_int_eq(ferry_store_begin(a), FERRY_OK);
+    put_range(a, 768, 900, 0);
+    ferry_store_rollback(a);
+    ck_assert_int_eq(ferry_store_begin(b), FERRY_OK);
+    put_range(b, 768, 800, 0);
+    ck_assert_int_eq(ferry_store_commit(b), FERRY_OK);
+    check_range(a, 0, 800, 0);
+    check_range(b, 0, 800, 0);
+    ferry_store_close(a);
+    ferry_store_close(b);
+    struct ferry_store *c = open_ok();
+    check_range(c, 0, 800, 0);
+    ferry_store_close(c);
+    tmp_store();
+}
+END_TEST
+
 START_TEST(chunk_reference_decoder_refuses_malformed_input)
 {
     uint8_t ref[FERRY_STORE_CHUNK_REF_LEN + 1] = {0};
@@ -988,6 +1018,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, prune_removes_whole_log_segments);
     tcase_add_test(tc, schema_2_store_is_read_and_marked_3);
     tcase_add_test(tc, chunk_reference_decoder_refuses_malformed_input);
+    tcase_add_test(tc, two_handles_writing_in_turn_share_the_log);
     suite_add_tcase(s, tc);
     return s;
 }
