@@ -327,6 +327,54 @@ void hlog_rewind(struct hlog *l, const struct hlog_pos *pos)
     l->file_end = pos->end;
 }
 
+uint64_t hlog_trim(struct hlog *l, bool any, uint32_t seg, uint64_t end)
+{
+    DIR *d = opendir(l->dir);
+    if (!d)
+        return 0;
+    uint64_t dropped = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        uint32_t n;
+        char tail[8];
+        if (strlen(e->d_name) != 13 || sscanf(e->d_name, "%8" SCNu32 ".%4s", &n, tail) != 2 ||
+            strcmp(tail, "hlog") != 0 || (any && n < seg))
+            continue;
+        char path[4096];
+        seg_path(l, n, path, sizeof path);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        uint64_t keep = any && n == seg ? end : 0;
+        if (keep && (uint64_t)st.st_size <= keep)
+            continue;
+        if (keep == 0) {
+            /* nothing in it was committed */
+            if (l->fd >= 0 && l->seg == n) {
+                close(l->fd);
+                l->fd = -1;
+                l->wbuf_used = 0;
+            }
+            if (l->rfd >= 0 && l->rseg == n) {
+                close(l->rfd);
+                l->rfd = -1;
+            }
+            if (unlink(path) == 0)
+                dropped += (uint64_t)st.st_size;
+            continue;
+        }
+        if (truncate(path, (off_t)keep) == 0) {
+            dropped += (uint64_t)st.st_size - keep;
+            if (l->fd >= 0 && l->seg == n) {
+                l->file_end = keep;
+                l->wbuf_used = 0;
+            }
+        }
+    }
+    closedir(d);
+    return dropped;
+}
+
 void hlog_drop_below(struct hlog *l, uint32_t seg)
 {
     DIR *d = opendir(l->dir);

@@ -7,8 +7,9 @@
  * transaction as before, so what is committed, and when, does not change.
  *
  * Segment n holds the chunks with key / HLOG_SEG_CHUNKS == n (65 536 headers), appended in the
- * order they are written; bytes that no reference points at (a rolled-back transaction, a crash
- * before commit) are harmless and go with their segment. Pruning removes whole segments.
+ * order they are written. Bytes that no reference points at are harmless: a rolled-back
+ * transaction truncates its own (hlog_rewind), and what a run killed before its commit appended is
+ * cut off by the next writer (hlog_trim). Pruning removes whole segments.
  *
  * Crash safety: the store syncs the log (hlog_sync: write + fdatasync) before every SQLite commit
  * that references new log bytes, so a committed reference never points at bytes a power cut
@@ -19,6 +20,7 @@
 #ifndef FERRY_LIGHTCLIENT_HEADERLOG_H
 #define FERRY_LIGHTCLIENT_HEADERLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +67,13 @@ void hlog_refresh(struct hlog *l);
  * names; bytes in other segments stay, unreferenced). */
 void hlog_mark(const struct hlog *l, struct hlog_pos *pos);
 void hlog_rewind(struct hlog *l, const struct hlog_pos *pos);
+
+/* Drop what no committed reference points at, at the end of the log: a run that crashed after
+ * appending and before its commit leaves such bytes. any = false: no chunk is in the log, every
+ * segment goes; otherwise seg is the newest segment a reference points into and end the end of
+ * the last referenced chunk in it: it is cut there and the segments above it go. Call it holding
+ * the store's write lock. Returns the bytes dropped. */
+uint64_t hlog_trim(struct hlog *l, bool any, uint32_t seg, uint64_t end);
 
 /* Remove the segment files numbered below seg (their chunks are no longer referenced). */
 void hlog_drop_below(struct hlog *l, uint32_t seg);

@@ -94,6 +94,7 @@ struct ferry_store {
     struct hlog_pos sp_pos; /* ... and at ferry_store_savepoint */
     bool in_savepoint;
     bool log_locked;     /* the write lock was taken before anything was appended */
+    bool log_trimmed;    /* a crashed run's uncommitted log bytes were dropped */
     uint32_t drop_below; /* segments below this are unreferenced once committed */
 };
 
@@ -570,6 +571,55 @@ void ferry_store_close(struct ferry_store *s)
     free(s);
 }
 
+/* Once per handle, holding the write lock: cut the log back to the end of what is committed
+ * (a run killed between its appends and its commit leaves bytes nothing points at; without
+ * this, every crash of a crash loop would leave up to a group's worth in the segment). */
+static void trim_log(struct ferry_store *s)
+{
+    s->log_trimmed = true;
+    sqlite3_stmt *st = NULL;
+    /* the newest chunk in the log: the newest rows are scanned back to the first reference */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT k FROM relay_chunk WHERE length(data) = 25 AND "
+                           "substr(data, 1, 1) = x'00' ORDER BY k DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    int rc = sqlite3_step(st);
+    sqlite3_int64 newest = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return;
+    bool any = newest >= 0 && newest <= UINT32_MAX / CHUNK;
+    uint32_t seg = any ? (uint32_t)newest / HLOG_SEG_CHUNKS : 0;
+    uint64_t end = 0;
+    if (any) {
+        /* the end of the last chunk in that segment, whatever order they were appended in */
+        if (sqlite3_prepare_v2(s->db, "SELECT data FROM relay_chunk WHERE k >= ?1 AND k < ?2", -1,
+                               &st, NULL) != SQLITE_OK)
+            return;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seg * HLOG_SEG_CHUNKS);
+        sqlite3_bind_int64(st, 2, ((sqlite3_int64)seg + 1) * HLOG_SEG_CHUNKS);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            struct ferry_store_chunk_ref ref;
+            const uint8_t *d = sqlite3_column_blob(st, 0);
+            int n = sqlite3_column_bytes(st, 0);
+            if (d && n > 0 && d[0] == 0 &&
+                !ferry_store_chunk_ref_decode(d, (size_t)n, &ref, NULL) && ref.seg == seg &&
+                ref.off + ref.len > end)
+                end = ref.off + ref.len;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return; /* not sure of the end: nothing is cut */
+    }
+    uint64_t dropped = hlog_trim(s->log, any, seg, end);
+    if (dropped)
+        ferry_log_info(LOG,
+                       "store %s: dropped %llu bytes of headers an earlier run wrote but did not "
+                       "commit",
+                       s->path, (unsigned long long)dropped);
+}
+
 ferry_err ferry_store_begin(struct ferry_store *s)
 {
     s->queued = 0;
@@ -580,6 +630,8 @@ ferry_err ferry_store_begin(struct ferry_store *s)
     s->log_locked = !err;
     if (s->log && !err) {
         /* the write lock is ours: the log ends where the last writer left it */
+        if (!s->log_trimmed)
+            trim_log(s);
         hlog_refresh(s->log);
         hlog_mark(s->log, &s->tx_pos);
     }
@@ -756,6 +808,8 @@ ferry_err ferry_store_put_relay(struct ferry_store *s, uint32_t number, const ui
         return FERRY_E_IO;
     struct hlog_pos pos;
     if (own && s->log) {
+        if (!s->log_trimmed)
+            trim_log(s);
         hlog_refresh(s->log);
         hlog_mark(s->log, &pos);
     }

@@ -968,6 +968,54 @@ START_TEST(two_handles_writing_in_turn_share_the_log)
 }
 END_TEST
 
+/* A run that appended to the log and died before its commit (here: a handle closed inside its
+ * transaction, after more than the log's write buffer) leaves bytes nothing refers to; the next
+ * writer cuts them off, and a segment holding nothing committed goes. */
+START_TEST(a_crashed_runs_uncommitted_log_bytes_are_dropped)
+{
+    tmp_store();
+    const uint32_t seg = 64 * 1024;
+    struct ferry_store *s = open_ok();
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 0, 700, 0);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    long long committed = seg_size(0);
+    /* a second run: ~1 MB appended into segment 0 and some into segment 1, never committed */
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 701, seg + 8000, 1);
+    ck_assert_int_gt(seg_size(0), committed + 256 * 1024);
+    ck_assert_int_gt(seg_size(1), 0);
+    ferry_store_close(s); /* as a kill would: no commit, no rollback of the log */
+    s = open_ok();
+    check_range(s, 0, 700, 0); /* reading cuts nothing */
+    ck_assert_int_gt(seg_size(1), 0);
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    ck_assert_int_eq(seg_size(0), committed);
+    ck_assert_int_eq(seg_size(1), -1);
+    put_range(s, 701, 900, 0);
+    ck_assert_int_eq(ferry_store_commit(s), FERRY_OK);
+    ferry_store_close(s);
+    s = open_ok();
+    check_range(s, 0, 900, 0);
+    /* a store whose chunks are all in SQLite keeps no segment */
+    ferry_store_close(s);
+    tmp_store();
+    s = open_ok();
+    put_range(s, 0, 10, 0);
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    put_range(s, 11, 6000, 0);
+    ck_assert_int_gt(seg_size(0), 0);
+    ferry_store_close(s);
+    s = open_ok();
+    ck_assert_int_eq(ferry_store_begin(s), FERRY_OK);
+    ck_assert_int_eq(seg_size(0), -1);
+    ferry_store_rollback(s);
+    check_range(s, 0, 10, 0);
+    ferry_store_close(s);
+    tmp_store();
+}
+END_TEST
+
 START_TEST(chunk_reference_decoder_refuses_malformed_input)
 {
     uint8_t ref[FERRY_STORE_CHUNK_REF_LEN + 1] = {0};
@@ -1019,6 +1067,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, schema_2_store_is_read_and_marked_3);
     tcase_add_test(tc, chunk_reference_decoder_refuses_malformed_input);
     tcase_add_test(tc, two_handles_writing_in_turn_share_the_log);
+    tcase_add_test(tc, a_crashed_runs_uncommitted_log_bytes_are_dropped);
     suite_add_tcase(s, tc);
     return s;
 }
