@@ -327,6 +327,34 @@ void hlog_rewind(struct hlog *l, const struct hlog_pos *pos)
     l->file_end = pos->end;
 }
 
+/* Is name a segment file's ("%08u.hlog")? Out: *n its number. */
+static bool segment_name(const char *name, uint32_t *n)
+{
+    char tail[8];
+    return strlen(name) == 13 && sscanf(name, "%8" SCNu32 ".%4s", n, tail) == 2 &&
+           strcmp(tail, "hlog") == 0;
+}
+
+/* Remove segment n's file, closing what l has open of it. Returns its size, or 0. */
+static uint64_t remove_segment(struct hlog *l, uint32_t n)
+{
+    if (l->fd >= 0 && l->seg == n) {
+        close(l->fd);
+        l->fd = -1;
+        l->wbuf_used = 0;
+    }
+    if (l->rfd >= 0 && l->rseg == n) {
+        close(l->rfd);
+        l->rfd = -1;
+    }
+    char path[4096];
+    seg_path(l, n, path, sizeof path);
+    struct stat st;
+    if (stat(path, &st) != 0 || unlink(path) != 0)
+        return 0;
+    return (uint64_t)st.st_size;
+}
+
 uint64_t hlog_trim(struct hlog *l, bool any, uint32_t seg, uint64_t end)
 {
     DIR *d = opendir(l->dir);
@@ -334,41 +362,23 @@ uint64_t hlog_trim(struct hlog *l, bool any, uint32_t seg, uint64_t end)
         return 0;
     uint64_t dropped = 0;
     struct dirent *e;
+    uint32_t n;
     while ((e = readdir(d)) != NULL) {
-        uint32_t n;
-        char tail[8];
-        if (strlen(e->d_name) != 13 || sscanf(e->d_name, "%8" SCNu32 ".%4s", &n, tail) != 2 ||
-            strcmp(tail, "hlog") != 0 || (any && n < seg))
+        if (!segment_name(e->d_name, &n) || (any && n < seg))
             continue;
+        if (!any || n > seg) {
+            dropped += remove_segment(l, n); /* nothing in it was committed */
+            continue;
+        }
         char path[4096];
         seg_path(l, n, path, sizeof path);
         struct stat st;
-        if (stat(path, &st) != 0)
+        if (stat(path, &st) != 0 || (uint64_t)st.st_size <= end || truncate(path, (off_t)end) != 0)
             continue;
-        uint64_t keep = any && n == seg ? end : 0;
-        if (keep && (uint64_t)st.st_size <= keep)
-            continue;
-        if (keep == 0) {
-            /* nothing in it was committed */
-            if (l->fd >= 0 && l->seg == n) {
-                close(l->fd);
-                l->fd = -1;
-                l->wbuf_used = 0;
-            }
-            if (l->rfd >= 0 && l->rseg == n) {
-                close(l->rfd);
-                l->rfd = -1;
-            }
-            if (unlink(path) == 0)
-                dropped += (uint64_t)st.st_size;
-            continue;
-        }
-        if (truncate(path, (off_t)keep) == 0) {
-            dropped += (uint64_t)st.st_size - keep;
-            if (l->fd >= 0 && l->seg == n) {
-                l->file_end = keep;
-                l->wbuf_used = 0;
-            }
+        dropped += (uint64_t)st.st_size - end;
+        if (l->fd >= 0 && l->seg == n) {
+            l->file_end = end;
+            l->wbuf_used = 0;
         }
     }
     closedir(d);
@@ -381,24 +391,9 @@ void hlog_drop_below(struct hlog *l, uint32_t seg)
     if (!d)
         return;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        uint32_t n;
-        char tail[8];
-        if (strlen(e->d_name) != 13 || sscanf(e->d_name, "%8" SCNu32 ".%4s", &n, tail) != 2 ||
-            strcmp(tail, "hlog") != 0 || n >= seg)
-            continue;
-        if (l->fd >= 0 && l->seg == n) {
-            close(l->fd);
-            l->fd = -1;
-            l->wbuf_used = 0;
-        }
-        if (l->rfd >= 0 && l->rseg == n) {
-            close(l->rfd);
-            l->rfd = -1;
-        }
-        char path[4096];
-        seg_path(l, n, path, sizeof path);
-        (void)unlink(path);
-    }
+    uint32_t n;
+    while ((e = readdir(d)) != NULL)
+        if (segment_name(e->d_name, &n) && n < seg)
+            (void)remove_segment(l, n);
     closedir(d);
 }
