@@ -8,8 +8,11 @@
 //     copy), and "proxy holding" is printed;
 //   - they are released, in order, when upstream sends a state_runtimeVersion notification with
 //     a spec version other than the first one seen on this connection (that notification is
-//     forwarded first, as a node that had announced the upgrade a moment earlier would), or on
-//     SIGUSR1, or after --max-hold ms (default 60000); "proxy released <why>" is printed.
+//     forwarded first and the rest --gap ms later (default 250), as a node that had announced the
+//     upgrade a moment earlier would: sent together, the answer could reach ferry's waiting
+//     thread before its subscription callback has seen the notification, which ferry covers by
+//     its retry but this test means to exercise the notification), or on SIGUSR1, or after
+//     --max-hold ms (default 60000); "proxy released <why>" is printed.
 // So the first copy is signed and pooled before the upgrade and the next ones are built after it.
 // Usage: node tx_hold_proxy.js --upstream ws://127.0.0.1:PORT [--max-hold MS]
 // Prints "proxy ready ws://127.0.0.1:<port>" when listening on a free port of 127.0.0.1.
@@ -19,6 +22,7 @@ const WebSocket = require(path.join(__dirname, '../devnet/node_modules/ws'));
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const maxHold = Number(args['max-hold'] || 60000);
+const gap = Number(args.gap || 250);
 const releasers = new Set();
 
 const server = new WebSocket.Server({ host: '127.0.0.1', port: 0 }, () => {
@@ -29,18 +33,23 @@ server.on('connection', (client) => {
   const toUp = [];
   const pending = new Map(); // request id -> method
   let firstSpec = null;
-  let state = 'idle'; // idle -> holding -> done
+  let state = 'idle'; // idle -> holding [-> releasing] -> done
   const held = [];
   let timer = null;
-  const release = (why, first) => {
-    if (state !== 'holding') return;
-    state = 'done';
-    clearTimeout(timer);
-    releasers.delete(release);
-    if (first) client.send(first);
+  const flush = (why, first) => {
     for (const m of held) if (m !== first) client.send(m);
     held.length = 0;
+    state = 'done';
     console.log(`proxy released ${why}`);
+  };
+  const release = (why, first) => {
+    if (state !== 'holding') return;
+    clearTimeout(timer);
+    releasers.delete(release);
+    if (!first) return flush(why, null);
+    client.send(first);
+    state = 'releasing'; // what comes meanwhile is held too, in order
+    setTimeout(() => flush(why, first), gap);
   };
   up.on('open', () => { for (const m of toUp) up.send(m); toUp.length = 0; });
   client.on('message', (data) => {
@@ -62,6 +71,10 @@ server.on('connection', (client) => {
     if (method === 'state_getRuntimeVersion' && msg.result) spec = msg.result.specVersion;
     if (msg && msg.method === 'state_runtimeVersion' && msg.params && msg.params.result) spec = msg.params.result.specVersion;
     if (spec !== null && firstSpec === null) firstSpec = spec;
+    if (state === 'releasing') {
+      held.push(text);
+      return;
+    }
     if (state === 'holding') {
       held.push(text);
       if (msg && msg.method === 'state_runtimeVersion' && spec !== firstSpec) release(`spec ${firstSpec} -> ${spec}`, text);
