@@ -204,6 +204,10 @@ static ferry_err step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? FERRY_OK : FERRY_E_IO;
 }
 
+/* A chunk reference's fields (segment, offset, length, checksum): where each starts, and its
+ * width, in the FERRY_STORE_CHUNK_REF_LEN bytes after the tag byte 0 (store.h). */
+static const int ref_at[4] = {1, 5, 13, 17}, ref_width[4] = {4, 8, 4, 8};
+
 ferry_err ferry_store_chunk_ref_decode(const uint8_t *data, size_t len,
                                        struct ferry_store_chunk_ref *out, struct ferry_reason *why)
 {
@@ -217,10 +221,9 @@ ferry_err ferry_store_chunk_ref_decode(const uint8_t *data, size_t len,
         return ferry_reason_set(why, FERRY_E_TRAILING, "relay chunk reference: %zu bytes, not %d",
                                 len, FERRY_STORE_CHUNK_REF_LEN);
     uint64_t v[4] = {0};
-    static const int at[4] = {1, 5, 13, 17}, width[4] = {4, 8, 4, 8};
     for (int f = 0; f < 4; f++)
-        for (int b = width[f] - 1; b >= 0; b--)
-            v[f] = v[f] << 8 | data[at[f] + b];
+        for (int b = ref_width[f] - 1; b >= 0; b--)
+            v[f] = v[f] << 8 | data[ref_at[f] + b];
     if (v[2] == 0 || v[2] > FERRY_STORE_LOG_CHUNK_MAX || v[1] > INT64_MAX - v[2])
         return ferry_reason_set(why, FERRY_E_INVALID, "relay chunk reference: %llu bytes at %llu",
                                 (unsigned long long)v[2], (unsigned long long)v[1]);
@@ -235,11 +238,10 @@ static void chunk_ref_encode(const struct ferry_store_chunk_ref *ref,
                              uint8_t out[FERRY_STORE_CHUNK_REF_LEN])
 {
     const uint64_t v[4] = {ref->seg, ref->off, ref->len, ref->sum};
-    static const int at[4] = {1, 5, 13, 17}, width[4] = {4, 8, 4, 8};
     out[0] = 0;
     for (int f = 0; f < 4; f++)
-        for (int b = 0; b < width[f]; b++)
-            out[at[f] + b] = (uint8_t)(v[f] >> (8 * b));
+        for (int b = 0; b < ref_width[f]; b++)
+            out[ref_at[f] + b] = (uint8_t)(v[f] >> (8 * b));
 }
 
 /* Decode the current row's chunk (columns k, data) of st, reading it from the header log when
